@@ -1,0 +1,193 @@
+package rdd
+
+import (
+	"context"
+	"fmt"
+	"iter"
+)
+
+// Collect returns every element, partition by partition in order.
+func (r *RDD[T]) Collect(ctx context.Context) ([]T, error) {
+	parts := make([][]T, r.lin.parts)
+	err := runJob(ctx, r, func(tc *taskContext, p int) error {
+		var buf []T
+		err := r.iterate(tc, p, func(x T) bool { buf = append(buf, x); return true })
+		parts[p] = buf
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	all := make([]T, 0, n)
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	return all, nil
+}
+
+// Count returns the number of elements.
+func (r *RDD[T]) Count(ctx context.Context) (int64, error) {
+	counts := make([]int64, r.lin.parts)
+	err := runJob(ctx, r, func(tc *taskContext, p int) error {
+		return r.iterate(tc, p, func(T) bool { counts[p]++; return true })
+	})
+	var n int64
+	for _, c := range counts {
+		n += c
+	}
+	return n, err
+}
+
+// Fold aggregates the elements with f, starting from zero in each partition
+// and again when merging the partitions' results, as Spark's fold.
+func (r *RDD[T]) Fold(ctx context.Context, zero T, f func(T, T) T) (T, error) {
+	results := make([]T, r.lin.parts)
+	err := runJob(ctx, r, func(tc *taskContext, p int) error {
+		acc := zero
+		err := r.iterate(tc, p, func(x T) bool { acc = f(acc, x); return true })
+		results[p] = acc
+		return err
+	})
+	if err != nil {
+		return zero, err
+	}
+	acc := zero
+	for _, x := range results {
+		acc = f(acc, x)
+	}
+	return acc, nil
+}
+
+// Reduce aggregates the elements with the associative, commutative function
+// f. It returns ErrEmpty for an RDD with no elements.
+func (r *RDD[T]) Reduce(ctx context.Context, f func(T, T) T) (T, error) {
+	type partial struct {
+		v  T
+		ok bool
+	}
+	results := make([]partial, r.lin.parts)
+	err := runJob(ctx, r, func(tc *taskContext, p int) error {
+		var acc partial
+		err := r.iterate(tc, p, func(x T) bool {
+			if acc.ok {
+				acc.v = f(acc.v, x)
+			} else {
+				acc = partial{x, true}
+			}
+			return true
+		})
+		results[p] = acc
+		return err
+	})
+	var acc partial
+	if err != nil {
+		return acc.v, err
+	}
+	for _, x := range results {
+		switch {
+		case !x.ok:
+		case acc.ok:
+			acc.v = f(acc.v, x.v)
+		default:
+			acc = x
+		}
+	}
+	if !acc.ok {
+		return acc.v, fmt.Errorf("rdd: Reduce of %v: %w", r, ErrEmpty)
+	}
+	return acc.v, nil
+}
+
+// Take returns the first n elements in partition order. Like Spark it scans
+// one partition first, then ever more at a time, so a small n on a large RDD
+// computes few partitions.
+func (r *RDD[T]) Take(ctx context.Context, n int) ([]T, error) {
+	var out []T
+	if n <= 0 {
+		return out, nil
+	}
+	for from, step := 0, 1; from < r.lin.parts && len(out) < n; from, step = from+step, step*4 {
+		to := min(from+step, r.lin.parts)
+		want := n - len(out)
+		parts := make([][]T, to-from)
+		err := runJobOn(ctx, r, from, to, func(tc *taskContext, p int) error {
+			return r.iterate(tc, p, func(x T) bool {
+				parts[p-from] = append(parts[p-from], x)
+				return len(parts[p-from]) < want
+			})
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			out = append(out, p[:min(len(p), n-len(out))]...)
+		}
+	}
+	return out, nil
+}
+
+// First returns the first element, or ErrEmpty.
+func (r *RDD[T]) First(ctx context.Context) (T, error) {
+	xs, err := r.Take(ctx, 1)
+	if err != nil || len(xs) == 0 {
+		var zero T
+		if err == nil {
+			err = fmt.Errorf("rdd: First of %v: %w", r, ErrEmpty)
+		}
+		return zero, err
+	}
+	return xs[0], nil
+}
+
+// Foreach calls f on every element, concurrently across partitions.
+func (r *RDD[T]) Foreach(ctx context.Context, f func(T)) error {
+	self := &opInfo{op: "Foreach", rdd: r.ID()}
+	return runJob(ctx, r, func(tc *taskContext, p int) error {
+		return r.iterate(tc, p, func(x T) bool { tc.op = self; f(x); return true })
+	})
+}
+
+// ForeachPartition calls f once per partition with an iterator over it,
+// concurrently across partitions. An error from f fails the action.
+func (r *RDD[T]) ForeachPartition(ctx context.Context, f func(p int, elems iter.Seq[T]) error) error {
+	self := &opInfo{op: "ForeachPartition", rdd: r.ID()}
+	return runJob(ctx, r, func(tc *taskContext, p int) error {
+		var err error
+		tc.op = self
+		if ferr := f(p, r.partitionSeq(tc, p, self, &err)); ferr != nil {
+			return ferr
+		}
+		return err
+	})
+}
+
+// CountByKey returns the number of pairs of each key.
+func CountByKey[K comparable, V any](ctx context.Context, r *RDD[Pair[K, V]]) (map[K]int64, error) {
+	return CountByValue(ctx, Keys(r))
+}
+
+// CountByValue returns how many times each distinct element occurs; counts
+// are combined inside each partition before they are merged.
+func CountByValue[T comparable](ctx context.Context, r *RDD[T]) (map[T]int64, error) {
+	partials := make([]map[T]int64, r.lin.parts)
+	err := runJob(ctx, r, func(tc *taskContext, p int) error {
+		m := make(map[T]int64)
+		err := r.iterate(tc, p, func(x T) bool { m[x]++; return true })
+		partials[p] = m
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	total := make(map[T]int64)
+	for _, m := range partials {
+		for k, c := range m {
+			total[k] += c
+		}
+	}
+	return total, nil
+}

@@ -1,0 +1,53 @@
+package rdd
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// benchWords returns n words drawn Zipf-like from a vocabulary of vocab.
+func benchWords(n, vocab int) []string {
+	rng := rand.New(rand.NewPCG(1, 2))
+	z := rand.NewZipf(rng, 1.1, 1, uint64(vocab-1))
+	dict := make([]string, vocab)
+	for i := range dict {
+		dict[i] = fmt.Sprintf("w%d", i)
+	}
+	words := make([]string, n)
+	for i := range words {
+		words[i] = dict[z.Uint64()]
+	}
+	return words
+}
+
+// BenchmarkWordCount compares ReduceByKey over 10M words with a
+// single-goroutine map loop over the same words, in one run.
+func BenchmarkWordCount(b *testing.B) {
+	words := benchWords(10_000_000, 100_000)
+	b.Run("handwritten", func(b *testing.B) {
+		for b.Loop() {
+			m := make(map[string]int)
+			for _, w := range words {
+				m[w]++
+			}
+			if len(m) == 0 {
+				b.Fatal("empty")
+			}
+		}
+		b.ReportMetric(float64(len(words))*float64(b.N)/b.Elapsed().Seconds(), "words/s")
+	})
+	b.Run("engine", func(b *testing.B) {
+		ctx := context.Background()
+		for b.Loop() {
+			r := Parallelize(words, 8)
+			pairs := Map(r, func(w string) Pair[string, int] { return Pair[string, int]{w, 1} })
+			n, err := ReduceByKey(pairs, func(a, b int) int { return a + b }).Count(ctx)
+			if err != nil || n == 0 {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(words))*float64(b.N)/b.Elapsed().Seconds(), "words/s")
+	})
+}

@@ -1,0 +1,43 @@
+package rdd
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrUserPanic is wrapped by the error of a task whose user function panicked.
+var ErrUserPanic = errors.New("user function panicked")
+
+// ErrEmpty is returned by actions that need at least one element (Reduce,
+// First) when the RDD has none, Spark's "empty collection".
+var ErrEmpty = errors.New("empty collection")
+
+// ErrInvalidArgument is wrapped by errors for arguments an operation cannot
+// use, such as a non-positive partition count.
+var ErrInvalidArgument = errors.New("invalid argument")
+
+// TaskError is the error of one failed task: the operation whose function
+// failed, the RDD it belongs to and the partition being computed.
+type TaskError struct {
+	Op        string // the operation, e.g. "Map" or "ReduceByKey"
+	RDD       int64  // the ID of the RDD the operation produced
+	Name      string // the RDD's name, when the user set one
+	Partition int
+	Err       error
+	// Panic is the value the user function panicked with, nil for an error.
+	Panic any
+	// Stack is the goroutine stack at the panic, empty for an error.
+	Stack []byte
+}
+
+// Error names the operation, the RDD and the partition.
+func (e *TaskError) Error() string {
+	name := ""
+	if e.Name != "" {
+		name = " " + e.Name
+	}
+	return fmt.Sprintf("rdd: %s (rdd %d%s) partition %d: %v", e.Op, e.RDD, name, e.Partition, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *TaskError) Unwrap() error { return e.Err }

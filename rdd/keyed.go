@@ -1,0 +1,339 @@
+package rdd
+
+import (
+	"fmt"
+)
+
+// ShuffleOption sets how a keyed operation partitions its output.
+type ShuffleOption func(*shuffleConfig)
+
+type shuffleConfig struct {
+	partitions  int
+	partitioner any
+}
+
+// WithPartitions makes a keyed operation hash-partition its output into n
+// partitions. The default is the partitioning of a parent that has one,
+// else the largest parent's partition count, as in Spark.
+func WithPartitions(n int) ShuffleOption {
+	return func(c *shuffleConfig) { c.partitions, c.partitioner = n, nil }
+}
+
+// WithPartitioner makes a keyed operation place its output with p. Its key
+// type must be the operation's key type.
+func WithPartitioner[K comparable](p Partitioner[K]) ShuffleOption {
+	return func(c *shuffleConfig) { c.partitioner, c.partitions = p, 0 }
+}
+
+// choosePartitioner applies opts, falling back to Spark's default
+// partitioner over the parents.
+func choosePartitioner[K comparable](op string, opts []ShuffleOption, parents ...*lineage) (Partitioner[K], error) {
+	var c shuffleConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	switch {
+	case c.partitioner != nil:
+		p, ok := c.partitioner.(Partitioner[K])
+		if !ok {
+			return nil, fmt.Errorf("rdd: %s: %w: partitioner %T does not partition this key type", op, ErrInvalidArgument, c.partitioner)
+		}
+		return p, nil
+	case c.partitions != 0:
+		if err := checkPartitions(op, c.partitions); err != nil {
+			return nil, err
+		}
+		return NewHashPartitioner[K](c.partitions), nil
+	}
+	var best Partitioner[K]
+	most := 0
+	for _, l := range parents {
+		if p, ok := l.partitioner.(Partitioner[K]); ok && p.NumPartitions() > 0 && (best == nil || p.NumPartitions() > best.NumPartitions()) {
+			best = p
+		}
+		most = max(most, l.parts)
+	}
+	if best != nil {
+		return best, nil
+	}
+	return NewHashPartitioner[K](max(most, 1)), nil
+}
+
+// failed returns an RDD whose every task fails with err: invalid arguments
+// to a transformation surface as the error of the first action.
+func failed[T any](op string, err error) *RDD[T] {
+	return newRDD(op, 1, nil, nil, func(*taskContext, int, func(T) bool) error { return err })
+}
+
+// CombineByKey combines the values of each key with createCombiner,
+// mergeValue and mergeCombiners, Spark's combineByKey. Values are combined on
+// the map side before the shuffle; if r is already partitioned like the
+// output, no shuffle happens at all.
+func CombineByKey[K comparable, V, C any](r *RDD[Pair[K, V]], createCombiner func(V) C,
+	mergeValue func(C, V) C, mergeCombiners func(C, C) C, opts ...ShuffleOption) *RDD[Pair[K, C]] {
+	return combineByKey("CombineByKey", r, aggregator[V, C]{createCombiner, mergeValue, mergeCombiners}, opts)
+}
+
+func combineByKey[K comparable, V, C any](op string, r *RDD[Pair[K, V]], agg aggregator[V, C], opts []ShuffleOption) *RDD[Pair[K, C]] {
+	part, err := choosePartitioner[K](op, opts, &r.lin)
+	if err != nil {
+		return failed[Pair[K, C]](op, err)
+	}
+	var out *RDD[Pair[K, C]]
+	if samePartitioner(r.lin.partitioner, part) {
+		out = newRDD(op, r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(Pair[K, C]) bool) error {
+			index := make(map[K]int32)
+			var keys []K
+			var vals []C
+			self := out.op()
+			err := r.iterate(tc, p, func(kv Pair[K, V]) bool {
+				tc.op = self
+				if i, ok := index[kv.Key]; ok {
+					vals[i] = agg.mergeValue(vals[i], kv.Value)
+				} else {
+					index[kv.Key] = int32(len(keys))
+					keys = append(keys, kv.Key)
+					vals = append(vals, agg.create(kv.Value))
+				}
+				return true
+			})
+			if err != nil {
+				return err
+			}
+			for i, k := range keys {
+				if !yield(Pair[K, C]{k, vals[i]}) {
+					break
+				}
+			}
+			return nil
+		})
+	} else {
+		s := &combineShuffle[K, V, C]{parent: r, part: part, agg: agg}
+		out = newRDD(op, part.NumPartitions(), nil, []shuffleStage{s}, s.reduceSide(func() *opInfo { return out.op() }))
+		s.op = out.op()
+	}
+	out.lin.partitioner = part
+	return out
+}
+
+func samePartitioner(have, want any) (same bool) {
+	if have == nil {
+		return false
+	}
+	defer func() {
+		if recover() != nil { // an uncomparable user partitioner
+			same = false
+		}
+	}()
+	return have == want
+}
+
+// ReduceByKey merges the values of each key with the associative function f,
+// combining on the map side before the shuffle.
+func ReduceByKey[K comparable, V any](r *RDD[Pair[K, V]], f func(V, V) V, opts ...ShuffleOption) *RDD[Pair[K, V]] {
+	return combineByKey("ReduceByKey", r, aggregator[V, V]{func(v V) V { return v }, f, f}, opts)
+}
+
+// FoldByKey merges the values of each key with f, starting from zero for
+// each key in each partition.
+func FoldByKey[K comparable, V any](r *RDD[Pair[K, V]], zero V, f func(V, V) V, opts ...ShuffleOption) *RDD[Pair[K, V]] {
+	return combineByKey("FoldByKey", r, aggregator[V, V]{func(v V) V { return f(zero, v) }, f, f}, opts)
+}
+
+// GroupByKey groups the values of each key into one slice. The order of
+// values within a group is not specified. Prefer ReduceByKey or
+// CombineByKey when the values are to be aggregated.
+func GroupByKey[K comparable, V any](r *RDD[Pair[K, V]], opts ...ShuffleOption) *RDD[Pair[K, []V]] {
+	return combineByKey("GroupByKey", r, groupAggregator[V](), opts)
+}
+
+func groupAggregator[V any]() aggregator[V, []V] {
+	return aggregator[V, []V]{
+		create:         func(v V) []V { return []V{v} },
+		mergeValue:     func(c []V, v V) []V { return append(c, v) },
+		mergeCombiners: func(a, b []V) []V { return append(a, b...) },
+	}
+}
+
+// PartitionBy returns the pairs placed by the option's partitioner (see
+// WithPartitions and WithPartitioner), keeping duplicates. No shuffle happens
+// if r is already partitioned that way.
+func PartitionBy[K comparable, V any](r *RDD[Pair[K, V]], opt ShuffleOption) *RDD[Pair[K, V]] {
+	part, err := choosePartitioner[K]("PartitionBy", []ShuffleOption{opt}, &r.lin)
+	if err != nil {
+		return failed[Pair[K, V]]("PartitionBy", err)
+	}
+	if samePartitioner(r.lin.partitioner, part) {
+		return r
+	}
+	out := shuffleMove("PartitionBy", r, part.NumPartitions(), func(_, _ int, kv Pair[K, V]) int { return part.Partition(kv.Key) })
+	out.lin.partitioner = part
+	return out
+}
+
+// Repartition returns the elements spread evenly over numPartitions
+// partitions through a shuffle, round-robin from each parent partition.
+func (r *RDD[T]) Repartition(numPartitions int) *RDD[T] {
+	if err := checkPartitions("Repartition", numPartitions); err != nil {
+		return failed[T]("Repartition", err)
+	}
+	return shuffleMove("Repartition", r, numPartitions, func(m, seq int, _ T) int { return (m + seq) % numPartitions })
+}
+
+// Distinct returns the distinct elements.
+func Distinct[T comparable](r *RDD[T], opts ...ShuffleOption) *RDD[T] {
+	pairs := Map(r, func(x T) Pair[T, struct{}] { return Pair[T, struct{}]{Key: x} })
+	red := combineByKey("Distinct", pairs, aggregator[struct{}, struct{}]{
+		create:         func(struct{}) struct{} { return struct{}{} },
+		mergeValue:     func(struct{}, struct{}) struct{} { return struct{}{} },
+		mergeCombiners: func(struct{}, struct{}) struct{} { return struct{}{} },
+	}, opts)
+	return Keys(red)
+}
+
+// Cogroup groups, for each key in either RDD, its values in a and its values
+// in b.
+func Cogroup[K comparable, V, W any](a *RDD[Pair[K, V]], b *RDD[Pair[K, W]], opts ...ShuffleOption) *RDD[Pair[K, CoGrouped[V, W]]] {
+	part, err := choosePartitioner[K]("Cogroup", opts, &a.lin, &b.lin)
+	if err != nil {
+		return failed[Pair[K, CoGrouped[V, W]]]("Cogroup", err)
+	}
+	with := WithPartitioner(part)
+	ga := combineByKey("Cogroup", a, groupAggregator[V](), []ShuffleOption{with})
+	gb := combineByKey("Cogroup", b, groupAggregator[W](), []ShuffleOption{with})
+	out := newRDD("Cogroup", part.NumPartitions(), []node{ga, gb}, nil, func(tc *taskContext, p int, yield func(Pair[K, CoGrouped[V, W]]) bool) error {
+		index := make(map[K]int32)
+		var keys []K
+		var groups []CoGrouped[V, W]
+		err := ga.iterate(tc, p, func(kv Pair[K, []V]) bool {
+			index[kv.Key] = int32(len(keys))
+			keys = append(keys, kv.Key)
+			groups = append(groups, CoGrouped[V, W]{Left: kv.Value})
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		err = gb.iterate(tc, p, func(kv Pair[K, []W]) bool {
+			if i, ok := index[kv.Key]; ok {
+				groups[i].Right = kv.Value
+			} else {
+				index[kv.Key] = int32(len(keys))
+				keys = append(keys, kv.Key)
+				groups = append(groups, CoGrouped[V, W]{Right: kv.Value})
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if !yield(Pair[K, CoGrouped[V, W]]{k, groups[i]}) {
+				break
+			}
+		}
+		return nil
+	})
+	out.lin.partitioner = part
+	return out
+}
+
+// joinWith cogroups a and b and emits, per key, what emit makes of the groups.
+func joinWith[K comparable, V, W, R any](op string, a *RDD[Pair[K, V]], b *RDD[Pair[K, W]], opts []ShuffleOption,
+	emit func(g CoGrouped[V, W], yield func(R) bool) bool) *RDD[Pair[K, R]] {
+	cg := Cogroup(a, b, opts...)
+	var out *RDD[Pair[K, R]]
+	out = newRDD(op, cg.lin.parts, []node{cg}, nil, func(tc *taskContext, p int, yield func(Pair[K, R]) bool) error {
+		return cg.iterate(tc, p, func(kv Pair[K, CoGrouped[V, W]]) bool {
+			tc.op = out.op()
+			return emit(kv.Value, func(r R) bool { return yield(Pair[K, R]{kv.Key, r}) })
+		})
+	})
+	out.lin.partitioner = cg.lin.partitioner
+	return out
+}
+
+// Join returns, for each key in both RDDs, every pair of its values: the
+// inner join.
+func Join[K comparable, V, W any](a *RDD[Pair[K, V]], b *RDD[Pair[K, W]], opts ...ShuffleOption) *RDD[Pair[K, Joined[V, W]]] {
+	return joinWith("Join", a, b, opts, func(g CoGrouped[V, W], yield func(Joined[V, W]) bool) bool {
+		for _, v := range g.Left {
+			for _, w := range g.Right {
+				if !yield(Joined[V, W]{v, w}) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// LeftOuterJoin is Join that also keeps the keys of a that b lacks, with
+// None on the right.
+func LeftOuterJoin[K comparable, V, W any](a *RDD[Pair[K, V]], b *RDD[Pair[K, W]], opts ...ShuffleOption) *RDD[Pair[K, Joined[V, Option[W]]]] {
+	return joinWith("LeftOuterJoin", a, b, opts, func(g CoGrouped[V, W], yield func(Joined[V, Option[W]]) bool) bool {
+		for _, v := range g.Left {
+			if len(g.Right) == 0 {
+				if !yield(Joined[V, Option[W]]{v, None[W]()}) {
+					return false
+				}
+			}
+			for _, w := range g.Right {
+				if !yield(Joined[V, Option[W]]{v, Some(w)}) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// RightOuterJoin is Join that also keeps the keys of b that a lacks, with
+// None on the left.
+func RightOuterJoin[K comparable, V, W any](a *RDD[Pair[K, V]], b *RDD[Pair[K, W]], opts ...ShuffleOption) *RDD[Pair[K, Joined[Option[V], W]]] {
+	return joinWith("RightOuterJoin", a, b, opts, func(g CoGrouped[V, W], yield func(Joined[Option[V], W]) bool) bool {
+		for _, w := range g.Right {
+			if len(g.Left) == 0 {
+				if !yield(Joined[Option[V], W]{None[V](), w}) {
+					return false
+				}
+			}
+			for _, v := range g.Left {
+				if !yield(Joined[Option[V], W]{Some(v), w}) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// FullOuterJoin keeps every key of either RDD, with None on the side that
+// lacks it.
+func FullOuterJoin[K comparable, V, W any](a *RDD[Pair[K, V]], b *RDD[Pair[K, W]], opts ...ShuffleOption) *RDD[Pair[K, Joined[Option[V], Option[W]]]] {
+	return joinWith("FullOuterJoin", a, b, opts, func(g CoGrouped[V, W], yield func(Joined[Option[V], Option[W]]) bool) bool {
+		switch {
+		case len(g.Right) == 0:
+			for _, v := range g.Left {
+				if !yield(Joined[Option[V], Option[W]]{Some(v), None[W]()}) {
+					return false
+				}
+			}
+		case len(g.Left) == 0:
+			for _, w := range g.Right {
+				if !yield(Joined[Option[V], Option[W]]{None[V](), Some(w)}) {
+					return false
+				}
+			}
+		default:
+			for _, v := range g.Left {
+				for _, w := range g.Right {
+					if !yield(Joined[Option[V], Option[W]]{Some(v), Some(w)}) {
+						return false
+					}
+				}
+			}
+		}
+		return true
+	})
+}

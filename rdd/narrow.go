@@ -1,0 +1,201 @@
+package rdd
+
+import "iter"
+
+// Map returns an RDD of f applied to each element. Narrow: fused with its
+// neighbours into one pass per partition.
+func Map[T, U any](r *RDD[T], f func(T) U) *RDD[U] {
+	var out *RDD[U]
+	out = newRDD("Map", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(U) bool) error {
+		op := out.op()
+		return r.iterate(tc, p, func(x T) bool {
+			tc.op = op
+			return yield(f(x))
+		})
+	})
+	return out
+}
+
+// FlatMap returns an RDD of every element of f applied to each element.
+func FlatMap[T, U any](r *RDD[T], f func(T) []U) *RDD[U] {
+	var out *RDD[U]
+	out = newRDD("FlatMap", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(U) bool) error {
+		op := out.op()
+		return r.iterate(tc, p, func(x T) bool {
+			tc.op = op
+			for _, u := range f(x) {
+				if !yield(u) {
+					return false
+				}
+			}
+			return true
+		})
+	})
+	return out
+}
+
+// FlatMapSeq is FlatMap for a function that returns an iterator, such as
+// strings.FieldsSeq, so no slice is built per element.
+func FlatMapSeq[T, U any](r *RDD[T], f func(T) iter.Seq[U]) *RDD[U] {
+	var out *RDD[U]
+	out = newRDD("FlatMap", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(U) bool) error {
+		op := out.op()
+		return r.iterate(tc, p, func(x T) bool {
+			tc.op = op
+			for u := range f(x) {
+				if !yield(u) {
+					return false
+				}
+				tc.op = op
+			}
+			return true
+		})
+	})
+	return out
+}
+
+// Filter returns an RDD of the elements for which keep returns true.
+func (r *RDD[T]) Filter(keep func(T) bool) *RDD[T] {
+	var out *RDD[T]
+	out = newRDD("Filter", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(T) bool) error {
+		op := out.op()
+		return r.iterate(tc, p, func(x T) bool {
+			tc.op = op
+			if keep(x) {
+				return yield(x)
+			}
+			return true
+		})
+	})
+	out.lin.partitioner = r.lin.partitioner
+	return out
+}
+
+// Filter is the function form of r.Filter.
+func Filter[T any](r *RDD[T], keep func(T) bool) *RDD[T] { return r.Filter(keep) }
+
+// MapPartitions returns an RDD of f applied to each whole partition. f gets
+// the partition as an iterator and returns an iterator of results.
+func MapPartitions[T, U any](r *RDD[T], f func(iter.Seq[T]) iter.Seq[U]) *RDD[U] {
+	return MapPartitionsWithIndex(r, func(_ int, s iter.Seq[T]) iter.Seq[U] { return f(s) })
+}
+
+// MapPartitionsWithIndex is MapPartitions with the partition's index.
+func MapPartitionsWithIndex[T, U any](r *RDD[T], f func(int, iter.Seq[T]) iter.Seq[U]) *RDD[U] {
+	var out *RDD[U]
+	out = newRDD("MapPartitions", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(U) bool) error {
+		op := out.op()
+		var err error
+		tc.op = op
+		for u := range f(p, r.partitionSeq(tc, p, op, &err)) {
+			if err != nil || !yield(u) {
+				break
+			}
+			tc.op = op
+		}
+		return err
+	})
+	return out
+}
+
+// Glom returns an RDD with one element per partition: the partition's
+// elements as a slice.
+func Glom[T any](r *RDD[T]) *RDD[[]T] {
+	return newRDD("Glom", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func([]T) bool) error {
+		all := []T{}
+		if err := r.iterate(tc, p, func(x T) bool { all = append(all, x); return true }); err != nil {
+			return err
+		}
+		yield(all)
+		return nil
+	})
+}
+
+// Union returns the elements of r and of every other RDD, keeping
+// duplicates; its partitions are the parents' partitions in order.
+func (r *RDD[T]) Union(others ...*RDD[T]) *RDD[T] {
+	return Union(append([]*RDD[T]{r}, others...)...)
+}
+
+// Union returns the elements of every RDD, keeping duplicates.
+func Union[T any](rdds ...*RDD[T]) *RDD[T] {
+	type span struct {
+		r     *RDD[T]
+		local int
+	}
+	var spans []span
+	parents := make([]node, 0, len(rdds))
+	for _, r := range rdds {
+		parents = append(parents, r)
+		for i := range r.lin.parts {
+			spans = append(spans, span{r, i})
+		}
+	}
+	return newRDD("Union", len(spans), parents, nil, func(tc *taskContext, p int, yield func(T) bool) error {
+		return spans[p].r.iterate(tc, spans[p].local, yield)
+	})
+}
+
+// Coalesce returns an RDD with numPartitions partitions made by joining
+// neighbouring partitions, without a shuffle. Like Spark's coalesce without
+// shuffle it never increases the count; use Repartition for that.
+func (r *RDD[T]) Coalesce(numPartitions int) *RDD[T] {
+	n := min(max(numPartitions, 1), r.lin.parts)
+	if r.lin.parts == 0 {
+		return r
+	}
+	parts := r.lin.parts
+	return newRDD("Coalesce", n, []node{r}, nil, func(tc *taskContext, p int, yield func(T) bool) error {
+		for q := p * parts / n; q < (p+1)*parts/n; q++ {
+			stopped := false
+			if err := r.iterate(tc, q, func(x T) bool {
+				if !yield(x) {
+					stopped = true
+					return false
+				}
+				return true
+			}); err != nil || stopped {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Keys returns the key of each pair.
+func Keys[K comparable, V any](r *RDD[Pair[K, V]]) *RDD[K] {
+	return Map(r, func(kv Pair[K, V]) K { return kv.Key })
+}
+
+// Values returns the value of each pair.
+func Values[K comparable, V any](r *RDD[Pair[K, V]]) *RDD[V] {
+	return Map(r, func(kv Pair[K, V]) V { return kv.Value })
+}
+
+// MapValues applies f to each value, keeping the key and the partitioning.
+func MapValues[K comparable, V, W any](r *RDD[Pair[K, V]], f func(V) W) *RDD[Pair[K, W]] {
+	out := Map(r, func(kv Pair[K, V]) Pair[K, W] { return Pair[K, W]{kv.Key, f(kv.Value)} })
+	out.lin.info.op = "MapValues"
+	out.lin.partitioner = r.lin.partitioner
+	return out
+}
+
+// FlatMapValues applies f to each value and pairs every result with the key,
+// keeping the partitioning.
+func FlatMapValues[K comparable, V, W any](r *RDD[Pair[K, V]], f func(V) []W) *RDD[Pair[K, W]] {
+	var out *RDD[Pair[K, W]]
+	out = newRDD("FlatMapValues", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(Pair[K, W]) bool) error {
+		op := out.op()
+		return r.iterate(tc, p, func(kv Pair[K, V]) bool {
+			tc.op = op
+			for _, w := range f(kv.Value) {
+				if !yield(Pair[K, W]{kv.Key, w}) {
+					return false
+				}
+			}
+			return true
+		})
+	})
+	out.lin.partitioner = r.lin.partitioner
+	return out
+}

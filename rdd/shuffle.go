@@ -1,0 +1,255 @@
+package rdd
+
+import (
+	"context"
+	"hash/maphash"
+	"sync"
+)
+
+// Partitioner decides which partition a key belongs to in a shuffle.
+// Two RDDs partitioned by equal partitioners (==) are co-partitioned.
+type Partitioner[K comparable] interface {
+	NumPartitions() int
+	Partition(key K) int
+}
+
+// hashSeed is shared by every HashPartitioner in the process so that equal
+// keys land in equal partitions across RDDs.
+var hashSeed = maphash.MakeSeed()
+
+// HashPartitioner places a key by its hash modulo the partition count,
+// Spark's HashPartitioner. It works for any comparable key.
+type HashPartitioner[K comparable] struct{ n int }
+
+// NewHashPartitioner returns a hash partitioner over n partitions (at least 1).
+func NewHashPartitioner[K comparable](n int) HashPartitioner[K] {
+	return HashPartitioner[K]{n: max(n, 1)}
+}
+
+// NumPartitions returns the partition count.
+func (h HashPartitioner[K]) NumPartitions() int { return h.n }
+
+// Partition returns the key's partition.
+func (h HashPartitioner[K]) Partition(key K) int {
+	if h.n == 1 {
+		return 0
+	}
+	return int(maphash.Comparable(hashSeed, key) % uint64(h.n))
+}
+
+// shuffleStage is a shuffle dependency: a map stage over a parent RDD whose
+// output the child reads by reduce partition.
+type shuffleStage interface {
+	parentNode() node
+	materialize(ctx context.Context, ex *Executor) error
+}
+
+// aggregator combines values of one key, Spark's Aggregator.
+type aggregator[V, C any] struct {
+	create         func(V) C
+	mergeValue     func(C, V) C
+	mergeCombiners func(C, C) C
+}
+
+// bucket holds one map task's combined output for one reduce partition.
+type bucket[K comparable, C any] struct {
+	keys []K
+	vals []C
+}
+
+// combineShuffle hash-partitions pairs by key and combines the values of a key
+// on the map side, so each map task sends one combiner per distinct key.
+type combineShuffle[K comparable, V, C any] struct {
+	parent *RDD[Pair[K, V]]
+	part   Partitioner[K]
+	agg    aggregator[V, C]
+	op     *opInfo // the operation the user's combine functions belong to
+
+	mu   sync.Mutex
+	done bool
+	out  [][]bucket[K, C] // [map partition][reduce partition]
+}
+
+func (s *combineShuffle[K, V, C]) parentNode() node { return s.parent }
+
+func (s *combineShuffle[K, V, C]) materialize(ctx context.Context, ex *Executor) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return nil
+	}
+	nMap := s.parent.lin.parts
+	out := make([][]bucket[K, C], nMap)
+	err := ex.run(ctx, nMap, func(ctx context.Context, m int) error {
+		return runTask(ctx, s.parent.op(), m, func(tc *taskContext) error {
+			index := make(map[K]int32)
+			var keys []K
+			var vals []C
+			create, merge := s.agg.create, s.agg.mergeValue
+			err := s.parent.iterate(tc, m, func(kv Pair[K, V]) bool {
+				tc.op = s.op
+				if i, ok := index[kv.Key]; ok {
+					vals[i] = merge(vals[i], kv.Value)
+				} else {
+					index[kv.Key] = int32(len(keys))
+					keys = append(keys, kv.Key)
+					vals = append(vals, create(kv.Value))
+				}
+				return true
+			})
+			if err != nil {
+				return err
+			}
+			out[m] = splitBuckets(keys, vals, s.part)
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	s.out, s.done = out, true
+	return nil
+}
+
+// splitBuckets distributes combined keys over the reduce partitions, hashing
+// each distinct key once.
+func splitBuckets[K comparable, C any](keys []K, vals []C, part Partitioner[K]) []bucket[K, C] {
+	n := part.NumPartitions()
+	buckets := make([]bucket[K, C], n)
+	if n == 1 {
+		buckets[0] = bucket[K, C]{keys, vals}
+		return buckets
+	}
+	dest := make([]int32, len(keys))
+	counts := make([]int, n)
+	for i, k := range keys {
+		d := part.Partition(k)
+		dest[i] = int32(d)
+		counts[d]++
+	}
+	for d := range buckets {
+		buckets[d] = bucket[K, C]{make([]K, 0, counts[d]), make([]C, 0, counts[d])}
+	}
+	for i, d := range dest {
+		b := &buckets[d]
+		b.keys = append(b.keys, keys[i])
+		b.vals = append(b.vals, vals[i])
+	}
+	return buckets
+}
+
+// reduceSide returns the compute function of the RDD that reads reduce
+// partitions of s, merging the combiners of every map task.
+func (s *combineShuffle[K, V, C]) reduceSide(op func() *opInfo) func(tc *taskContext, p int, yield func(Pair[K, C]) bool) error {
+	return func(tc *taskContext, p int, yield func(Pair[K, C]) bool) error {
+		if len(s.out) == 1 { // one map task: its bucket is already combined
+			b := s.out[0][p]
+			for i, k := range b.keys {
+				if err := tc.tick(); err != nil {
+					return err
+				}
+				if !yield(Pair[K, C]{k, b.vals[i]}) {
+					return nil
+				}
+			}
+			return nil
+		}
+		size := 0
+		for m := range s.out {
+			size = max(size, len(s.out[m][p].keys))
+		}
+		index := make(map[K]int32, size)
+		keys := make([]K, 0, size)
+		vals := make([]C, 0, size)
+		tc.op = op()
+		merge := s.agg.mergeCombiners
+		for m := range s.out {
+			b := s.out[m][p]
+			for i, k := range b.keys {
+				if err := tc.tick(); err != nil {
+					return err
+				}
+				if j, ok := index[k]; ok {
+					vals[j] = merge(vals[j], b.vals[i])
+				} else {
+					index[k] = int32(len(keys))
+					keys = append(keys, k)
+					vals = append(vals, b.vals[i])
+				}
+			}
+		}
+		for i, k := range keys {
+			if !yield(Pair[K, C]{k, vals[i]}) {
+				return nil
+			}
+		}
+		return nil
+	}
+}
+
+// moveShuffle sends each element to the partition route chooses, without
+// combining: Repartition, PartitionBy and SortBy.
+type moveShuffle[T any] struct {
+	parent *RDD[T]
+	n      int
+	// route returns the destination of the seq-th element x of map partition m.
+	route func(m, seq int, x T) int
+	op    *opInfo
+
+	mu   sync.Mutex
+	done bool
+	out  [][][]T // [map partition][reduce partition]
+}
+
+func (s *moveShuffle[T]) parentNode() node { return s.parent }
+
+func (s *moveShuffle[T]) materialize(ctx context.Context, ex *Executor) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return nil
+	}
+	out := make([][][]T, s.parent.lin.parts)
+	err := ex.run(ctx, len(out), func(ctx context.Context, m int) error {
+		return runTask(ctx, s.parent.op(), m, func(tc *taskContext) error {
+			buckets := make([][]T, s.n)
+			seq := 0
+			err := s.parent.iterate(tc, m, func(x T) bool {
+				tc.op = s.op
+				d := s.route(m, seq, x)
+				seq++
+				buckets[d] = append(buckets[d], x)
+				return true
+			})
+			out[m] = buckets
+			return err
+		})
+	})
+	if err != nil {
+		return err
+	}
+	s.out, s.done = out, true
+	return nil
+}
+
+func (s *moveShuffle[T]) reduceSide(tc *taskContext, p int, yield func(T) bool) error {
+	for m := range s.out {
+		for _, x := range s.out[m][p] {
+			if err := tc.tick(); err != nil {
+				return err
+			}
+			if !yield(x) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// shuffleMove builds the RDD that reads a move shuffle of r into n partitions.
+func shuffleMove[T any](op string, r *RDD[T], n int, route func(m, seq int, x T) int) *RDD[T] {
+	s := &moveShuffle[T]{parent: r, n: n, route: route}
+	out := newRDD(op, n, nil, []shuffleStage{s}, s.reduceSide)
+	s.op = out.op()
+	return out
+}
