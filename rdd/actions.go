@@ -1,9 +1,11 @@
 package rdd
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"iter"
+	"runtime/debug"
 )
 
 // Collect returns every element, partition by partition in order.
@@ -35,20 +37,39 @@ func (r *RDD[T]) Count(ctx context.Context) (int64, error) {
 	err := runJob(ctx, r, func(tc *taskContext, p int) error {
 		return r.iterate(tc, p, func(T) bool { counts[p]++; return true })
 	})
+	if err != nil {
+		return 0, err
+	}
 	var n int64
 	for _, c := range counts {
 		n += c
 	}
-	return n, err
+	return n, nil
 }
 
 // Fold aggregates the elements with f, starting from zero in each partition
-// and again when merging the partitions' results, as Spark's fold.
+// and again when merging the partitions' results, as Spark's fold. zero is
+// copied by assignment: it must not be a map or slice that f mutates.
 func (r *RDD[T]) Fold(ctx context.Context, zero T, f func(T, T) T) (T, error) {
-	results := make([]T, r.lin.parts)
+	return aggregate(ctx, "Fold", r, zero, f, f)
+}
+
+// Aggregate aggregates the elements of each partition with seqOp starting
+// from zero, then merges the partitions' results with combOp starting from
+// zero again, Spark's aggregate. The result type may differ from the
+// element type. zero is copied by assignment: it must not be a map or slice
+// that seqOp or combOp mutates. A panic in combOp is reported as a
+// *TaskError with Partition -1.
+func Aggregate[T, U any](ctx context.Context, r *RDD[T], zero U, seqOp func(U, T) U, combOp func(U, U) U) (U, error) {
+	return aggregate(ctx, "Aggregate", r, zero, seqOp, combOp)
+}
+
+func aggregate[T, U any](ctx context.Context, op string, r *RDD[T], zero U, seqOp func(U, T) U, combOp func(U, U) U) (U, error) {
+	self := &opInfo{op: op, rdd: r.ID()}
+	results := make([]U, r.lin.parts)
 	err := runJob(ctx, r, func(tc *taskContext, p int) error {
 		acc := zero
-		err := r.iterate(tc, p, func(x T) bool { acc = f(acc, x); return true })
+		err := r.iterate(tc, p, func(x T) bool { tc.op = self; acc = seqOp(acc, x); return true })
 		results[p] = acc
 		return err
 	})
@@ -56,10 +77,28 @@ func (r *RDD[T]) Fold(ctx context.Context, zero T, f func(T, T) T) (T, error) {
 		return zero, err
 	}
 	acc := zero
-	for _, x := range results {
-		acc = f(acc, x)
+	err = onDriver(self, func() {
+		for _, x := range results {
+			acc = combOp(acc, x)
+		}
+	})
+	if err != nil {
+		return zero, err
 	}
 	return acc, nil
+}
+
+// onDriver runs the driver-side part of an action (merging the partitions'
+// results), turning a panic in user code into a *TaskError with Partition -1.
+func onDriver(op *opInfo, body func()) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &TaskError{Op: op.op, RDD: op.rdd, Partition: -1,
+				Err: fmt.Errorf("%w: %v", ErrUserPanic, v), Panic: v, Stack: debug.Stack()}
+		}
+	}()
+	body()
+	return nil
 }
 
 // Reduce aggregates the elements with the associative, commutative function
@@ -69,10 +108,12 @@ func (r *RDD[T]) Reduce(ctx context.Context, f func(T, T) T) (T, error) {
 		v  T
 		ok bool
 	}
+	self := &opInfo{op: "Reduce", rdd: r.ID()}
 	results := make([]partial, r.lin.parts)
 	err := runJob(ctx, r, func(tc *taskContext, p int) error {
 		var acc partial
 		err := r.iterate(tc, p, func(x T) bool {
+			tc.op = self
 			if acc.ok {
 				acc.v = f(acc.v, x)
 			} else {
@@ -87,14 +128,20 @@ func (r *RDD[T]) Reduce(ctx context.Context, f func(T, T) T) (T, error) {
 	if err != nil {
 		return acc.v, err
 	}
-	for _, x := range results {
-		switch {
-		case !x.ok:
-		case acc.ok:
-			acc.v = f(acc.v, x.v)
-		default:
-			acc = x
+	err = onDriver(self, func() {
+		for _, x := range results {
+			switch {
+			case !x.ok:
+			case acc.ok:
+				acc.v = f(acc.v, x.v)
+			default:
+				acc = x
+			}
 		}
+	})
+	if err != nil {
+		var zero T
+		return zero, err
 	}
 	if !acc.ok {
 		return acc.v, fmt.Errorf("rdd: Reduce of %v: %w", r, ErrEmpty)
@@ -190,4 +237,16 @@ func CountByValue[T comparable](ctx context.Context, r *RDD[T]) (map[T]int64, er
 		}
 	}
 	return total, nil
+}
+
+// Max returns the largest element, Spark's max with the natural ordering. It
+// returns ErrEmpty for an RDD with no elements.
+func Max[T cmp.Ordered](ctx context.Context, r *RDD[T]) (T, error) {
+	return r.Reduce(ctx, func(a, b T) T { return max(a, b) })
+}
+
+// Min returns the smallest element, Spark's min with the natural ordering. It
+// returns ErrEmpty for an RDD with no elements.
+func Min[T cmp.Ordered](ctx context.Context, r *RDD[T]) (T, error) {
+	return r.Reduce(ctx, func(a, b T) T { return min(a, b) })
 }

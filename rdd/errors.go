@@ -17,11 +17,15 @@ var ErrEmpty = errors.New("empty collection")
 var ErrInvalidArgument = errors.New("invalid argument")
 
 // TaskError is the error of one failed task: the operation whose function
-// failed, the RDD it belongs to and the partition being computed.
+// failed, the RDD it belongs to and the partition being computed, Spark's
+// SparkException "Task failed". For an action's own function (Foreach,
+// Reduce, ...) RDD is the ID of the RDD the action ran on.
 type TaskError struct {
-	Op        string // the operation, e.g. "Map" or "ReduceByKey"
-	RDD       int64  // the ID of the RDD the operation produced
-	Name      string // the RDD's name, when the user set one
+	Op   string // the operation, e.g. "Map" or "ReduceByKey"
+	RDD  int64  // the ID of the RDD the operation produced
+	Name string // the RDD's name, when the user set one
+	// Partition is the partition being computed, or -1 when the failure
+	// happened on the caller's goroutine while merging partition results.
 	Partition int
 	Err       error
 	// Panic is the value the user function panicked with, nil for an error.

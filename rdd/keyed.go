@@ -8,21 +8,22 @@ import (
 type ShuffleOption func(*shuffleConfig)
 
 type shuffleConfig struct {
-	partitions  int
-	partitioner any
+	partitions    int
+	partitionsSet bool // WithPartitions was given, so 0 is an error, not "default"
+	partitioner   any
 }
 
 // WithPartitions makes a keyed operation hash-partition its output into n
 // partitions. The default is the partitioning of a parent that has one,
 // else the largest parent's partition count, as in Spark.
 func WithPartitions(n int) ShuffleOption {
-	return func(c *shuffleConfig) { c.partitions, c.partitioner = n, nil }
+	return func(c *shuffleConfig) { c.partitions, c.partitionsSet, c.partitioner = n, true, nil }
 }
 
 // WithPartitioner makes a keyed operation place its output with p. Its key
 // type must be the operation's key type.
 func WithPartitioner[K comparable](p Partitioner[K]) ShuffleOption {
-	return func(c *shuffleConfig) { c.partitioner, c.partitions = p, 0 }
+	return func(c *shuffleConfig) { c.partitioner, c.partitions, c.partitionsSet = p, 0, false }
 }
 
 // choosePartitioner applies opts, falling back to Spark's default
@@ -39,7 +40,7 @@ func choosePartitioner[K comparable](op string, opts []ShuffleOption, parents ..
 			return nil, fmt.Errorf("rdd: %s: %w: partitioner %T does not partition this key type", op, ErrInvalidArgument, c.partitioner)
 		}
 		return p, nil
-	case c.partitions != 0:
+	case c.partitionsSet:
 		if err := checkPartitions(op, c.partitions); err != nil {
 			return nil, err
 		}

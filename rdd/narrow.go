@@ -138,9 +138,13 @@ func Union[T any](rdds ...*RDD[T]) *RDD[T] {
 
 // Coalesce returns an RDD with numPartitions partitions made by joining
 // neighbouring partitions, without a shuffle. Like Spark's coalesce without
-// shuffle it never increases the count; use Repartition for that.
+// shuffle it never increases the count; use Repartition for that. A
+// numPartitions below 1 fails the first action with ErrInvalidArgument.
 func (r *RDD[T]) Coalesce(numPartitions int) *RDD[T] {
-	n := min(max(numPartitions, 1), r.lin.parts)
+	if err := checkPartitions("Coalesce", numPartitions); err != nil {
+		return failed[T]("Coalesce", err)
+	}
+	n := min(numPartitions, r.lin.parts)
 	if r.lin.parts == 0 {
 		return r
 	}

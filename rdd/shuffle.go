@@ -194,7 +194,11 @@ type moveShuffle[T any] struct {
 	n      int
 	// route returns the destination of the seq-th element x of map partition m.
 	route func(m, seq int, x T) int
-	op    *opInfo
+	// plan, when set, runs once before the map stage, with the parent's own
+	// shuffles ready; SortBy samples the keys there to set the range bounds
+	// that route uses.
+	plan func(ctx context.Context, ex *Executor) error
+	op   *opInfo
 
 	mu   sync.Mutex
 	done bool
@@ -208,6 +212,11 @@ func (s *moveShuffle[T]) materialize(ctx context.Context, ex *Executor) error {
 	defer s.mu.Unlock()
 	if s.done {
 		return nil
+	}
+	if s.plan != nil {
+		if err := s.plan(ctx, ex); err != nil {
+			return err
+		}
 	}
 	out := make([][][]T, s.parent.lin.parts)
 	err := ex.run(ctx, len(out), func(ctx context.Context, m int) error {
