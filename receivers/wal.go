@@ -1,0 +1,468 @@
+package receivers
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// DefaultWALSegmentBytes is the size past which the write-ahead log starts a
+// new segment file.
+const DefaultWALSegmentBytes = 64 << 20
+
+// maxWALRecordBytes bounds one record's payload; a larger length is corruption.
+const maxWALRecordBytes = 1 << 30
+
+const walFrameHeader = 8 // uint32 payload length, uint32 CRC-32C of the payload
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Kinds of write-ahead-log records.
+const (
+	walBlock     uint8 = 1
+	walAllocated uint8 = 2
+	walProcessed uint8 = 3
+)
+
+// walEntry is one write-ahead-log record, msgpack-encoded.
+type walEntry[T any] struct {
+	Kind    uint8     `msgpack:"k"`
+	ID      BlockID   `msgpack:"i,omitempty"`
+	Records []T       `msgpack:"r,omitempty"`
+	Time    int64     `msgpack:"t,omitempty"` // batch time, Unix nanoseconds
+	IDs     []BlockID `msgpack:"b,omitempty"`
+}
+
+// WALOption configures a WAL.
+type WALOption interface{ applyWAL(*walConfig) }
+
+type walOptionFunc func(*walConfig)
+
+func (f walOptionFunc) applyWAL(c *walConfig) { f(c) }
+
+type walConfig struct {
+	segmentBytes int64
+	logger       hclog.Logger
+}
+
+// WithWALSegmentBytes sets the size past which a new segment file is started
+// (default DefaultWALSegmentBytes, 64 MiB).
+func WithWALSegmentBytes(n int64) WALOption {
+	return walOptionFunc(func(c *walConfig) { c.segmentBytes = n })
+}
+
+// WithWALLogger sets the logger of recovery warnings (default hclog.Default()).
+func WithWALLogger(l hclog.Logger) WALOption {
+	return walOptionFunc(func(c *walConfig) { c.logger = l })
+}
+
+// ReplayedBlock is a block recovered from a write-ahead log that was not
+// processed before the crash. If Allocated, it had been allocated to the batch
+// at BatchTime; otherwise it was never allocated.
+type ReplayedBlock[T any] struct {
+	Block     Block[T]
+	Allocated bool
+	BatchTime time.Time
+}
+
+type walSegment struct {
+	index  int64
+	path   string
+	blocks []BlockID
+}
+
+// WAL is a receiver's write-ahead log under one directory (Spark's
+// FileBasedWriteAheadLog used by WriteAheadLogBasedBlockHandler and
+// ReceivedBlockTracker). Each record is length-prefixed, CRC-32C checksummed,
+// msgpack-encoded and fsynced before the call that wrote it returns. It holds
+// blocks, allocations of blocks to batch times and completions of batches;
+// segment files whose blocks all belong to processed batches are deleted.
+// Open it with OpenWAL, which recovers what a previous process left; give it
+// to a Supervisor with WithWAL. Safe for concurrent use.
+type WAL[T any] struct {
+	dir string
+	cfg walConfig
+	log hclog.Logger
+
+	mu         sync.Mutex
+	closed     bool
+	active     *os.File
+	activeSize int64
+	segments   []*walSegment // oldest first; the last one is active
+	blockBatch map[BlockID]int64
+	processed  map[int64]bool
+	replay     []ReplayedBlock[T]
+	maxSeq     map[int]int64
+	buf        []byte
+}
+
+func (*WAL[T]) isWAL() {}
+
+type walWriter interface{ isWAL() }
+
+// OpenWAL opens (creating if needed) the write-ahead log in dir and reads
+// what it holds. A torn record at the tail of the last segment (a crash in
+// mid-write) is logged as a warning and truncated; a corrupt record elsewhere
+// is logged and the rest of its segment skipped. Replay returns the blocks
+// found that were not processed. New records go to a new segment.
+func OpenWAL[T any](dir string, opts ...WALOption) (*WAL[T], error) {
+	cfg := walConfig{segmentBytes: DefaultWALSegmentBytes}
+	for _, o := range opts {
+		o.applyWAL(&cfg)
+	}
+	if cfg.segmentBytes <= 0 {
+		return nil, fmt.Errorf("%w: WAL segment size %d", ErrInvalidConfig, cfg.segmentBytes)
+	}
+	log := cfg.logger
+	if log == nil {
+		log = hclog.Default()
+	}
+	w := &WAL[T]{
+		dir: dir, cfg: cfg, log: log.Named("wal"),
+		blockBatch: map[BlockID]int64{}, processed: map[int64]bool{}, maxSeq: map[int]int64{},
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open WAL %s: %w", dir, err)
+	}
+	if err := w.recover(); err != nil {
+		return nil, err
+	}
+	if err := w.rotateLocked(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func segmentName(index int64) string { return fmt.Sprintf("wal-%016d.log", index) }
+
+func (w *WAL[T]) recover() error {
+	entries, err := os.ReadDir(w.dir)
+	if err != nil {
+		return fmt.Errorf("open WAL %s: %w", w.dir, err)
+	}
+	var indexes []int64
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, "wal-") || !strings.HasSuffix(name, ".log") {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(name, "wal-"), ".log"), 10, 64)
+		if err != nil {
+			continue
+		}
+		indexes = append(indexes, n)
+	}
+	slices.Sort(indexes)
+	blocks := map[BlockID]Block[T]{}
+	var order []BlockID
+	for i, idx := range indexes {
+		seg := &walSegment{index: idx, path: filepath.Join(w.dir, segmentName(idx))}
+		data, err := os.ReadFile(seg.path)
+		if err != nil {
+			return fmt.Errorf("open WAL %s: %w", w.dir, err)
+		}
+		off := 0
+		for off < len(data) {
+			payload, n, err := decodeFrame(data[off:])
+			var e walEntry[T]
+			if err == nil {
+				err = decodeEntry(payload, &e)
+			}
+			if err != nil {
+				if i == len(indexes)-1 {
+					w.log.Warn("skipping torn record at the tail of the write-ahead log", "segment", seg.path, "offset", off, "error", err)
+					if terr := os.Truncate(seg.path, int64(off)); terr != nil {
+						return fmt.Errorf("truncate torn WAL tail %s: %w", seg.path, terr)
+					}
+				} else {
+					w.log.Warn("skipping corrupt write-ahead log record and the rest of its segment", "segment", seg.path, "offset", off, "error", err)
+				}
+				break
+			}
+			off += n
+			switch e.Kind {
+			case walBlock:
+				if _, dup := blocks[e.ID]; !dup {
+					order = append(order, e.ID)
+				}
+				blocks[e.ID] = Block[T]{ID: e.ID, Records: e.Records}
+				seg.blocks = append(seg.blocks, e.ID)
+				w.maxSeq[e.ID.StreamID] = max(w.maxSeq[e.ID.StreamID], e.ID.Seq+1)
+			case walAllocated:
+				for _, id := range e.IDs {
+					w.blockBatch[id] = e.Time
+				}
+			case walProcessed:
+				w.processed[e.Time] = true
+			}
+		}
+		w.segments = append(w.segments, seg)
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.StreamID != b.StreamID {
+			return a.StreamID < b.StreamID
+		}
+		return a.Seq < b.Seq
+	})
+	for _, id := range order {
+		t, allocated := w.blockBatch[id]
+		if allocated && w.processed[t] {
+			continue
+		}
+		rb := ReplayedBlock[T]{Block: blocks[id], Allocated: allocated}
+		if allocated {
+			rb.BatchTime = time.Unix(0, t)
+		}
+		w.replay = append(w.replay, rb)
+	}
+	return nil
+}
+
+// Replay returns the blocks OpenWAL recovered that were not processed,
+// ordered by stream and block sequence number: the ones allocated to a batch
+// (with its time) and the ones never allocated.
+func (w *WAL[T]) Replay() []ReplayedBlock[T] {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.replay)
+}
+
+// recovered splits the replayed blocks of one stream for a Supervisor.
+func (w *WAL[T]) recovered(streamID int) (unallocated []Block[T], batches []BatchBlocks[T]) {
+	byTime := map[int64]int{}
+	for _, rb := range w.Replay() {
+		if rb.Block.ID.StreamID != streamID {
+			continue
+		}
+		if !rb.Allocated {
+			unallocated = append(unallocated, rb.Block)
+			continue
+		}
+		t := rb.BatchTime.UnixNano()
+		i, ok := byTime[t]
+		if !ok {
+			i = len(batches)
+			byTime[t] = i
+			batches = append(batches, BatchBlocks[T]{Time: rb.BatchTime})
+		}
+		batches[i].Blocks = append(batches[i].Blocks, rb.Block)
+	}
+	slices.SortStableFunc(batches, func(a, b BatchBlocks[T]) int { return a.Time.Compare(b.Time) })
+	return unallocated, batches
+}
+
+func (w *WAL[T]) nextSeq(streamID int) int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.maxSeq[streamID]
+}
+
+// AppendBlock appends a block and fsyncs it.
+func (w *WAL[T]) AppendBlock(b Block[T]) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.appendLocked(walEntry[T]{Kind: walBlock, ID: b.ID, Records: b.Records}); err != nil {
+		return fmt.Errorf("WAL append block %v: %w", b.ID, err)
+	}
+	w.segments[len(w.segments)-1].blocks = append(w.segments[len(w.segments)-1].blocks, b.ID)
+	w.maxSeq[b.ID.StreamID] = max(w.maxSeq[b.ID.StreamID], b.ID.Seq+1)
+	return nil
+}
+
+// RecordAllocation records that the blocks ids were allocated to the batch at
+// batchTime, and fsyncs. Supervisor.AllocateBlocks calls it.
+func (w *WAL[T]) RecordAllocation(batchTime time.Time, ids []BlockID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t := batchTime.UnixNano()
+	if err := w.appendLocked(walEntry[T]{Kind: walAllocated, Time: t, IDs: ids}); err != nil {
+		return fmt.Errorf("WAL allocate %d blocks to batch %v: %w", len(ids), batchTime, err)
+	}
+	for _, id := range ids {
+		w.blockBatch[id] = t
+	}
+	return nil
+}
+
+// MarkProcessed records that the batch at batchTime completed, fsyncs, and
+// deletes the oldest segments whose blocks all belong to processed batches.
+func (w *WAL[T]) MarkProcessed(batchTime time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t := batchTime.UnixNano()
+	if err := w.appendLocked(walEntry[T]{Kind: walProcessed, Time: t}); err != nil {
+		return fmt.Errorf("WAL mark batch %v processed: %w", batchTime, err)
+	}
+	w.processed[t] = true
+	if active := w.segments[len(w.segments)-1]; len(active.blocks) > 0 && w.segmentDoneLocked(active) {
+		if err := w.rotateLocked(); err != nil {
+			return err
+		}
+	}
+	return w.deleteDoneLocked()
+}
+
+func (w *WAL[T]) segmentDoneLocked(s *walSegment) bool {
+	for _, id := range s.blocks {
+		t, ok := w.blockBatch[id]
+		if !ok || !w.processed[t] {
+			return false
+		}
+	}
+	return true
+}
+
+// deleteDoneLocked deletes the longest prefix of inactive segments that are
+// done. Only a prefix: an allocation record in a later segment may describe
+// blocks of an earlier one, and must outlive them.
+func (w *WAL[T]) deleteDoneLocked() error {
+	n := 0
+	for n < len(w.segments)-1 && w.segmentDoneLocked(w.segments[n]) {
+		n++
+	}
+	for _, s := range w.segments[:n] {
+		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("WAL delete segment %s: %w", s.path, err)
+		}
+		for _, id := range s.blocks {
+			delete(w.blockBatch, id)
+		}
+	}
+	w.segments = slices.Delete(w.segments, 0, n)
+	return nil
+}
+
+// Segments returns the number of segment files, the active one included.
+func (w *WAL[T]) Segments() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.segments)
+}
+
+func (w *WAL[T]) appendLocked(e walEntry[T]) error {
+	if w.closed {
+		return ErrWALClosed
+	}
+	if w.activeSize >= w.cfg.segmentBytes {
+		if err := w.rotateLocked(); err != nil {
+			return err
+		}
+	}
+	var err error
+	w.buf, err = encodeRecord(w.buf[:0], &e)
+	if err != nil {
+		return err
+	}
+	if _, err := w.active.Write(w.buf); err != nil {
+		return err
+	}
+	w.activeSize += int64(len(w.buf))
+	return w.active.Sync()
+}
+
+// rotateLocked closes the active segment and starts the next one.
+func (w *WAL[T]) rotateLocked() error {
+	next := int64(0)
+	if len(w.segments) > 0 {
+		next = w.segments[len(w.segments)-1].index + 1
+	}
+	path := filepath.Join(w.dir, segmentName(next))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("WAL new segment: %w", err)
+	}
+	if err := syncDir(w.dir); err != nil {
+		f.Close()
+		return fmt.Errorf("WAL new segment: %w", err)
+	}
+	if w.active != nil {
+		if err := w.active.Close(); err != nil {
+			f.Close()
+			return fmt.Errorf("WAL close segment: %w", err)
+		}
+	}
+	w.active, w.activeSize = f, 0
+	w.segments = append(w.segments, &walSegment{index: next, path: path})
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Close closes the active segment; later calls fail with ErrWALClosed.
+func (w *WAL[T]) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	return w.active.Close()
+}
+
+// encodeRecord appends the framed record of e to dst.
+func encodeRecord[T any](dst []byte, e *walEntry[T]) ([]byte, error) {
+	payload, err := msgpack.Marshal(e)
+	if err != nil {
+		return dst, fmt.Errorf("encode WAL record: %w", err)
+	}
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
+	dst = binary.LittleEndian.AppendUint32(dst, crc32.Checksum(payload, castagnoli))
+	return append(dst, payload...), nil
+}
+
+// decodeFrame returns the payload of the record at the start of data and the
+// record's total length. A record cut short returns io.ErrUnexpectedEOF; a
+// bad length or checksum returns ErrCorruptRecord.
+func decodeFrame(data []byte) (payload []byte, n int, err error) {
+	if len(data) < walFrameHeader {
+		return nil, 0, fmt.Errorf("%w: header: %w", ErrCorruptRecord, io.ErrUnexpectedEOF)
+	}
+	size := binary.LittleEndian.Uint32(data)
+	sum := binary.LittleEndian.Uint32(data[4:])
+	if size > maxWALRecordBytes {
+		return nil, 0, fmt.Errorf("%w: length %d", ErrCorruptRecord, size)
+	}
+	if uint64(len(data)-walFrameHeader) < uint64(size) {
+		return nil, 0, fmt.Errorf("%w: payload of %d bytes: %w", ErrCorruptRecord, size, io.ErrUnexpectedEOF)
+	}
+	payload = data[walFrameHeader : walFrameHeader+int(size)]
+	if crc32.Checksum(payload, castagnoli) != sum {
+		return nil, 0, fmt.Errorf("%w: checksum mismatch", ErrCorruptRecord)
+	}
+	return payload, walFrameHeader + int(size), nil
+}
+
+func decodeEntry[T any](payload []byte, e *walEntry[T]) error {
+	if err := msgpack.Unmarshal(payload, e); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorruptRecord, err)
+	}
+	switch e.Kind {
+	case walBlock, walAllocated, walProcessed:
+		return nil
+	}
+	return fmt.Errorf("%w: unknown kind %d", ErrCorruptRecord, e.Kind)
+}
