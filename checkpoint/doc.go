@@ -1,0 +1,38 @@
+// Package checkpoint stores Sluice's checkpoints: the metadata written after
+// every batch and the state of stateful streams, in msgpack, crash-safe.
+//
+// A tour:
+//
+//   - [Open] a directory to get a [Store]; [WithRetain],
+//     [WithFullSnapshotEvery] and [WithLogger] tune it.
+//   - [Store.Write] writes one batch's [Checkpoint]: the [StateSnapshot] of
+//     each stateful stream, then the [Metadata] (batch interval, the graph's
+//     [StreamIdentity] fingerprint, last completed and pending batches, each
+//     input's position) that commits them. [Store.WriteMetadata] writes
+//     metadata alone.
+//   - [Store.NewAsyncWriter] writes them on one background goroutine from
+//     snapshots the batch already took, so a batch never waits for a disk.
+//   - On recovery, [Store.LatestMetadata] returns the newest readable
+//     checkpoint, [Metadata.CheckGraph] refuses one taken by a different
+//     graph, and [Store.ReadState] with [DecodeState] rebuilds each stream's
+//     state.
+//
+// # Crash safety
+//
+// Every file is written as hashicorp/raft writes snapshots: to a *.tmp name,
+// with a CRC-32C checksum, fsynced, renamed into place, the directory
+// fsynced. The metadata file is written after the state files it names, so
+// a crash at any step leaves the previous checkpoint readable. On read,
+// truncated or corrupt files are skipped with a logged warning and the
+// previous one is used; a file from a newer [FormatVersion] is refused with
+// [ErrNewerVersion].
+//
+// # Incremental state
+//
+// A stream's state is written as deltas, the keys changed since its
+// previous checkpoint, with a full snapshot every [WithFullSnapshotEvery]
+// checkpoints, so a million-key state with ten thousand changes a batch
+// writes about ten thousand entries a batch. Restoring reads the newest full
+// snapshot and the deltas after it. Files that no retained checkpoint refers
+// to are removed after each write.
+package checkpoint
