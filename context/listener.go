@@ -1,0 +1,235 @@
+package context
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// BatchInfo describes one batch: when it was due, when it was submitted,
+// processed and finished, how many records each input stream gave it, and
+// how each output operation went. Spark's BatchInfo.
+type BatchInfo struct {
+	BatchTime           time.Time
+	SubmissionTime      time.Time
+	ProcessingStartTime time.Time // zero until the batch starts
+	ProcessingEndTime   time.Time // zero until the batch ends
+	// InputRecords maps input stream ID to the records it contributed, for
+	// inputs that know their count.
+	InputRecords map[int]int64
+	// OutputOperations holds one entry per output operation that ran, by
+	// output operation ID.
+	OutputOperations map[int]OutputOperationInfo
+}
+
+// NumRecords returns the records of every input stream together.
+func (b BatchInfo) NumRecords() int64 {
+	var n int64
+	for _, c := range b.InputRecords {
+		n += c
+	}
+	return n
+}
+
+// SchedulingDelay is how long the batch waited before processing started.
+func (b BatchInfo) SchedulingDelay() time.Duration {
+	if b.ProcessingStartTime.IsZero() {
+		return 0
+	}
+	return b.ProcessingStartTime.Sub(b.SubmissionTime)
+}
+
+// ProcessingDelay is how long the batch's jobs took.
+func (b BatchInfo) ProcessingDelay() time.Duration {
+	if b.ProcessingEndTime.IsZero() || b.ProcessingStartTime.IsZero() {
+		return 0
+	}
+	return b.ProcessingEndTime.Sub(b.ProcessingStartTime)
+}
+
+// TotalDelay is the scheduling delay plus the processing delay.
+func (b BatchInfo) TotalDelay() time.Duration {
+	if b.ProcessingEndTime.IsZero() {
+		return 0
+	}
+	return b.ProcessingEndTime.Sub(b.SubmissionTime)
+}
+
+// Err returns the first failure of the batch's output operations, or nil.
+func (b BatchInfo) Err() error {
+	for id := 0; id < len(b.OutputOperations)+1; id++ {
+		if o, ok := b.OutputOperations[id]; ok && o.Err != nil {
+			return o.Err
+		}
+	}
+	return nil
+}
+
+// OutputOperationInfo describes one output operation of one batch.
+type OutputOperationInfo struct {
+	BatchTime time.Time
+	ID        int
+	Name      string
+	StartTime time.Time
+	EndTime   time.Time // zero while running
+	Err       error     // the failure, nil on success
+}
+
+// Duration is how long the operation ran.
+func (o OutputOperationInfo) Duration() time.Duration {
+	if o.EndTime.IsZero() {
+		return 0
+	}
+	return o.EndTime.Sub(o.StartTime)
+}
+
+// ReceiverInfo describes a receiver in receiver events.
+type ReceiverInfo struct {
+	StreamID int
+	Name     string
+	Active   bool
+	// LastError and LastErrorMessage are set on error events.
+	LastErrorMessage string
+	LastError        error
+	Time             time.Time
+}
+
+// StreamingListener receives the context's events, Spark's
+// StreamingListener. Events arrive in order on one goroutine, so a listener
+// needs no locking of its own but must not block for long. Embed
+// NoopListener to implement only the methods you need.
+type StreamingListener interface {
+	OnStreamingStarted(startTime time.Time)
+	OnBatchSubmitted(BatchInfo)
+	OnBatchStarted(BatchInfo)
+	OnBatchCompleted(BatchInfo)
+	OnOutputOperationStarted(OutputOperationInfo)
+	OnOutputOperationCompleted(OutputOperationInfo)
+	OnReceiverStarted(ReceiverInfo)
+	OnReceiverError(ReceiverInfo)
+	OnReceiverStopped(ReceiverInfo)
+}
+
+// NoopListener implements every StreamingListener method as a no-op.
+type NoopListener struct{}
+
+// OnStreamingStarted does nothing.
+func (NoopListener) OnStreamingStarted(time.Time) {}
+
+// OnBatchSubmitted does nothing.
+func (NoopListener) OnBatchSubmitted(BatchInfo) {}
+
+// OnBatchStarted does nothing.
+func (NoopListener) OnBatchStarted(BatchInfo) {}
+
+// OnBatchCompleted does nothing.
+func (NoopListener) OnBatchCompleted(BatchInfo) {}
+
+// OnOutputOperationStarted does nothing.
+func (NoopListener) OnOutputOperationStarted(OutputOperationInfo) {}
+
+// OnOutputOperationCompleted does nothing.
+func (NoopListener) OnOutputOperationCompleted(OutputOperationInfo) {}
+
+// OnReceiverStarted does nothing.
+func (NoopListener) OnReceiverStarted(ReceiverInfo) {}
+
+// OnReceiverError does nothing.
+func (NoopListener) OnReceiverError(ReceiverInfo) {}
+
+// OnReceiverStopped does nothing.
+func (NoopListener) OnReceiverStopped(ReceiverInfo) {}
+
+// listenerBus delivers events in order on one goroutine.
+type listenerBus struct {
+	mu        sync.Mutex
+	listeners []StreamingListener
+	queue     []func(StreamingListener)
+	wake      chan struct{}
+	closed    bool
+	done      chan struct{}
+	logger    hclog.Logger
+}
+
+func newListenerBus(logger hclog.Logger) *listenerBus {
+	return &listenerBus{wake: make(chan struct{}, 1), done: make(chan struct{}), logger: logger}
+}
+
+func (b *listenerBus) add(l StreamingListener) {
+	b.mu.Lock()
+	b.listeners = append(b.listeners, l)
+	b.mu.Unlock()
+}
+
+func (b *listenerBus) remove(l StreamingListener) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, x := range b.listeners {
+		if x == l {
+			b.listeners = append(b.listeners[:i:i], b.listeners[i+1:]...)
+			return
+		}
+	}
+}
+
+// post queues an event; it never blocks.
+func (b *listenerBus) post(ev func(StreamingListener)) {
+	b.mu.Lock()
+	if b.closed || len(b.listeners) == 0 {
+		b.mu.Unlock()
+		return
+	}
+	b.queue = append(b.queue, ev)
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run delivers events until close, then drains the queue.
+func (b *listenerBus) run() {
+	defer close(b.done)
+	for {
+		b.mu.Lock()
+		evs, ls, closed := b.queue, b.listeners, b.closed
+		b.queue = nil
+		b.mu.Unlock()
+		for _, ev := range evs {
+			for _, l := range ls {
+				b.deliver(l, ev)
+			}
+		}
+		if len(evs) > 0 {
+			continue
+		}
+		if closed {
+			return
+		}
+		<-b.wake
+	}
+}
+
+// deliver calls one listener, containing its panic: a broken listener must
+// not take the context down.
+func (b *listenerBus) deliver(l StreamingListener, ev func(StreamingListener)) {
+	defer func() {
+		if v := recover(); v != nil {
+			b.logger.Error("streaming listener panicked", "listener", fmt.Sprintf("%T", l), "panic", v)
+		}
+	}()
+	ev(l)
+}
+
+func (b *listenerBus) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+	<-b.done
+}

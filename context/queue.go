@@ -1,0 +1,115 @@
+package context
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/sluice-io/sluice/dstream"
+	"github.com/sluice-io/sluice/rdd"
+)
+
+// Queue is a thread-safe queue of RDDs that a queue stream takes from, one
+// or all per batch. Tests and programs push into it while the context runs.
+type Queue[T any] struct {
+	mu    sync.Mutex
+	items []queued[T]
+	taken int64 // how many items batches have taken, for checkpoints
+}
+
+type queued[T any] struct {
+	r       *rdd.RDD[T]
+	records int64 // -1 when unknown
+}
+
+// NewQueue returns an empty queue.
+func NewQueue[T any]() *Queue[T] { return &Queue[T]{} }
+
+// Push appends an RDD.
+func (q *Queue[T]) Push(r *rdd.RDD[T]) {
+	q.mu.Lock()
+	q.items = append(q.items, queued[T]{r, -1})
+	q.mu.Unlock()
+}
+
+// PushSlice appends the RDD of data in numSlices partitions (1 if less).
+// Its record count is reported in the batch's BatchInfo.
+func (q *Queue[T]) PushSlice(data []T, numSlices int) {
+	q.mu.Lock()
+	q.items = append(q.items, queued[T]{rdd.Parallelize(data, numSlices), int64(len(data))})
+	q.mu.Unlock()
+}
+
+// Len returns the number of RDDs waiting.
+func (q *Queue[T]) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
+// Taken returns how many RDDs batches have taken from the queue so far.
+func (q *Queue[T]) Taken() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.taken
+}
+
+// take removes one item, or all of them.
+func (q *Queue[T]) take(all bool) []queued[T] {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(len(q.items), 1)
+	if all {
+		n = len(q.items)
+	}
+	out := append([]queued[T](nil), q.items[:n]...)
+	clear(q.items[:n])
+	q.items = q.items[n:]
+	q.taken += int64(n)
+	return out
+}
+
+// queueSource is the input side of a queue stream.
+type queueSource[T any] struct {
+	q          *Queue[T]
+	oneAtATime bool
+	defaultRDD *rdd.RDD[T]
+}
+
+func (s *queueSource[T]) Compute(time.Time) (*rdd.RDD[T], int64, error) {
+	items := s.q.take(!s.oneAtATime)
+	if len(items) == 0 {
+		if s.defaultRDD != nil {
+			return s.defaultRDD, -1, nil
+		}
+		return rdd.Empty[T](), 0, nil
+	}
+	rdds := make([]*rdd.RDD[T], len(items))
+	var records int64
+	for i, it := range items {
+		rdds[i] = it.r
+		if it.records < 0 || records < 0 {
+			records = -1
+		} else {
+			records += it.records
+		}
+	}
+	if len(rdds) == 1 {
+		return rdds[0], records, nil
+	}
+	return rdd.Union(rdds...), records, nil
+}
+
+func (s *queueSource[T]) start(context.Context) error { return nil }
+func (s *queueSource[T]) stop(bool)                   {}
+func (s *queueSource[T]) pending() bool               { return s.q.Len() > 0 }
+
+// QueueStream returns an input stream that takes RDDs from q, Spark's
+// queueStream: with oneAtATime one RDD per batch, else every queued RDD
+// united. A batch with nothing queued gets defaultRDD, or an empty RDD when
+// defaultRDD is nil. A graceful Stop runs batches until q is empty.
+func QueueStream[T any](ssc *StreamingContext, q *Queue[T], oneAtATime bool, defaultRDD *rdd.RDD[T]) dstream.DStream[T] {
+	src := &queueSource[T]{q: q, oneAtATime: oneAtATime, defaultRDD: defaultRDD}
+	ssc.addInput(src)
+	return dstream.NewInputStream[T](ssc.graph, "QueueInputStream", src)
+}

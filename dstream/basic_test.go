@@ -1,0 +1,57 @@
+package dstream_test
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-io/sluice/dstream"
+	"github.com/sluice-io/sluice/dstream/dstreamtest"
+	"github.com/sluice-io/sluice/rdd"
+)
+
+func sortedPairs[K interface{ ~string | ~int }, V any](batches [][]rdd.Pair[K, V]) [][]rdd.Pair[K, V] {
+	for _, b := range batches {
+		slices.SortFunc(b, func(x, y rdd.Pair[K, V]) int {
+			if x.Key < y.Key {
+				return -1
+			}
+			if x.Key > y.Key {
+				return 1
+			}
+			return 0
+		})
+	}
+	return batches
+}
+
+func TestSmokeCountByValue(t *testing.T) {
+	out := dstreamtest.Run(t, time.Second, [][]string{{"a", "b", "a"}, {"a"}, {}},
+		func(in dstream.DStream[string]) dstream.DStream[rdd.Pair[string, int64]] {
+			return dstream.CountByValue(in)
+		}, 3)
+	require.Equal(t, [][]rdd.Pair[string, int64]{{rdd.KV("a", int64(2)), rdd.KV("b", int64(1))}, {rdd.KV("a", int64(1))}, {}}, sortedPairs(out))
+}
+
+func TestSmokeCountEmpty(t *testing.T) {
+	out := dstreamtest.Run(t, time.Second, [][]int{{1, 2, 3}, {}, {4}},
+		func(in dstream.DStream[int]) dstream.DStream[int64] { return in.Count() }, 4)
+	require.Equal(t, [][]int64{{3}, {0}, {1}, {0}}, out)
+}
+
+func TestSmokePrint(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	var buf bytes.Buffer
+	dstreamtest.Input(h, [][]int{{1, 2, 3}, {}}).Fprint(&buf, 2)
+	h.Start()
+	h.Step()
+	h.Step()
+	h.Stop()
+	require.Equal(t, strings.Join([]string{
+		"-------------------------------------------", "Time: 1000 ms", "-------------------------------------------", "1", "2", "...", "",
+		"-------------------------------------------", "Time: 2000 ms", "-------------------------------------------", "", ""}, "\n"), buf.String())
+}

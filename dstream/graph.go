@@ -1,0 +1,241 @@
+package dstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Graph is the set of streams of one streaming context: the input streams,
+// the transformations between them and the output operations that become a
+// batch's jobs. The context package owns one; user code reaches it only
+// through the streams it builds.
+type Graph struct {
+	mu            sync.Mutex
+	batchInterval time.Duration
+	logger        hclog.Logger
+	streams       []node
+	outputs       []*outputStream
+	remember      time.Duration
+	started       bool
+	zeroTime      time.Time
+	errs          []error
+	inputRecords  map[int64]map[int]int64 // batch time → input stream ID → records
+}
+
+// NewGraph returns an empty graph for batches of the given interval.
+func NewGraph(batchInterval time.Duration, logger hclog.Logger) *Graph {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Graph{batchInterval: batchInterval, logger: logger, inputRecords: map[int64]map[int]int64{}}
+}
+
+// BatchInterval returns the graph's batch interval.
+func (g *Graph) BatchInterval() time.Duration { return g.batchInterval }
+
+// Logger returns the graph's logger.
+func (g *Graph) Logger() hclog.Logger { return g.logger }
+
+// Err returns the errors recorded while the graph was built (invalid
+// durations, streams added after start, ...), joined, or nil.
+func (g *Graph) Err() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return errors.Join(g.errs...)
+}
+
+// fail records a construction error.
+func (g *Graph) fail(err error) {
+	g.mu.Lock()
+	g.errs = append(g.errs, err)
+	g.mu.Unlock()
+	g.logger.Error("invalid stream", "error", err)
+}
+
+// register adds a new stream and returns its ID; after start it records
+// ErrStarted and the stream never runs.
+func (g *Graph) register(n node) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.started {
+		err := fmt.Errorf("dstream: %s: %w", n.info().kind, ErrStarted)
+		g.errs = append(g.errs, err)
+		g.logger.Error("stream added after start", "error", err)
+		return -1
+	}
+	g.streams = append(g.streams, n)
+	return len(g.streams) - 1
+}
+
+// Remember makes every stream keep its generated RDDs for at least d,
+// Spark's StreamingContext.remember.
+func (g *Graph) Remember(d time.Duration) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.started {
+		return fmt.Errorf("dstream: Remember: %w", ErrStarted)
+	}
+	g.remember = d
+	return nil
+}
+
+// Start validates the graph and fixes its zero time, the time before the
+// first batch: batches fall at zeroTime + k × batch interval for k ≥ 1.
+func (g *Graph) Start(zeroTime time.Time) error {
+	g.mu.Lock()
+	if len(g.errs) > 0 {
+		err := errors.Join(g.errs...)
+		g.mu.Unlock()
+		return err
+	}
+	if len(g.outputs) == 0 {
+		g.mu.Unlock()
+		return ErrNoOutputs
+	}
+	g.started, g.zeroTime = true, zeroTime
+	outputs := g.outputs
+	remember := g.remember
+	g.mu.Unlock()
+	for _, o := range outputs {
+		o.initialize(zeroTime)
+	}
+	for _, o := range outputs {
+		o.rememberFor(remember)
+	}
+	for _, o := range outputs {
+		if err := validateTree(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Started reports whether Start succeeded.
+func (g *Graph) Started() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.started
+}
+
+// ZeroTime returns the time fixed by Start.
+func (g *Graph) ZeroTime() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.zeroTime
+}
+
+// Job is one output operation's work for one batch.
+type Job struct {
+	Time     time.Time
+	OutputID int    // the output operation's index, in registration order
+	Name     string // the output operation, e.g. "ForeachRDD" or "Print"
+	run      func(ctx context.Context) error
+}
+
+// GenerateJobs computes the RDDs of batch time t and returns the jobs of
+// every output operation that has an RDD at t, in registration order, and
+// the records each input stream contributed. An error (a panicking
+// transform, a missing parent RDD) names the stream and the batch time.
+func (g *Graph) GenerateJobs(t time.Time) ([]Job, map[int]int64, error) {
+	g.mu.Lock()
+	outputs := g.outputs
+	g.mu.Unlock()
+	var jobs []Job
+	for _, o := range outputs {
+		job, ok, err := o.generateJob(t)
+		if err != nil {
+			return nil, g.takeInputRecords(t), err
+		}
+		if ok {
+			jobs = append(jobs, job)
+		}
+	}
+	return jobs, g.takeInputRecords(t), nil
+}
+
+func (g *Graph) recordInput(t time.Time, stream int, n int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	m := g.inputRecords[t.UnixNano()]
+	if m == nil {
+		m = map[int]int64{}
+		g.inputRecords[t.UnixNano()] = m
+	}
+	m[stream] += n
+}
+
+func (g *Graph) takeInputRecords(t time.Time) map[int]int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	m := g.inputRecords[t.UnixNano()]
+	delete(g.inputRecords, t.UnixNano())
+	return m
+}
+
+// ClearMetadata forgets the RDDs each stream generated at or before
+// t minus its remember duration, Spark's clearMetadata after a batch.
+func (g *Graph) ClearMetadata(t time.Time) {
+	g.mu.Lock()
+	outputs := g.outputs
+	g.mu.Unlock()
+	seen := map[node]bool{}
+	for _, o := range outputs {
+		clearTree(o, t, seen)
+	}
+}
+
+func clearTree(n node, t time.Time, seen map[node]bool) {
+	if seen[n] {
+		return
+	}
+	seen[n] = true
+	n.clearOld(t)
+	for _, p := range n.info().parents {
+		clearTree(p, t, seen)
+	}
+}
+
+func validateTree(n node) error {
+	if err := n.validate(); err != nil {
+		return err
+	}
+	for _, p := range n.info().parents {
+		if err := validateTree(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Streams returns the identity of every stream in creation order: the
+// graph's fingerprint for checkpoints.
+func (g *Graph) Streams() []StreamInfo {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]StreamInfo, len(g.streams))
+	for i, s := range g.streams {
+		in := s.info()
+		out[i] = StreamInfo{ID: in.id, Kind: in.kind, Name: in.name}
+	}
+	return out
+}
+
+// StreamInfo is the stable identity of a stream: its creation index, its
+// kind (the operation that made it) and the name the user gave it.
+type StreamInfo struct {
+	ID   int
+	Kind string
+	Name string
+}
+
+// FormatTime formats a batch time as Spark does: "<ms> ms".
+func FormatTime(t time.Time) string { return fmt.Sprintf("%d ms", t.UnixMilli()) }
+
+// Run executes the job: the output operation's function on the batch's RDD.
+// A panic in user code becomes an error naming the operation and batch time.
+func (j Job) Run(ctx context.Context) error { return j.run(ctx) }

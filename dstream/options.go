@@ -1,0 +1,84 @@
+package dstream
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sluice-io/sluice/rdd"
+)
+
+// Option tunes one operation: its output partitioning, its name, and for
+// windowed and stateful operations their inverse, filter or initial state.
+// Each option's doc says the default it overrides.
+type Option interface{ apply(*opConfig) }
+
+type optionFunc func(*opConfig)
+
+func (f optionFunc) apply(c *opConfig) { f(c) }
+
+// opConfig collects the options of one operation. Fields hold typed values
+// as any; the operation checks their types against its own.
+type opConfig struct {
+	partitions  int
+	partitioner any // rdd.Partitioner[K]
+	name        string
+	inverse     any // func(V, V) V, for windowed reductions
+	filter      any // func(rdd.Pair[K, V]) bool, for windowed reductions
+	initial     any // *rdd.RDD[rdd.Pair[K, S]], for stateful operations
+	timeout     time.Duration
+}
+
+func configure(opts []Option) opConfig {
+	var c opConfig
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	return c
+}
+
+// WithPartitions hash-partitions the operation's output into n partitions.
+// The default is the parent RDD's partitioning, as in Spark.
+func WithPartitions(n int) Option {
+	return optionFunc(func(c *opConfig) { c.partitions, c.partitioner = n, nil })
+}
+
+// WithPartitioner places the operation's output with p.
+func WithPartitioner[K comparable](p rdd.Partitioner[K]) Option {
+	return optionFunc(func(c *opConfig) { c.partitioner, c.partitions = p, 0 })
+}
+
+// WithName names the stream the operation creates (see DStream.SetName).
+func WithName(name string) Option {
+	return optionFunc(func(c *opConfig) { c.name = name })
+}
+
+// shuffleOptions turns the partitioning options of op into rdd options,
+// recording an error in g when the partitioner does not fit the key type.
+func shuffleOptions[K comparable](g *Graph, op string, c opConfig) []rdd.ShuffleOption {
+	switch {
+	case c.partitioner != nil:
+		p, ok := c.partitioner.(rdd.Partitioner[K])
+		if !ok {
+			g.fail(fmt.Errorf("dstream: %s: %w: partitioner %T does not partition this key type", op, ErrInvalidStream, c.partitioner))
+			return nil
+		}
+		return []rdd.ShuffleOption{rdd.WithPartitioner(p)}
+	case c.partitions != 0:
+		if c.partitions < 0 {
+			g.fail(fmt.Errorf("dstream: %s: %w: number of partitions (%d) must be positive", op, ErrInvalidStream, c.partitions))
+			return nil
+		}
+		return []rdd.ShuffleOption{rdd.WithPartitions(c.partitions)}
+	}
+	return nil
+}
+
+// named applies the WithName option to d and returns it.
+func named[T any](c opConfig, d DStream[T]) DStream[T] {
+	if c.name != "" {
+		d.SetName(c.name)
+	}
+	return d
+}

@@ -1,0 +1,103 @@
+package dstream
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/sluice-io/sluice/rdd"
+)
+
+// outputStream is an output operation: a function run on the parent's RDD
+// at every batch time where the parent has one.
+type outputStream struct {
+	streamInfo
+	outputID int
+	name     string
+	job      func(t time.Time) (func(ctx context.Context) error, bool, error)
+}
+
+func (o *outputStream) clearOld(time.Time) {}
+
+func (o *outputStream) generateJob(t time.Time) (Job, bool, error) {
+	if !o.isTimeValid(t) {
+		return Job{}, false, nil
+	}
+	run, ok, err := o.job(t)
+	if err != nil || !ok {
+		return Job{}, false, err
+	}
+	desc := fmt.Sprintf("output operation %d (%s) at batch %s", o.outputID, o.name, FormatTime(t))
+	return Job{Time: t, OutputID: o.outputID, Name: o.name, run: func(ctx context.Context) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				err = fmt.Errorf("dstream: %s: %w: %v\n%s", desc, ErrUserPanic, v, debug.Stack())
+			}
+		}()
+		if err := run(ctx); err != nil {
+			return fmt.Errorf("dstream: %s: %w", desc, err)
+		}
+		return nil
+	}}, true, nil
+}
+
+// addOutput registers the output operation name on d.
+func addOutput[T any](d DStream[T], name string, f func(ctx context.Context, r *rdd.RDD[T], t time.Time) error) {
+	g := d.s.graph
+	o := &outputStream{name: name}
+	o.graph, o.kind, o.slide, o.parents = g, name, d.s.slide, []node{d.s}
+	o.job = func(t time.Time) (func(ctx context.Context) error, bool, error) {
+		r, err := d.s.getOrCompute(t)
+		if err != nil || r == nil {
+			return nil, false, err
+		}
+		return func(ctx context.Context) error { return f(ctx, r, t) }, true, nil
+	}
+	if o.id = g.register(o); o.id < 0 {
+		return
+	}
+	g.mu.Lock()
+	o.outputID = len(g.outputs)
+	g.outputs = append(g.outputs, o)
+	g.mu.Unlock()
+}
+
+// ForeachRDD runs f on the stream's RDD at every batch time, in the job loop,
+// Spark's foreachRDD with the batch time. f may run actions on the RDD with
+// ctx; an error or panic fails the batch.
+func (d DStream[T]) ForeachRDD(f func(ctx context.Context, r *rdd.RDD[T], batchTime time.Time) error) {
+	addOutput(d, "ForeachRDD", f)
+}
+
+// Print writes the first n elements of every batch to standard output in
+// Spark's format; see Fprint.
+func (d DStream[T]) Print(n int) { d.Fprint(os.Stdout, n) }
+
+// Fprint writes the first n elements of every batch to w in Spark's format:
+// a dashed line, "Time: <ms> ms", a dashed line, one element per line, "..."
+// when the batch has more than n, and an empty line.
+func (d DStream[T]) Fprint(w io.Writer, n int) {
+	addOutput(d, "Print", func(ctx context.Context, r *rdd.RDD[T], t time.Time) error {
+		first, err := r.Take(ctx, n+1)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		b.WriteString("-------------------------------------------\n")
+		fmt.Fprintf(&b, "Time: %s\n", FormatTime(t))
+		b.WriteString("-------------------------------------------\n")
+		for _, x := range first[:min(n, len(first))] {
+			fmt.Fprintln(&b, x)
+		}
+		if len(first) > n {
+			b.WriteString("...\n")
+		}
+		b.WriteString("\n")
+		_, err = io.WriteString(w, b.String())
+		return err
+	})
+}
