@@ -43,6 +43,7 @@ type blockBuffer[T any] struct {
 	wal        *WAL[T]
 	log        hclog.Logger
 	report     func(msg string, err error)
+	onStore    func() // test hook, called after every successful store
 }
 
 func newBlockBuffer[T any](streamID, maxPending int, log hclog.Logger, report func(string, error)) *blockBuffer[T] {
@@ -80,6 +81,9 @@ func (b *blockBuffer[T]) add(ctx context.Context, rec T) error {
 	}
 	b.current = append(b.current, rec)
 	b.mu.Unlock()
+	if b.onStore != nil {
+		b.onStore()
+	}
 	return nil
 }
 
@@ -97,6 +101,9 @@ func (b *blockBuffer[T]) addMany(ctx context.Context, recs []T) error {
 	}
 	b.nextSeq++
 	b.pending = append(b.pending, blk)
+	if b.onStore != nil {
+		b.onStore()
+	}
 	return nil
 }
 

@@ -175,7 +175,7 @@ func NewSupervisor[T any](r Receiver[T], opts ...Option) (*Supervisor[T], error)
 		stopEnded: make(chan struct{}),
 		info:      ReceiverInfo{StreamID: cfg.streamID, Name: cfg.name},
 	}
-	s.events = newDispatcher(cfg.listeners)
+	s.events = newDispatcher(log, cfg.listeners)
 	s.blocks = newBlockBuffer[T](cfg.streamID, cfg.maxPending, log, func(msg string, err error) {
 		s.reportError(-1, msg, err)
 	})
@@ -249,10 +249,10 @@ func (s *Supervisor[T]) run() {
 		s.mu.Lock()
 		s.current = h
 		s.info.Active, s.info.Generation = true, gen
-		info := s.info
+		startInfo := s.info
 		s.mu.Unlock()
 		s.log.Info("starting receiver", "generation", gen)
-		s.events.post(func(l Listener) { l.OnReceiverStarted(info) })
+		s.events.post(func(l Listener) { l.OnReceiverStarted(startInfo) })
 		h.started.Store(true)
 		if err := callRecovered(func() { s.recv.OnStart(h) }); err != nil {
 			h.Restart("panic in OnStart", err, 0)
@@ -269,10 +269,10 @@ func (s *Supervisor[T]) run() {
 		h.wg.Wait()
 		s.mu.Lock()
 		s.info.Active = false
-		info = s.info
+		stopInfo := s.info
 		s.mu.Unlock()
 		s.log.Info("receiver stopped", "generation", gen)
-		s.events.post(func(l Listener) { l.OnReceiverStopped(info) })
+		s.events.post(func(l Listener) { l.OnReceiverStopped(stopInfo) })
 		if h.req.stop {
 			return
 		}
@@ -386,6 +386,7 @@ func (s *Supervisor[T]) Rate() float64 { return s.limiter.currentRate() }
 
 // dispatcher delivers events to listeners in order from one goroutine.
 type dispatcher struct {
+	log       hclog.Logger
 	listeners []Listener
 	mu        sync.Mutex
 	queue     []func(Listener)
@@ -395,8 +396,8 @@ type dispatcher struct {
 	running   bool
 }
 
-func newDispatcher(ls []Listener) *dispatcher {
-	return &dispatcher{listeners: ls, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+func newDispatcher(log hclog.Logger, ls []Listener) *dispatcher {
+	return &dispatcher{log: log, listeners: ls, wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 }
 
 func (d *dispatcher) start() {
@@ -441,7 +442,9 @@ func (d *dispatcher) drain() {
 		}
 		for _, ev := range q {
 			for _, l := range d.listeners {
-				ev(l)
+				if err := callRecovered(func() { ev(l) }); err != nil {
+					d.log.Error("listener panicked", "error", err)
+				}
 			}
 		}
 	}
