@@ -1,6 +1,9 @@
 package rdd
 
-import "iter"
+import (
+	"cmp"
+	"iter"
+)
 
 // Map returns an RDD of f applied to each element. Narrow: fused with its
 // neighbours into one pass per partition.
@@ -17,19 +20,22 @@ func Map[T, U any](r *RDD[T], f func(T) U) *RDD[U] {
 }
 
 // FlatMap returns an RDD of every element of f applied to each element.
+// Narrow and fused like Map; the results are streamed, never collected.
 func FlatMap[T, U any](r *RDD[T], f func(T) []U) *RDD[U] {
 	var out *RDD[U]
 	out = newRDD("FlatMap", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(U) bool) error {
 		op := out.op()
-		return r.iterate(tc, p, func(x T) bool {
+		var cancelled error
+		err := r.iterate(tc, p, func(x T) bool {
 			tc.op = op
 			for _, u := range f(x) {
-				if !yield(u) {
+				if cancelled = tc.tick(); cancelled != nil || !yield(u) {
 					return false
 				}
 			}
 			return true
 		})
+		return cmp.Or(err, cancelled)
 	})
 	return out
 }
@@ -40,16 +46,18 @@ func FlatMapSeq[T, U any](r *RDD[T], f func(T) iter.Seq[U]) *RDD[U] {
 	var out *RDD[U]
 	out = newRDD("FlatMap", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(U) bool) error {
 		op := out.op()
-		return r.iterate(tc, p, func(x T) bool {
+		var cancelled error
+		err := r.iterate(tc, p, func(x T) bool {
 			tc.op = op
 			for u := range f(x) {
-				if !yield(u) {
+				if cancelled = tc.tick(); cancelled != nil || !yield(u) {
 					return false
 				}
 				tc.op = op
 			}
 			return true
 		})
+		return cmp.Or(err, cancelled)
 	})
 	return out
 }
@@ -190,15 +198,17 @@ func FlatMapValues[K comparable, V, W any](r *RDD[Pair[K, V]], f func(V) []W) *R
 	var out *RDD[Pair[K, W]]
 	out = newRDD("FlatMapValues", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(Pair[K, W]) bool) error {
 		op := out.op()
-		return r.iterate(tc, p, func(kv Pair[K, V]) bool {
+		var cancelled error
+		err := r.iterate(tc, p, func(kv Pair[K, V]) bool {
 			tc.op = op
 			for _, w := range f(kv.Value) {
-				if !yield(Pair[K, W]{kv.Key, w}) {
+				if cancelled = tc.tick(); cancelled != nil || !yield(Pair[K, W]{kv.Key, w}) {
 					return false
 				}
 			}
 			return true
 		})
+		return cmp.Or(err, cancelled)
 	})
 	out.lin.partitioner = r.lin.partitioner
 	return out
