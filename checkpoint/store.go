@@ -200,8 +200,15 @@ func (s *Store) writeState(st StateSnapshot, batch int64, forceFull bool) (State
 		return StateRef{}, err
 	}
 	dir := filepath.Join(s.dir, stateDir, escapeStreamID(st.StreamID))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return StateRef{}, err
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		// A stream's first state file: its directory must survive a power
+		// loss as well as the file.
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return StateRef{}, err
+		}
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return StateRef{}, err
+		}
 	}
 	if err := s.writeFileAtomic(filepath.Join(dir, name), data); err != nil {
 		return StateRef{}, err

@@ -1,0 +1,201 @@
+package checkpoint
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+type faultPoint struct{ step, path string }
+
+// String names the step and file, without the random part of a state
+// file's name, so that replays compare equal.
+func (p faultPoint) String() string {
+	return p.step + " " + randomPart.ReplaceAllString(p.path, "$1")
+}
+
+var randomPart = regexp.MustCompile(`-[0-9a-f]{8}(\.full|\.delta)`)
+
+// crashScenario replays the same sequence of checkpoints into a fresh
+// directory: batches 1..n-1 written whole, then batch n with the fault hook
+// set. It returns the store, the models and the state of each stream after
+// every batch.
+type crashScenario struct {
+	t      *testing.T
+	dir    string
+	store  *Store
+	logs   *logBuffer
+	models []*model
+	want   map[int][]map[int]int64 // batch → per-model state
+}
+
+const crashRetain, crashFullEvery = 2, 3
+
+func newCrashScenario(t *testing.T) *crashScenario {
+	c := &crashScenario{t: t, dir: t.TempDir(), want: map[int][]map[int]int64{}}
+	c.store, c.logs = openTest(t, c.dir, WithRetain(crashRetain), WithFullSnapshotEvery(crashFullEvery))
+	c.models = []*model{newModel("words", 30), newModel("window", 5)}
+	return c
+}
+
+// write runs batch i: applies its updates (the same on every replay) and
+// writes its checkpoint.
+func (c *crashScenario) write(i int) error {
+	r := rand.New(rand.NewPCG(uint64(i), 7))
+	var snaps []StateSnapshot
+	var wants []map[int]int64
+	for j, m := range c.models {
+		if i > 1 {
+			m.batch(r, 4+j)
+		}
+		snaps = append(snaps, m.snapshot(c.t))
+		wants = append(wants, clone(m.live))
+	}
+	c.want[i] = wants
+	return c.store.Write(&Checkpoint{Metadata: testMetadata(i), State: snaps})
+}
+
+// TestCrashBetweenEverySteps crashes the writer before every step (create,
+// torn write, fsync, close, rename, directory fsync of each state and
+// metadata file, and each removal of retention) of checkpoints that write
+// full snapshots, deltas and remove old files; then reopens the directory as a restarted process would and checks
+// that the newest checkpoint readable is the previous one (or the new one
+// once its metadata was renamed into place), that its state is exactly the
+// state of that batch, with no file skipped as unreadable, and that writing
+// goes on.
+func TestCrashBetweenEverySteps(t *testing.T) {
+	for crashed := 2; crashed <= 5; crashed++ {
+		// A dry run lists the steps of writing batch `crashed`.
+		dry := newCrashScenario(t)
+		for i := 1; i < crashed; i++ {
+			if err := dry.write(i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var points []faultPoint
+		dry.store.faults = func(step, path string) error {
+			points = append(points, faultPoint{step, strings.TrimPrefix(path, dry.dir)})
+			return nil
+		}
+		if err := dry.write(crashed); err != nil {
+			t.Fatal(err)
+		}
+		metaRenamed := -1
+		var kinds []string
+		for k, p := range points {
+			if p.step == stepRename && strings.HasSuffix(p.path, metaSuffix) {
+				metaRenamed = k
+			}
+			kinds = append(kinds, p.String())
+		}
+		if metaRenamed < 0 {
+			t.Fatalf("batch %d: no metadata rename among %v", crashed, kinds)
+		}
+		t.Logf("batch %d: %d steps: %s", crashed, len(points), strings.Join(kinds, ", "))
+
+		for k, p := range points {
+			t.Run(fmt.Sprintf("batch%d/step%02d-%s", crashed, k, p.step), func(t *testing.T) {
+				c := newCrashScenario(t)
+				for i := 1; i < crashed; i++ {
+					if err := c.write(i); err != nil {
+						t.Fatal(err)
+					}
+				}
+				calls := 0
+				c.store.faults = func(step, path string) error {
+					calls++
+					if calls-1 == k {
+						if got := (faultPoint{step, strings.TrimPrefix(path, c.dir)}); got.String() != p.String() {
+							t.Errorf("replay diverged: step %d is %s %s, dry run had %v", k, step, filepath.Base(path), p)
+						}
+						return errors.New("power cut")
+					}
+					return nil
+				}
+				if err := c.write(crashed); !errors.Is(err, errCrash) {
+					t.Fatalf("write: got %v, want the injected crash", err)
+				}
+
+				// Restart.
+				s, logs := openTest(t, c.dir, WithRetain(crashRetain), WithFullSnapshotEvery(crashFullEvery))
+				m, err := s.LatestMetadata()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := crashed - 1
+				if k > metaRenamed {
+					want = crashed
+				}
+				if !m.Time.Equal(batchTime(want)) {
+					t.Fatalf("recovered batch %v, want %v", m.Time, batchTime(want))
+				}
+				if strings.Contains(logs.String(), "skipping") {
+					t.Fatalf("a crash left an unreadable file: %s", logs.String())
+				}
+				for j, md := range c.models {
+					checkState(t, s, m, md.id, c.want[want][j])
+				}
+
+				// Writing goes on from the recovered state.
+				for j, md := range c.models {
+					md.live = clone(c.want[want][j])
+					clear(md.changed)
+					md.set(1000, 1)
+				}
+				c.store = s
+				if err := c.write(crashed + 1); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.write(crashed + 2); err != nil {
+					t.Fatal(err)
+				}
+				s2, _ := openTest(t, c.dir)
+				m, err = s2.LatestMetadata()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j, md := range c.models {
+					checkState(t, s2, m, md.id, c.want[crashed+2][j])
+				}
+			})
+		}
+	}
+}
+
+// TestFailedWriteForcesFullSnapshot checks that after a write fails midway
+// (without a crash: the store lives on), the next checkpoint of the stream is
+// a full snapshot, since the failed delta's changes are in no file.
+func TestFailedWriteForcesFullSnapshot(t *testing.T) {
+	c := newCrashScenario(t)
+	if err := c.write(1); err != nil {
+		t.Fatal(err)
+	}
+	c.store.faults = func(step, path string) error {
+		if step == stepRename && strings.HasSuffix(path, metaSuffix) {
+			return errors.New("disk full")
+		}
+		return nil
+	}
+	if err := c.write(2); err == nil {
+		t.Fatal("no error")
+	}
+	c.store.faults = nil
+	before := c.store.Stats()
+	if err := c.write(3); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.store.Stats().FullSnapshots - before.FullSnapshots; got != int64(len(c.models)) {
+		t.Fatalf("wrote %d full snapshots after a failed write, want %d", got, len(c.models))
+	}
+	m, err := c.store.LatestMetadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, md := range c.models {
+		checkState(t, c.store, m, md.id, c.want[3][j])
+	}
+}
