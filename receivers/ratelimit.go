@@ -2,6 +2,7 @@ package receivers
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -45,7 +46,7 @@ func (b *tokenBucket) take(n int) time.Duration {
 	if b.tokens >= 0 {
 		return 0
 	}
-	return time.Duration(-b.tokens / b.rate * float64(time.Second))
+	return time.Duration(math.Ceil(-b.tokens / b.rate * float64(time.Second)))
 }
 
 // wait takes n tokens and sleeps until they are earned or ctx is done.
