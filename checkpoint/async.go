@@ -17,10 +17,9 @@ type AsyncWriter struct {
 	done   chan struct{}
 	onDone func(*Checkpoint, error)
 
-	mu        sync.Mutex
-	closed    bool
-	forceFull map[string]bool // streams of dropped checkpoints
-	err       error           // the first write error
+	mu     sync.Mutex
+	closed bool
+	err    error // the first write error
 }
 
 type asyncJob struct {
@@ -76,17 +75,14 @@ func (w *AsyncWriter) Submit(c *Checkpoint) error {
 	if w.closed {
 		return fmt.Errorf("checkpoint: Submit batch %s: %w", when, ErrClosed)
 	}
+	// The streams of checkpoints dropped before go with this one, or back
+	// if this one is dropped too.
+	job := asyncJob{c: c, forceFull: w.store.takeDropped()}
 	select {
-	case w.jobs <- asyncJob{c: c, forceFull: w.forceFull}:
-		w.forceFull = nil
+	case w.jobs <- job:
 		return nil
 	default:
-		if w.forceFull == nil {
-			w.forceFull = map[string]bool{}
-		}
-		for _, st := range c.State {
-			w.forceFull[st.StreamID] = true
-		}
+		w.store.addDropped(job.forceFull, c)
 		return fmt.Errorf("checkpoint: Submit batch %s: %w (%d waiting)", when, ErrQueueFull, cap(w.jobs))
 	}
 }

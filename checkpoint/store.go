@@ -39,6 +39,11 @@ type Store struct {
 	chains map[string]StateRef
 	stats  Stats
 
+	// dropped holds the streams of checkpoints an AsyncWriter dropped; the
+	// next checkpoint handed over after a drop writes them in full.
+	droppedMu sync.Mutex
+	dropped   map[string]bool
+
 	// faults, when set by a test, is called before every step of a write
 	// or removal; an error stops the store there as a crash would.
 	faults func(step, path string) error
@@ -118,7 +123,30 @@ func (s *Store) WriteMetadata(m *Metadata) error {
 // It sets c.Metadata.FormatVersion and c.Metadata.State. A failed write
 // makes the next checkpoint of each of its streams a full snapshot.
 func (s *Store) Write(c *Checkpoint) error {
-	return s.write(c, nil)
+	return s.write(c, s.takeDropped())
+}
+
+// addDropped records that c was dropped unwritten, with the streams of
+// earlier dropped checkpoints.
+func (s *Store) addDropped(earlier map[string]bool, c *Checkpoint) {
+	s.droppedMu.Lock()
+	defer s.droppedMu.Unlock()
+	if s.dropped == nil {
+		s.dropped = map[string]bool{}
+	}
+	maps.Copy(s.dropped, earlier)
+	for _, st := range c.State {
+		s.dropped[st.StreamID] = true
+	}
+}
+
+// takeDropped returns and forgets the streams of dropped checkpoints.
+func (s *Store) takeDropped() map[string]bool {
+	s.droppedMu.Lock()
+	defer s.droppedMu.Unlock()
+	d := s.dropped
+	s.dropped = nil
+	return d
 }
 
 func (s *Store) write(c *Checkpoint, forceFull map[string]bool) error {
