@@ -39,6 +39,7 @@ type config struct {
 	clock             Clock
 	workers           int
 	continueOnFailure bool
+	backpressure      bool
 }
 
 // WithLogger sets the logger. The default discards everything.
@@ -59,6 +60,12 @@ func WithWorkers(n int) Option { return optionFunc(func(c *config) { c.workers =
 func WithContinueOnBatchFailure() Option {
 	return optionFunc(func(c *config) { c.continueOnFailure = true })
 }
+
+// WithBackpressure makes receiver streams adapt their rate to how fast
+// batches are processed, with Spark's PID rate estimator (Spark's
+// spark.streaming.backpressure.enabled). The default is off: receivers take
+// what comes, up to their maximum rate.
+func WithBackpressure() Option { return optionFunc(func(c *config) { c.backpressure = true }) }
 
 // inputSource is the lifecycle side of an input stream, owned by the context.
 type inputSource interface {
@@ -167,11 +174,14 @@ func (ssc *StreamingContext) Remember(d time.Duration) error {
 	return ssc.graph.Remember(d)
 }
 
-// addInput registers an input's lifecycle; only before Start.
+// addInput registers an input's lifecycle; after Start the input is not
+// started (its stream was refused by the graph with dstream.ErrStarted).
 func (ssc *StreamingContext) addInput(in inputSource) {
 	ssc.mu.Lock()
 	defer ssc.mu.Unlock()
-	ssc.inputs = append(ssc.inputs, in)
+	if ssc.state == Initialized {
+		ssc.inputs = append(ssc.inputs, in)
+	}
 }
 
 // Start validates the graph and starts generating and running batches: the
@@ -430,6 +440,14 @@ func (ssc *StreamingContext) runBatch(ctx context.Context, b batch) {
 	}
 	info.ProcessingEndTime = clock.Now()
 	ssc.graph.ClearMetadata(info.BatchTime)
+	ssc.mu.Lock()
+	inputs := ssc.inputs
+	ssc.mu.Unlock()
+	for _, in := range inputs {
+		if bc, ok := in.(interface{ batchCompleted(BatchInfo) }); ok {
+			bc.batchCompleted(info)
+		}
+	}
 	ssc.bus.post(func(l StreamingListener) { l.OnBatchCompleted(info) })
 	if failure != nil && !ssc.cfg.continueOnFailure && ctx.Err() == nil {
 		ssc.beginStop(false, fmt.Errorf("context: batch %s failed: %w", dstream.FormatTime(info.BatchTime), failure))
@@ -485,4 +503,12 @@ func (q *batchQueue) pop() (batch, bool) {
 		}
 		<-q.wake
 	}
+}
+
+// reportInputError logs an input stream's error and reports it to listeners
+// as a receiver error of that stream; the context goes on.
+func (ssc *StreamingContext) reportInputError(streamID int, name, msg string, err error) {
+	ssc.cfg.logger.Error(msg, "stream", streamID, "source", name, "error", err)
+	info := ReceiverInfo{StreamID: streamID, Name: name, Active: true, LastErrorMessage: msg, LastError: err, Time: ssc.cfg.clock.Now()}
+	ssc.bus.post(func(l StreamingListener) { l.OnReceiverError(info) })
 }

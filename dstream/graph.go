@@ -239,3 +239,7 @@ func FormatTime(t time.Time) string { return fmt.Sprintf("%d ms", t.UnixMilli())
 // Run executes the job: the output operation's function on the batch's RDD.
 // A panic in user code becomes an error naming the operation and batch time.
 func (j Job) Run(ctx context.Context) error { return j.run(ctx) }
+
+// RecordError records an error found while building the graph, such as an
+// input stream that could not be set up; Start returns it.
+func (g *Graph) RecordError(err error) { g.fail(err) }

@@ -1,0 +1,149 @@
+package context_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-io/sluice/context"
+	"github.com/sluice-io/sluice/dstream/dstreamtest"
+)
+
+// errorListener records receiver errors.
+type errorListener struct {
+	context.NoopListener
+	mu   sync.Mutex
+	errs []context.ReceiverInfo
+}
+
+func (l *errorListener) OnReceiverError(i context.ReceiverInfo) {
+	l.mu.Lock()
+	l.errs = append(l.errs, i)
+	l.mu.Unlock()
+}
+
+func (l *errorListener) all() []context.ReceiverInfo {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.errs)
+}
+
+// writeAt writes a file atomically (write, then rename into dir) with the
+// given modification time.
+func writeAt(t *testing.T, dir, name, content string, mod time.Time) {
+	t.Helper()
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	require.NoError(t, os.WriteFile(tmp, []byte(content), 0o644))
+	require.NoError(t, os.Chtimes(tmp, mod, mod))
+	require.NoError(t, os.Rename(tmp, filepath.Join(dir, name)))
+}
+
+func TestTextFileStreamTakesEachNewFileOnce(t *testing.T) {
+	dir := t.TempDir()
+	h := dstreamtest.NewHarness(t, time.Second)
+	clock := h.Clock()
+	// A file present before the stream started is ignored (new files only).
+	writeAt(t, dir, "old.txt", "old\n", clock.Now().Add(-time.Hour))
+	lines := context.TextFileStream(h.Context(), dir)
+	out := dstreamtest.Collect(lines)
+	h.Start()
+
+	writeAt(t, dir, "a.txt", "a1\na2\r\n", clock.Now().Add(500*time.Millisecond))
+	writeAt(t, dir, "_hidden", "no\n", clock.Now().Add(500*time.Millisecond))
+	// A file modified after the batch time waits for a later batch.
+	writeAt(t, dir, "b.txt", "b1", clock.Now().Add(1500*time.Millisecond))
+	b1 := h.Step()
+	require.Equal(t, int64(2), b1.NumRecords())
+	h.Step()
+	h.Step() // nothing new: b.txt must not be taken twice
+	got := out.Batches()
+	require.Equal(t, [][]string{{"a1", "a2"}, {"b1"}, {}}, got)
+}
+
+func TestTextFileStreamReportsMissingDirAndGoesOn(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "later")
+	h := dstreamtest.NewHarness(t, time.Second)
+	errs := &errorListener{}
+	h.Context().AddStreamingListener(errs)
+	out := dstreamtest.Collect(context.TextFileStream(h.Context(), dir))
+	h.Start()
+	h.Step()
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	writeAt(t, dir, "x", "x\n", h.Clock().Now().Add(time.Second))
+	h.Step()
+	h.Stop()
+	require.Equal(t, [][]string{{}, {"x"}}, out.Batches())
+	require.NotEmpty(t, errs.all())
+	require.Contains(t, errs.all()[0].LastErrorMessage, dir)
+	require.Contains(t, errs.all()[0].LastErrorMessage, "1000 ms")
+}
+
+func TestFileStreamSkipsFileThatFailsToParse(t *testing.T) {
+	dir := t.TempDir()
+	h := dstreamtest.NewHarness(t, time.Second)
+	errs := &errorListener{}
+	h.Context().AddStreamingListener(errs)
+	parse := func(path string, data []byte) ([]string, error) {
+		if strings.Contains(string(data), "bad") {
+			return nil, errors.New("malformed")
+		}
+		return strings.Fields(string(data)), nil
+	}
+	out := dstreamtest.Collect(context.FileStream(h.Context(), filepath.Join(dir, "*.in"), parse))
+	h.Start()
+	now := h.Clock().Now()
+	writeAt(t, dir, "1.in", "good words", now.Add(100*time.Millisecond))
+	writeAt(t, dir, "2.in", "bad", now.Add(200*time.Millisecond))
+	writeAt(t, dir, "3.skip", "ignored by glob", now.Add(200*time.Millisecond))
+	h.Step()
+	h.Stop()
+	require.Equal(t, [][]string{{"good", "words"}}, out.Batches())
+	require.Len(t, errs.all(), 1)
+	require.Contains(t, errs.all()[0].LastErrorMessage, "2.in")
+	require.ErrorContains(t, errs.all()[0].LastError, "malformed")
+}
+
+func TestSocketTextStreamReceivesLines(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	const n = 500
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		for i := range n {
+			fmt.Fprintf(conn, "line %d\n", i)
+		}
+	}()
+	h := dstreamtest.NewHarness(t, time.Second)
+	out := dstreamtest.Collect(context.SocketTextStream(h.Context(), ln.Addr().String()))
+	h.Start()
+	total := 0
+	deadline := time.Now().Add(20 * time.Second)
+	for total < n && time.Now().Before(deadline) {
+		total += int(h.Step().NumRecords())
+	}
+	<-served
+	require.NoError(t, h.Context().Stop(false))
+	var got []string
+	for _, b := range out.Batches() {
+		got = append(got, b...)
+	}
+	require.Len(t, got, n)
+	require.Equal(t, "line 0", got[0])
+	require.Equal(t, fmt.Sprintf("line %d", n-1), got[n-1])
+}
