@@ -143,6 +143,9 @@ func OpenWAL[T any](dir string, opts ...WALOption) (*WAL[T], error) {
 	if err := w.rotateLocked(); err != nil {
 		return nil, err
 	}
+	if err := w.deleteDoneLocked(); err != nil {
+		return nil, err
+	}
 	return w, nil
 }
 
