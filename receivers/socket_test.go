@@ -39,7 +39,7 @@ func TestScanLines(t *testing.T) {
 			}
 			var got, bad []string
 			err := scanLines(r, tt.max, func(s string) error { got = append(got, s); return nil },
-				func(line int, err error) { bad = append(bad, strconv.Itoa(line) + ":" + err.Error()) })
+				func(line int, err error) { bad = append(bad, strconv.Itoa(line)+":"+err.Error()) })
 			if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) || !slices.Equal(bad, tt.bad) {
 				t.Errorf("%s (one byte %v): got %d lines %.40q bad %v err %v; want %.40q bad %v", tt.name, oneByte, len(got), got, bad, err, tt.want, tt.bad)
 			}
