@@ -150,6 +150,7 @@ func (h *Handle[T]) IsStopped() bool { return h.ctx.Err() != nil }
 // Go runs f in a goroutine owned by the supervisor: the run does not end until
 // f returns, so f must return when ctx (the Handle's Context) is done. A panic
 // in f is recovered and restarts the receiver with an error wrapping ErrPanic.
+// Call Go from OnStart or from a goroutine already started with Go.
 func (h *Handle[T]) Go(f func(ctx context.Context)) {
 	h.wg.Add(1)
 	go func() {

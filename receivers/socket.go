@@ -14,8 +14,11 @@ import (
 
 // Defaults of the socket receiver; each option's doc names the one it overrides.
 const (
-	DefaultMaxLineBytes        = 1 << 20
+	// DefaultMaxLineBytes is the longest line a text socket receiver accepts: 1 MiB.
+	DefaultMaxLineBytes = 1 << 20
+	// DefaultReconnectMinBackoff is the first wait before reconnecting.
 	DefaultReconnectMinBackoff = 100 * time.Millisecond
+	// DefaultReconnectMaxBackoff caps the doubling wait between connection attempts.
 	DefaultReconnectMaxBackoff = 5 * time.Second
 )
 

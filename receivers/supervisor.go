@@ -10,9 +10,13 @@ import (
 
 // Default settings of a Supervisor; each option's doc names the one it overrides.
 const (
-	DefaultBlockInterval     = 200 * time.Millisecond
-	DefaultMaxPendingBlocks  = 1024
+	// DefaultBlockInterval is how often stored records are cut into a block.
+	DefaultBlockInterval = 200 * time.Millisecond
+	// DefaultMaxPendingBlocks bounds the blocks cut but not yet allocated.
+	DefaultMaxPendingBlocks = 1024
+	// DefaultRestartMinBackoff is the first wait before restarting a failed receiver.
 	DefaultRestartMinBackoff = 100 * time.Millisecond
+	// DefaultRestartMaxBackoff caps the doubling wait between restarts.
 	DefaultRestartMaxBackoff = 10 * time.Second
 )
 
@@ -90,7 +94,8 @@ func WithLogger(l hclog.Logger) Option { return optionFunc(func(c *config) { c.l
 // allocation and record every allocation in it (Spark's
 // spark.streaming.receiver.writeAheadLog.enable). Blocks that w recovered and
 // that were never allocated are queued ahead of new ones; the ones allocated
-// to unprocessed batches are returned by Supervisor.RecoveredBatches.
+// to unprocessed batches are returned by Supervisor.RecoveredBatches. The
+// caller owns w: it closes w after Supervisor.Stop.
 func WithWAL[T any](w *WAL[T]) Option {
 	return optionFunc(func(c *config) { c.wal = w })
 }
