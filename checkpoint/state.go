@@ -3,12 +3,14 @@ package checkpoint
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"iter"
 	"math/rand/v2"
 	"strings"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // Entry is one key of a stream's state in a state checkpoint. Key and Value
@@ -168,8 +170,7 @@ type stateHeader struct {
 }
 
 // decodeState checks a whole state file and calls apply for each entry in
-// order. Key and value slices are fresh for every entry. Errors do not name
-// the file.
+// order. Key and value alias data. Errors do not name the file.
 func decodeState(data []byte, apply func(key, value []byte, deleted bool)) (stateHeader, error) {
 	var h stateHeader
 	payload, err := decodeFrame(data)
@@ -200,29 +201,72 @@ func decodeState(data []byte, apply func(key, value []byte, deleted bool)) (stat
 	if err != nil || n < 0 || n > r.Len() {
 		return h, corrupt("entry count", err)
 	}
+	// The entries are parsed straight from the payload rather than through
+	// the msgpack Decoder: three allocations fewer per entry, and values
+	// alias data instead of being copied. The formats accepted are the ones
+	// msgpack uses for what encodeEntry writes.
+	rest := payload[len(payload)-r.Len():]
 	for i := range n {
-		if l, err := dec.DecodeArrayLen(); err != nil || l != 3 {
+		var key, value []byte
+		var deleted bool
+		if key, value, deleted, rest, err = parseEntry(rest); err != nil {
 			return h, corrupt(fmt.Sprintf("entry %d", i), err)
-		}
-		key, err := dec.DecodeBytes()
-		if err != nil {
-			return h, corrupt(fmt.Sprintf("entry %d key", i), err)
-		}
-		value, err := dec.DecodeBytes()
-		if err != nil {
-			return h, corrupt(fmt.Sprintf("entry %d value", i), err)
-		}
-		deleted, err := dec.DecodeBool()
-		if err != nil {
-			return h, corrupt(fmt.Sprintf("entry %d deleted flag", i), err)
-		}
-		if key == nil {
-			key = []byte{}
 		}
 		apply(key, value, deleted)
 	}
-	if r.Len() != 0 {
-		return h, corrupt(fmt.Sprintf("%d trailing bytes", r.Len()), nil)
+	if len(rest) != 0 {
+		return h, corrupt(fmt.Sprintf("%d trailing bytes", len(rest)), nil)
 	}
 	return h, nil
+}
+
+var errEntry = errors.New("not a [key, value, deleted] entry")
+
+// parseEntry parses one msgpack entry, [bin key, bin-or-nil value, bool].
+func parseEntry(b []byte) (key, value []byte, deleted bool, rest []byte, err error) {
+	if len(b) == 0 || b[0] != msgpcode.FixedArrayLow|3 {
+		return nil, nil, false, nil, errEntry
+	}
+	if key, b, err = parseBin(b[1:]); err != nil {
+		return nil, nil, false, nil, err
+	}
+	if key == nil {
+		key = []byte{}
+	}
+	if value, b, err = parseBin(b); err != nil {
+		return nil, nil, false, nil, err
+	}
+	if len(b) == 0 || b[0] != msgpcode.True && b[0] != msgpcode.False {
+		return nil, nil, false, nil, errEntry
+	}
+	return key, value, b[0] == msgpcode.True, b[1:], nil
+}
+
+// parseBin parses msgpack nil or bin 8/16/32, returning the bytes, capped so
+// that appending to them cannot overwrite what follows.
+func parseBin(b []byte) (bin, rest []byte, err error) {
+	if len(b) == 0 {
+		return nil, nil, errEntry
+	}
+	var n, h int
+	switch b[0] {
+	case msgpcode.Nil:
+		return nil, b[1:], nil
+	case msgpcode.Bin8:
+		if len(b) >= 2 {
+			n, h = int(b[1]), 2
+		}
+	case msgpcode.Bin16:
+		if len(b) >= 3 {
+			n, h = int(binary.BigEndian.Uint16(b[1:])), 3
+		}
+	case msgpcode.Bin32:
+		if len(b) >= 5 {
+			n, h = int(binary.BigEndian.Uint32(b[1:])), 5
+		}
+	}
+	if h == 0 || n > len(b)-h {
+		return nil, nil, errEntry
+	}
+	return b[h : h+n : h+n], b[h+n:], nil
 }
