@@ -63,7 +63,12 @@ func choosePartitioner[K comparable](op string, opts []ShuffleOption, parents ..
 // failed returns an RDD whose every task fails with err: invalid arguments
 // to a transformation surface as the error of the first action.
 func failed[T any](op string, err error) *RDD[T] {
-	return newRDD(op, 1, nil, nil, func(*taskContext, int, func(T) bool) error { return err })
+	var out *RDD[T]
+	out = newRDD(op, 1, nil, nil, func(tc *taskContext, _ int, _ func(T) bool) error {
+		tc.op = out.op()
+		return err
+	})
+	return out
 }
 
 // CombineByKey combines the values of each key with createCombiner,
