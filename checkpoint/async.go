@@ -23,8 +23,8 @@ type AsyncWriter struct {
 }
 
 type asyncJob struct {
-	c         *Checkpoint
-	forceFull map[string]bool
+	c       *Checkpoint
+	dropped map[string]changeSet // changes of checkpoints dropped before c
 }
 
 // NewAsyncWriter starts a writer with room for queue checkpoints (at least
@@ -45,7 +45,7 @@ func (s *Store) NewAsyncWriter(queue int, onDone func(c *Checkpoint, err error))
 func (w *AsyncWriter) run() {
 	defer close(w.done)
 	for j := range w.jobs {
-		err := w.store.write(j.c, j.forceFull)
+		err := w.store.write(j.c, j.dropped)
 		if err != nil {
 			w.store.cfg.logger.Warn("background checkpoint write failed", "error", err)
 			w.mu.Lock()
@@ -62,8 +62,8 @@ func (w *AsyncWriter) run() {
 
 // Submit queues c for writing and returns at once. c, its metadata and its
 // snapshots must not be changed afterwards. When the queue is full, c is
-// dropped and the error wraps [ErrQueueFull]; the next checkpoint submitted
-// then writes full snapshots of c's streams, so deltas stay complete. After
+// dropped and the error wraps [ErrQueueFull]; its changed keys are kept and
+// written with the next checkpoint submitted, so deltas stay complete. After
 // Close the error wraps [ErrClosed].
 func (w *AsyncWriter) Submit(c *Checkpoint) error {
 	w.mu.Lock()
@@ -75,14 +75,14 @@ func (w *AsyncWriter) Submit(c *Checkpoint) error {
 	if w.closed {
 		return fmt.Errorf("checkpoint: Submit batch %s: %w", when, ErrClosed)
 	}
-	// The streams of checkpoints dropped before go with this one, or back
+	// The changes of checkpoints dropped before go with this one, or back
 	// if this one is dropped too.
-	job := asyncJob{c: c, forceFull: w.store.takeDropped()}
+	job := asyncJob{c: c, dropped: w.store.takeDropped()}
 	select {
 	case w.jobs <- job:
 		return nil
 	default:
-		w.store.addDropped(job.forceFull, c)
+		w.store.addDropped(job.dropped, c)
 		return fmt.Errorf("checkpoint: Submit batch %s: %w (%d waiting)", when, ErrQueueFull, cap(w.jobs))
 	}
 }

@@ -84,6 +84,26 @@ func BenchmarkWriteState(b *testing.B) {
 		}
 		report(b, float64(s.Stats().BytesWritten)/float64(b.N))
 	})
+	// compact: the periodic full snapshot built without StateSnapshot.All,
+	// by reading the previous full snapshot and merging 10,000 changes.
+	b.Run("compact", func(b *testing.B) {
+		s := benchStore(b, WithFullSnapshotEvery(1), WithRetain(1))
+		if err := s.Write(benchCheckpoint(0, nil)); err != nil {
+			b.Fatal(err)
+		}
+		changes := [][]Entry{benchChanges(1), benchChanges(2)}
+		before := s.Stats().BytesWritten
+		i := 0
+		for b.Loop() {
+			i++
+			c := benchCheckpoint(i, changes[i%2])
+			c.State[0].All = nil
+			if err := s.Write(c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		report(b, float64(s.Stats().BytesWritten-before)/float64(b.N))
+	})
 	b.Run("incremental", func(b *testing.B) {
 		s := benchStore(b, WithFullSnapshotEvery(1<<30))
 		if err := s.Write(benchCheckpoint(0, nil)); err != nil {

@@ -32,7 +32,10 @@
 // A stream's state is written as deltas, the keys changed since its
 // previous checkpoint, with a full snapshot every [WithFullSnapshotEvery]
 // checkpoints, so a million-key state with ten thousand changes a batch
-// writes about ten thousand entries a batch. Restoring reads the newest full
-// snapshot and the deltas after it. Files that no retained checkpoint refers
-// to are removed after each write.
+// writes about ten thousand entries a batch. The periodic full snapshot is
+// built from the stream's snapshot iterator when given, otherwise by merging
+// the files on disk, on the writing goroutine. Changes of a checkpoint that
+// failed or that the [AsyncWriter] dropped go into the next delta. Restoring
+// reads the newest full snapshot and the deltas after it. Files that no
+// retained checkpoint refers to are removed after each write.
 package checkpoint

@@ -26,8 +26,8 @@ var ErrGraphMismatch = errors.New("checkpoint taken by a different stream graph"
 
 // ErrQueueFull is wrapped by the error of [AsyncWriter.Submit] when the
 // writer's queue is full. The checkpoint is dropped, not written; the
-// batch goes on, and the next checkpoint of every stream it carried is
-// written as a full snapshot so no change is lost.
+// batch goes on, and the keys it changed are written with the next
+// checkpoint, so no change is lost.
 var ErrQueueFull = errors.New("checkpoint queue full")
 
 // ErrClosed is wrapped by the error of [AsyncWriter.Submit] after

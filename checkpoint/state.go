@@ -28,10 +28,11 @@ type Entry struct {
 // that goes on changing the live state.
 //
 // Checkpoints of state are incremental: usually only Changed is written (a
-// delta), and every full-snapshot period (see [WithFullSnapshotEvery]), or
-// when the store has no unbroken chain of deltas for the stream (its first
-// checkpoint since Open, or after a failed or dropped one), All is read and
-// written whole.
+// delta). Every full-snapshot period (see [WithFullSnapshotEvery]) the store
+// writes a full snapshot: from All when given, otherwise by merging the
+// previous full snapshot and deltas on disk with Changed, off the batch
+// path. All is required for a stream's first checkpoint since [Open], when
+// the store has nothing on disk to build on.
 type StateSnapshot struct {
 	// StreamID is the [StreamIdentity.ID] of the stream.
 	StreamID string
@@ -39,9 +40,9 @@ type StateSnapshot struct {
 	// StateSnapshot of this stream handed to the store, each once. An empty
 	// Changed writes no file at all.
 	Changed []Entry
-	// All yields every live key of the snapshot (Deleted false), each once.
-	// It is called only when a full snapshot is due, from the writing
-	// goroutine, so it must read an immutable copy.
+	// All yields every live key of the snapshot (Deleted false), each once,
+	// or is nil. It is called only when a full snapshot is written, from
+	// the writing goroutine, so it must read an immutable copy.
 	All iter.Seq[Entry]
 }
 

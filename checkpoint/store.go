@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"maps"
 	"os"
 	"path/filepath"
@@ -39,10 +40,15 @@ type Store struct {
 	chains map[string]StateRef
 	stats  Stats
 
-	// dropped holds the streams of checkpoints an AsyncWriter dropped; the
-	// next checkpoint handed over after a drop writes them in full.
+	// carry holds, per stream, the changes of checkpoints that failed: they
+	// go into the stream's next delta, so the chain stays complete.
+	carry map[string]changeSet
+
+	// dropped holds the changes of checkpoints an AsyncWriter dropped; they
+	// travel with the next checkpoint submitted. Guarded by droppedMu, not
+	// mu, since Submit must not wait for a write in progress.
 	droppedMu sync.Mutex
-	dropped   map[string]bool
+	dropped   map[string]changeSet
 
 	// faults, when set by a test, is called before every step of a write
 	// or removal; an error stops the store there as a crash would.
@@ -68,7 +74,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
 		return nil, fmt.Errorf("checkpoint: open %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, cfg: cfg, chains: map[string]StateRef{}}
+	s := &Store{dir: dir, cfg: cfg, chains: map[string]StateRef{}, carry: map[string]changeSet{}}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -120,28 +126,50 @@ func (s *Store) WriteMetadata(m *Metadata) error {
 // files no retained metadata refers to; failures to remove are logged, not
 // returned.
 //
-// It sets c.Metadata.FormatVersion and c.Metadata.State. A failed write
-// makes the next checkpoint of each of its streams a full snapshot.
+// It sets c.Metadata.FormatVersion and c.Metadata.State. The changes of a
+// failed write are kept and written with the stream's next checkpoint.
 func (s *Store) Write(c *Checkpoint) error {
 	return s.write(c, s.takeDropped())
 }
 
-// addDropped records that c was dropped unwritten, with the streams of
-// earlier dropped checkpoints.
-func (s *Store) addDropped(earlier map[string]bool, c *Checkpoint) {
-	s.droppedMu.Lock()
-	defer s.droppedMu.Unlock()
-	if s.dropped == nil {
-		s.dropped = map[string]bool{}
-	}
-	maps.Copy(s.dropped, earlier)
-	for _, st := range c.State {
-		s.dropped[st.StreamID] = true
+// changeSet is the changes of one stream not yet in a file, by key.
+type changeSet map[string]Entry
+
+// add records changes on top of cs, later ones winning.
+func (cs changeSet) add(changes []Entry) {
+	for _, e := range changes {
+		cs[string(e.Key)] = e
 	}
 }
 
-// takeDropped returns and forgets the streams of dropped checkpoints.
-func (s *Store) takeDropped() map[string]bool {
+// addDropped records that c was dropped unwritten, on top of the changes of
+// checkpoints dropped earlier.
+func (s *Store) addDropped(earlier map[string]changeSet, c *Checkpoint) {
+	s.droppedMu.Lock()
+	defer s.droppedMu.Unlock()
+	if s.dropped == nil {
+		s.dropped = earlier
+	} else {
+		for id, cs := range earlier { // a drop raced in between
+			cs.add(slices.Collect(maps.Values(s.dropped[id])))
+			s.dropped[id] = cs
+		}
+	}
+	if s.dropped == nil {
+		s.dropped = map[string]changeSet{}
+	}
+	for _, st := range c.State {
+		cs := s.dropped[st.StreamID]
+		if cs == nil {
+			cs = changeSet{}
+			s.dropped[st.StreamID] = cs
+		}
+		cs.add(st.Changed)
+	}
+}
+
+// takeDropped returns and forgets the changes of dropped checkpoints.
+func (s *Store) takeDropped() map[string]changeSet {
 	s.droppedMu.Lock()
 	defer s.droppedMu.Unlock()
 	d := s.dropped
@@ -149,7 +177,8 @@ func (s *Store) takeDropped() map[string]bool {
 	return d
 }
 
-func (s *Store) write(c *Checkpoint, forceFull map[string]bool) error {
+// write writes c, with the changes of checkpoints dropped before it.
+func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 	m := c.Metadata
 	if m == nil {
 		return errors.New("checkpoint: Write: nil Metadata")
@@ -162,20 +191,39 @@ func (s *Store) write(c *Checkpoint, forceFull map[string]bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
+	// Each stream's changes: those of failed and dropped checkpoints, then
+	// this one's.
+	changes := make(map[string][]Entry, len(c.State))
+	for _, st := range c.State {
+		if _, dup := changes[st.StreamID]; dup {
+			return fmt.Errorf("checkpoint: Write batch %s: stream %s has two state snapshots", when, st.StreamID)
+		}
+		earlier, dropped := s.carry[st.StreamID], dropped[st.StreamID]
+		if earlier == nil && dropped == nil {
+			changes[st.StreamID] = st.Changed
+			continue
+		}
+		cs := changeSet{}
+		cs.add(slices.Collect(maps.Values(earlier)))
+		cs.add(slices.Collect(maps.Values(dropped)))
+		cs.add(st.Changed)
+		changes[st.StreamID] = slices.Collect(maps.Values(cs))
+	}
 	ok := false
 	defer func() {
-		if !ok {
-			for _, st := range c.State {
-				delete(s.chains, st.StreamID)
+		for id, ch := range changes {
+			if ok {
+				delete(s.carry, id)
+			} else {
+				cs := changeSet{}
+				cs.add(ch)
+				s.carry[id] = cs
 			}
 		}
 	}()
 	refs := make(map[string]StateRef, len(c.State))
 	for _, st := range c.State {
-		if _, dup := refs[st.StreamID]; dup {
-			return fmt.Errorf("checkpoint: Write batch %s: stream %s has two state snapshots", when, st.StreamID)
-		}
-		ref, err := s.writeState(st, batch, forceFull[st.StreamID])
+		ref, err := s.writeState(st.StreamID, changes[st.StreamID], st.All, batch)
 		if err != nil {
 			return fmt.Errorf("checkpoint: Write batch %s: state of stream %s: %w", when, st.StreamID, err)
 		}
@@ -204,30 +252,51 @@ func (s *Store) write(c *Checkpoint, forceFull map[string]bool) error {
 }
 
 // writeState writes one stream's state file, or none when nothing changed,
-// and returns the stream's new chain of files.
-func (s *Store) writeState(st StateSnapshot, batch int64, forceFull bool) (StateRef, error) {
-	prev, chained := s.chains[st.StreamID]
-	full := !chained || forceFull || len(prev.Deltas)+1 >= s.cfg.fullEvery
-	if !full && len(st.Changed) == 0 {
+// and returns the stream's new chain of files. A full snapshot is written
+// from all when there is no chain yet; when the period calls for one, from
+// all if given, else by compacting the chain on disk with changes.
+func (s *Store) writeState(id string, changes []Entry, all iter.Seq[Entry], batch int64) (StateRef, error) {
+	prev, chained := s.chains[id]
+	full := !chained || len(prev.Deltas)+1 >= s.cfg.fullEvery
+	if !full && len(changes) == 0 {
 		return prev, nil
 	}
-	entries, hint := slices.Values(st.Changed), 0
-	if full {
-		if st.All == nil {
-			return StateRef{}, errors.New("a full snapshot is due but StateSnapshot.All is nil")
+	entries, hint := slices.Values(changes), 0
+	switch {
+	case full && all != nil:
+		entries = all
+	case full && !chained:
+		return StateRef{}, errors.New("the stream's first checkpoint since Open must be a full snapshot but StateSnapshot.All is nil")
+	case full:
+		state, size, err := s.readChain(id, prev)
+		if err != nil {
+			return StateRef{}, fmt.Errorf("compacting into a full snapshot: %w", err)
 		}
-		entries = st.All
-	} else {
-		for _, e := range st.Changed {
+		for _, e := range changes {
+			if e.Deleted {
+				delete(state, string(e.Key))
+			} else {
+				state[string(e.Key)] = e.Value
+			}
+		}
+		entries, hint = func(yield func(Entry) bool) {
+			for k, v := range state {
+				if !yield(Entry{Key: []byte(k), Value: v}) {
+					return
+				}
+			}
+		}, size
+	default:
+		for _, e := range changes {
 			hint += len(e.Key) + len(e.Value) + 8
 		}
 	}
 	name := newStateFileName(batch, full)
-	data, n, err := encodeState(st.StreamID, batch, full, entries, hint)
+	data, n, err := encodeState(id, batch, full, entries, hint)
 	if err != nil {
 		return StateRef{}, err
 	}
-	dir := filepath.Join(s.dir, stateDir, escapeStreamID(st.StreamID))
+	dir := filepath.Join(s.dir, stateDir, escapeStreamID(id))
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		// A stream's first state file: its directory must survive a power
 		// loss as well as the file.
@@ -360,16 +429,25 @@ func (s *Store) ReadState(m *Metadata, streamID string) (map[string][]byte, erro
 	if !ok {
 		return nil, fmt.Errorf("checkpoint: batch %s: %w: no state for stream %s", m.Time.UTC().Format(time.RFC3339Nano), ErrNoCheckpoint, streamID)
 	}
+	state, _, err := s.readChain(streamID, ref)
+	return state, err
+}
+
+// readChain reads a full snapshot and applies its deltas, returning the
+// state and the size of the full snapshot file.
+func (s *Store) readChain(streamID string, ref StateRef) (map[string][]byte, int, error) {
 	dir := filepath.Join(s.dir, stateDir, escapeStreamID(streamID))
 	var state map[string][]byte
+	fullSize := 0
 	for i, name := range append([]string{ref.Full}, ref.Deltas...) {
 		path := filepath.Join(dir, name)
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("checkpoint: read state of stream %s: %w", streamID, err)
+			return nil, 0, fmt.Errorf("checkpoint: read state of stream %s: %w", streamID, err)
 		}
 		if state == nil {
 			state = make(map[string][]byte, len(data)/16)
+			fullSize = len(data)
 		}
 		h, err := decodeState(data, func(key, value []byte, deleted bool) {
 			if deleted {
@@ -382,10 +460,10 @@ func (s *Store) ReadState(m *Metadata, streamID string) (map[string][]byte, erro
 			err = fmt.Errorf("%w: holds stream %q (full %v), expected stream %q (full %v)", ErrCorrupt, h.streamID, h.full, streamID, i == 0)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("checkpoint: %s: %w", path, err)
+			return nil, 0, fmt.Errorf("checkpoint: %s: %w", path, err)
 		}
 	}
-	return state, nil
+	return state, fullSize, nil
 }
 
 // collect removes metadata files beyond the retention, then the state files

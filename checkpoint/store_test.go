@@ -444,3 +444,37 @@ func TestStateFileNames(t *testing.T) {
 		}
 	}
 }
+
+// TestFullSnapshotByCompaction hands the store only changed keys after the
+// first checkpoint; the periodic full snapshots are built from the files on
+// disk, and every checkpoint restores exactly.
+func TestFullSnapshotByCompaction(t *testing.T) {
+	s, _ := openTest(t, t.TempDir(), WithFullSnapshotEvery(3), WithRetain(2))
+	words := newModel("words", 200)
+	r := rand.New(rand.NewPCG(9, 10))
+	for i := 1; i <= 8; i++ {
+		if i > 1 {
+			words.batch(r, 20)
+		}
+		st := words.snapshot(t)
+		if i > 1 {
+			st.All = nil
+		}
+		c := &Checkpoint{Metadata: testMetadata(i), State: []StateSnapshot{st}}
+		if err := s.Write(c); err != nil {
+			t.Fatal(err)
+		}
+		if ref := c.Metadata.State["words"]; len(ref.Deltas) != (i-1)%3 {
+			t.Fatalf("batch %d: %+v", i, ref)
+		}
+		checkState(t, s, c.Metadata, "words", words.live)
+	}
+	if st := s.Stats(); st.FullSnapshots != 3 {
+		t.Fatalf("%+v: want full snapshots at batches 1, 4 and 7", st)
+	}
+	s2, _ := openTest(t, s.Dir())
+	err := s2.Write(&Checkpoint{Metadata: testMetadata(9), State: []StateSnapshot{{StreamID: "words"}}})
+	if err == nil || !strings.Contains(err.Error(), "first checkpoint since Open") {
+		t.Fatalf("first write after Open without All: %v", err)
+	}
+}
