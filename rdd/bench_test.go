@@ -3,7 +3,9 @@ package rdd
 import (
 	"context"
 	"fmt"
+	"iter"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -50,4 +52,39 @@ func BenchmarkWordCount(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(words))*float64(b.N)/b.Elapsed().Seconds(), "words/s")
 	})
+}
+
+// BenchmarkNarrowChain runs a fused Map→Filter→FlatMap chain over 1M
+// elements on one worker. The user functions allocate nothing, so with
+// -benchmem allocs/op is the engine's own: a few per partition and job,
+// none per element.
+func BenchmarkNarrowChain(b *testing.B) {
+	data := make([]int, 1_000_000)
+	for i := range data {
+		data[i] = i
+	}
+	ctx := WithExecutor(context.Background(), NewExecutor(1))
+	pair := []int{0, 1}
+	chain := func(flat func(*RDD[int]) *RDD[int]) func(b *testing.B) {
+		return func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r := Parallelize(data, 4)
+				m := Map(r, func(x int) int { return x * 3 })
+				f := m.Filter(func(x int) bool { return x%2 == 0 })
+				n, err := flat(f).Count(ctx)
+				if err != nil || n != int64(len(data)) {
+					b.Fatal(n, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(data)), "ns/elem")
+		}
+	}
+	b.Run("FlatMap", chain(func(r *RDD[int]) *RDD[int] {
+		return FlatMap(r, func(int) []int { return pair })
+	}))
+	seq := slices.Values(pair)
+	b.Run("FlatMapSeq", chain(func(r *RDD[int]) *RDD[int] {
+		return FlatMapSeq(r, func(int) iter.Seq[int] { return seq })
+	}))
 }

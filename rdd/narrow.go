@@ -47,15 +47,25 @@ func FlatMapSeq[T, U any](r *RDD[T], f func(T) iter.Seq[U]) *RDD[U] {
 	out = newRDD("FlatMap", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(U) bool) error {
 		op := out.op()
 		var cancelled error
+		stopped := false
+		// The loop body is built once per partition and the iterator called
+		// directly: a range-over-func loop inside the per-element callback
+		// would allocate its body closure for every element.
+		body := func(u U) bool {
+			if stopped {
+				return false
+			}
+			if cancelled = tc.tick(); cancelled != nil || !yield(u) {
+				stopped = true
+				return false
+			}
+			tc.op = op
+			return true
+		}
 		err := r.iterate(tc, p, func(x T) bool {
 			tc.op = op
-			for u := range f(x) {
-				if cancelled = tc.tick(); cancelled != nil || !yield(u) {
-					return false
-				}
-				tc.op = op
-			}
-			return true
+			f(x)(body)
+			return !stopped
 		})
 		return cmp.Or(err, cancelled)
 	})
