@@ -171,8 +171,10 @@ type stateHeader struct {
 }
 
 // decodeState checks a whole state file and calls apply for each entry in
-// order. Key and value alias data. Errors do not name the file.
-func decodeState(data []byte, apply func(key, value []byte, deleted bool)) (stateHeader, error) {
+// order. Values alias data; keys are substrings of one copy of the payload,
+// so a million keys cost one allocation, not a million. Errors do not name
+// the file.
+func decodeState(data []byte, apply func(key string, value []byte, deleted bool)) (stateHeader, error) {
 	var h stateHeader
 	payload, err := decodeFrame(data)
 	if err != nil {
@@ -207,13 +209,17 @@ func decodeState(data []byte, apply func(key, value []byte, deleted bool)) (stat
 	// alias data instead of being copied. The formats accepted are the ones
 	// msgpack uses for what encodeEntry writes.
 	rest := payload[len(payload)-r.Len():]
+	keys := string(rest)
 	for i := range n {
 		var key, value []byte
 		var deleted bool
+		at := len(keys) - len(rest)
 		if key, value, deleted, rest, err = parseEntry(rest); err != nil {
 			return h, corrupt(fmt.Sprintf("entry %d", i), err)
 		}
-		apply(key, value, deleted)
+		// key starts after the fixarray byte and the bin header.
+		start := at + 1 + binHeaderLen(keys[at+1])
+		apply(keys[start:start+len(key)], value, deleted)
 	}
 	if len(rest) != 0 {
 		return h, corrupt(fmt.Sprintf("%d trailing bytes", len(rest)), nil)
@@ -241,6 +247,20 @@ func parseEntry(b []byte) (key, value []byte, deleted bool, rest []byte, err err
 		return nil, nil, false, nil, errEntry
 	}
 	return key, value, b[0] == msgpcode.True, b[1:], nil
+}
+
+// binHeaderLen is the length of the header of a msgpack bin (or nil) that
+// parseBin accepted, from its first byte.
+func binHeaderLen(code byte) int {
+	switch code {
+	case msgpcode.Bin8:
+		return 2
+	case msgpcode.Bin16:
+		return 3
+	case msgpcode.Bin32:
+		return 5
+	}
+	return 1 // nil: an empty key
 }
 
 // parseBin parses msgpack nil or bin 8/16/32, returning the bytes, capped so

@@ -449,11 +449,11 @@ func (s *Store) readChain(streamID string, ref StateRef) (map[string][]byte, int
 			state = make(map[string][]byte, len(data)/16)
 			fullSize = len(data)
 		}
-		h, err := decodeState(data, func(key, value []byte, deleted bool) {
+		h, err := decodeState(data, func(key string, value []byte, deleted bool) {
 			if deleted {
-				delete(state, string(key))
+				delete(state, key)
 			} else {
-				state[string(key)] = value
+				state[key] = value
 			}
 		})
 		if err == nil && (h.streamID != streamID || h.full != (i == 0)) {
