@@ -2,7 +2,6 @@ package checkpoint_test
 
 import (
 	"fmt"
-	"iter"
 	"log"
 	"os"
 	"slices"
@@ -56,7 +55,7 @@ func ExampleStore() {
 	delB, _ := checkpoint.DeletedEntry("b")
 	err = store.Write(&checkpoint.Checkpoint{
 		Metadata: &checkpoint.Metadata{Time: start.Add(2 * time.Second), BatchInterval: time.Second, Streams: graph, LastCompleted: start.Add(2 * time.Second)},
-		State:    []checkpoint.StateSnapshot{{StreamID: "counts", Changed: []checkpoint.Entry{setA, delB}, All: iter.Seq[checkpoint.Entry](nil)}},
+		State:    []checkpoint.StateSnapshot{{StreamID: "counts", Changed: []checkpoint.Entry{setA, delB}}},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -17,7 +17,8 @@ import (
 
 // Store is a checkpoint directory: the metadata checkpoint of every batch,
 // the state files they refer to, and retention. Its methods are safe for
-// concurrent use; writes are serialised. One Store (one process) writes a
+// concurrent use; writes and reads are serialised, so retention never
+// removes a file being read. One Store (one process) writes a
 // directory at a time.
 //
 // On disk:
@@ -391,6 +392,8 @@ func (s *Store) checkStateFiles(m *Metadata) error {
 // [ErrNewerVersion] when the newest intact file was written by a newer
 // format version (it does not fall back past that one).
 func (s *Store) LatestMetadata() (*Metadata, error) {
+	s.mu.Lock() // no write removes a file under the reader
+	defer s.mu.Unlock()
 	names, err := s.metaFiles()
 	if err != nil {
 		return nil, err
@@ -429,6 +432,8 @@ func (s *Store) ReadState(m *Metadata, streamID string) (map[string][]byte, erro
 	if !ok {
 		return nil, fmt.Errorf("checkpoint: batch %s: %w: no state for stream %s", m.Time.UTC().Format(time.RFC3339Nano), ErrNoCheckpoint, streamID)
 	}
+	s.mu.Lock() // no write removes a file under the reader
+	defer s.mu.Unlock()
 	state, _, err := s.readChain(streamID, ref)
 	return state, err
 }
