@@ -1,0 +1,113 @@
+// Command wordcount is Spark Streaming's classic network word count in Go:
+// it counts the words of each batch of lines from a TCP text server (try it
+// with `nc -lk 9999`) or from new files in a directory, and prints each
+// batch the way Spark's console output does.
+//
+//	go run ./examples/wordcount -socket localhost:9999
+//	go run ./examples/wordcount -dir /tmp/in -window 30s -slide 10s
+//	go run ./examples/wordcount -socket localhost:9999 -stateful
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/sluice-io/sluice/context"
+	"github.com/sluice-io/sluice/dstream"
+	"github.com/sluice-io/sluice/rdd"
+)
+
+type config struct {
+	socket, dir   string
+	batch         time.Duration
+	window, slide time.Duration
+	stateful      bool
+	out           string
+	show          int
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.socket, "socket", "", "read lines from the TCP server at `host:port`")
+	flag.StringVar(&cfg.dir, "dir", "", "read the lines of new files in `DIR`")
+	flag.DurationVar(&cfg.batch, "batch", time.Second, "the batch interval")
+	flag.DurationVar(&cfg.window, "window", 0, "count over a sliding window of this length (with the inverse function)")
+	flag.DurationVar(&cfg.slide, "slide", 0, "the window's slide (default: the batch interval)")
+	flag.BoolVar(&cfg.stateful, "stateful", false, "keep running totals across batches with mapWithState")
+	flag.StringVar(&cfg.out, "out", "", "also save each batch's counts with SaveAsTextFiles to `PREFIX`-<time in ms>")
+	flag.IntVar(&cfg.show, "show", 10, "how many counts Print shows per batch")
+	flag.Parse()
+	ssc, err := context.NewStreamingContext(cfg.batch)
+	if err == nil {
+		err = setup(ssc, cfg, os.Stdout)
+	}
+	if err == nil {
+		err = ssc.Start()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wordcount:", err)
+		os.Exit(2)
+	}
+	interrupt := make(chan os.Signal, 1)
+	signal.Notify(interrupt, os.Interrupt)
+	go func() {
+		<-interrupt
+		ssc.Stop(true)
+	}()
+	if err := ssc.AwaitTermination(); err != nil {
+		fmt.Fprintln(os.Stderr, "wordcount:", err)
+		os.Exit(1)
+	}
+}
+
+// setup builds the word count on ssc, printing each batch to out.
+func setup(ssc *context.StreamingContext, cfg config, out io.Writer) error {
+	var lines dstream.DStream[string]
+	switch {
+	case cfg.socket != "" && cfg.dir != "":
+		return errors.New("give -socket or -dir, not both")
+	case cfg.socket != "":
+		lines = context.SocketTextStream(ssc, cfg.socket)
+	case cfg.dir != "":
+		lines = context.TextFileStream(ssc, cfg.dir)
+	default:
+		return errors.New("give -socket host:port or -dir DIR")
+	}
+	counts := countWords(lines, cfg)
+	counts.Fprint(out, cfg.show)
+	if cfg.out != "" {
+		counts.SaveAsTextFiles(cfg.out, "")
+	}
+	return nil
+}
+
+// countWords is the pipeline: per batch, over a window, or as running totals.
+func countWords(lines dstream.DStream[string], cfg config) dstream.DStream[rdd.Pair[string, int64]] {
+	words := dstream.FlatMapSeq(lines, strings.FieldsSeq)
+	pairs := dstream.Map(words, func(w string) rdd.Pair[string, int64] { return rdd.KV(w, int64(1)) })
+	add := func(a, b int64) int64 { return a + b }
+	switch {
+	case cfg.window > 0:
+		sub := func(a, b int64) int64 { return a - b }
+		return dstream.ReduceByKeyAndWindow(pairs, add, cfg.window, cfg.slide,
+			dstream.WithInverse(sub), dstream.WithFilter(func(p rdd.Pair[string, int64]) bool { return p.Value > 0 }))
+	case cfg.stateful:
+		spec := dstream.StateSpecFunc(func(_ time.Time, word string, one rdd.Option[int64], state *dstream.State[int64]) rdd.Option[rdd.Pair[string, int64]] {
+			total := one.Value
+			if state.Exists() {
+				total += state.Get()
+			}
+			state.Update(total)
+			return rdd.Some(rdd.KV(word, total))
+		})
+		return dstream.MapWithState(dstream.ReduceByKey(pairs, add), spec).DStream
+	default:
+		return dstream.ReduceByKey(pairs, add)
+	}
+}
