@@ -8,7 +8,9 @@ import (
 	"runtime/debug"
 )
 
-// Collect returns every element, partition by partition in order.
+// Collect returns every element, partition by partition in order, Spark's
+// collect. The whole RDD is held in memory; an RDD with no elements gives an
+// empty slice.
 func (r *RDD[T]) Collect(ctx context.Context) ([]T, error) {
 	parts := make([][]T, r.lin.parts)
 	err := runJob(ctx, r, func(tc *taskContext, p int) error {
@@ -31,7 +33,8 @@ func (r *RDD[T]) Collect(ctx context.Context) ([]T, error) {
 	return all, nil
 }
 
-// Count returns the number of elements.
+// Count returns the number of elements, Spark's count. It computes every
+// partition but keeps nothing.
 func (r *RDD[T]) Count(ctx context.Context) (int64, error) {
 	counts := make([]int64, r.lin.parts)
 	err := runJob(ctx, r, func(tc *taskContext, p int) error {
@@ -190,7 +193,9 @@ func (r *RDD[T]) First(ctx context.Context) (T, error) {
 	return xs[0], nil
 }
 
-// Foreach calls f on every element, concurrently across partitions.
+// Foreach calls f on every element, Spark's foreach: concurrently across
+// partitions (f must be safe for that), in order within one. A panic in f
+// fails the action with a *TaskError whose Op is "Foreach".
 func (r *RDD[T]) Foreach(ctx context.Context, f func(T)) error {
 	self := &opInfo{op: "Foreach", rdd: r.ID()}
 	return runJob(ctx, r, func(tc *taskContext, p int) error {
@@ -212,7 +217,8 @@ func (r *RDD[T]) ForeachPartition(ctx context.Context, f func(p int, elems iter.
 	})
 }
 
-// CountByKey returns the number of pairs of each key.
+// CountByKey returns the number of pairs of each key, Spark's countByKey.
+// The whole map is built in memory: for many keys use ReduceByKey.
 func CountByKey[K comparable, V any](ctx context.Context, r *RDD[Pair[K, V]]) (map[K]int64, error) {
 	return CountByValue(ctx, Keys(r))
 }

@@ -134,14 +134,21 @@ func samePartitioner(have, want any) (same bool) {
 	return have == want
 }
 
-// ReduceByKey merges the values of each key with the associative function f,
-// combining on the map side before the shuffle.
+// ReduceByKey merges the values of each key with the associative and
+// commutative function f, Spark's reduceByKey. Values are combined on the
+// map side, so one shuffle moves one value per distinct key per map
+// partition; an input already partitioned like the output is reduced with no
+// shuffle. The output has the partitioning chosen by opts (default: the
+// parent's partitioner, else its partition count) and keys in no specified
+// order.
 func ReduceByKey[K comparable, V any](r *RDD[Pair[K, V]], f func(V, V) V, opts ...ShuffleOption) *RDD[Pair[K, V]] {
 	return combineByKey("ReduceByKey", r, aggregator[V, V]{func(v V) V { return v }, f, f}, opts)
 }
 
 // FoldByKey merges the values of each key with f, starting from zero for
-// each key in each partition.
+// each key in each partition, Spark's foldByKey: zero is applied once per key
+// per map partition, so it should be f's identity. Costs what ReduceByKey
+// does.
 func FoldByKey[K comparable, V any](r *RDD[Pair[K, V]], zero V, f func(V, V) V, opts ...ShuffleOption) *RDD[Pair[K, V]] {
 	return combineByKey("FoldByKey", r, aggregator[V, V]{func(v V) V { return f(zero, v) }, f, f}, opts)
 }
@@ -186,7 +193,8 @@ func (r *RDD[T]) Repartition(numPartitions int) *RDD[T] {
 	return shuffleMove("Repartition", r, numPartitions, func(m, seq int, _ T) int { return (m + seq) % numPartitions })
 }
 
-// Distinct returns the distinct elements.
+// Distinct returns the distinct elements, in no specified order, Spark's
+// distinct. Costs one shuffle with map-side de-duplication.
 func Distinct[T comparable](r *RDD[T], opts ...ShuffleOption) *RDD[T] {
 	pairs := Map(r, func(x T) Pair[T, struct{}] { return Pair[T, struct{}]{Key: x} })
 	red := combineByKey("Distinct", pairs, aggregator[struct{}, struct{}]{
@@ -198,7 +206,10 @@ func Distinct[T comparable](r *RDD[T], opts ...ShuffleOption) *RDD[T] {
 }
 
 // Cogroup groups, for each key in either RDD, its values in a and its values
-// in b.
+// in b, Spark's cogroup (groupWith). Each side not already partitioned like
+// the output is shuffled once; all values of a key are held in memory. The
+// default output partitioning is the larger parent's partitioner, else the
+// larger partition count.
 func Cogroup[K comparable, V, W any](a *RDD[Pair[K, V]], b *RDD[Pair[K, W]], opts ...ShuffleOption) *RDD[Pair[K, CoGrouped[V, W]]] {
 	part, err := choosePartitioner[K]("Cogroup", opts, &a.lin, &b.lin)
 	if err != nil {
@@ -260,7 +271,9 @@ func joinWith[K comparable, V, W, R any](op string, a *RDD[Pair[K, V]], b *RDD[P
 }
 
 // Join returns, for each key in both RDDs, every pair of its values: the
-// inner join.
+// inner join, Spark's join. Built on Cogroup, so it costs one shuffle per
+// side not already partitioned like the output (none for two RDDs reduced
+// with the same partitioner), and a key's values are held in memory.
 func Join[K comparable, V, W any](a *RDD[Pair[K, V]], b *RDD[Pair[K, W]], opts ...ShuffleOption) *RDD[Pair[K, Joined[V, W]]] {
 	return joinWith("Join", a, b, opts, func(g CoGrouped[V, W], yield func(Joined[V, W]) bool) bool {
 		for _, v := range g.Left {

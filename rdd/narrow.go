@@ -72,7 +72,9 @@ func FlatMapSeq[T, U any](r *RDD[T], f func(T) iter.Seq[U]) *RDD[U] {
 	return out
 }
 
-// Filter returns an RDD of the elements for which keep returns true.
+// Filter returns an RDD of the elements for which keep returns true. Narrow
+// and fused like Map; it keeps the partitioning, so a filtered keyed RDD is
+// still co-partitioned with its parent.
 func (r *RDD[T]) Filter(keep func(T) bool) *RDD[T] {
 	var out *RDD[T]
 	out = newRDD("Filter", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(T) bool) error {
@@ -92,8 +94,11 @@ func (r *RDD[T]) Filter(keep func(T) bool) *RDD[T] {
 // Filter is the function form of r.Filter.
 func Filter[T any](r *RDD[T], keep func(T) bool) *RDD[T] { return r.Filter(keep) }
 
-// MapPartitions returns an RDD of f applied to each whole partition. f gets
-// the partition as an iterator and returns an iterator of results.
+// MapPartitions returns an RDD of f applied to each whole partition, Spark's
+// mapPartitions. f gets the partition as an iterator and returns an iterator
+// of results; it runs once per partition per action, so per-partition setup
+// (a connection, a buffer) goes before its loop. Narrow and fused: nothing is
+// materialised unless f does it.
 func MapPartitions[T, U any](r *RDD[T], f func(iter.Seq[T]) iter.Seq[U]) *RDD[U] {
 	return MapPartitionsWithIndex(r, func(_ int, s iter.Seq[T]) iter.Seq[U] { return f(s) })
 }
@@ -117,7 +122,8 @@ func MapPartitionsWithIndex[T, U any](r *RDD[T], f func(int, iter.Seq[T]) iter.S
 }
 
 // Glom returns an RDD with one element per partition: the partition's
-// elements as a slice.
+// elements as a slice (empty, not nil, for an empty partition), Spark's glom.
+// Each partition is held in memory whole.
 func Glom[T any](r *RDD[T]) *RDD[[]T] {
 	return newRDD("Glom", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func([]T) bool) error {
 		all := []T{}
@@ -130,12 +136,15 @@ func Glom[T any](r *RDD[T]) *RDD[[]T] {
 }
 
 // Union returns the elements of r and of every other RDD, keeping
-// duplicates; its partitions are the parents' partitions in order.
+// duplicates, Spark's union; its partitions are the parents' partitions in
+// order. No shuffle: it reads the parents as they are, and the result has no
+// partitioner.
 func (r *RDD[T]) Union(others ...*RDD[T]) *RDD[T] {
 	return Union(append([]*RDD[T]{r}, others...)...)
 }
 
-// Union returns the elements of every RDD, keeping duplicates.
+// Union returns the elements of every RDD, keeping duplicates, Spark's
+// SparkContext.union; see RDD.Union. With no RDDs it is empty.
 func Union[T any](rdds ...*RDD[T]) *RDD[T] {
 	type span struct {
 		r     *RDD[T]
@@ -184,17 +193,19 @@ func (r *RDD[T]) Coalesce(numPartitions int) *RDD[T] {
 	})
 }
 
-// Keys returns the key of each pair.
+// Keys returns the key of each pair, Spark's keys. Narrow.
 func Keys[K comparable, V any](r *RDD[Pair[K, V]]) *RDD[K] {
 	return Map(r, func(kv Pair[K, V]) K { return kv.Key })
 }
 
-// Values returns the value of each pair.
+// Values returns the value of each pair, Spark's values. Narrow.
 func Values[K comparable, V any](r *RDD[Pair[K, V]]) *RDD[V] {
 	return Map(r, func(kv Pair[K, V]) V { return kv.Value })
 }
 
-// MapValues applies f to each value, keeping the key and the partitioning.
+// MapValues applies f to each value, keeping the key and the partitioning,
+// Spark's mapValues: unlike Map, a later ReduceByKey or Join with the same
+// partitioner does not shuffle again.
 func MapValues[K comparable, V, W any](r *RDD[Pair[K, V]], f func(V) W) *RDD[Pair[K, W]] {
 	out := Map(r, func(kv Pair[K, V]) Pair[K, W] { return Pair[K, W]{kv.Key, f(kv.Value)} })
 	out.lin.info.op = "MapValues"
@@ -203,7 +214,7 @@ func MapValues[K comparable, V, W any](r *RDD[Pair[K, V]], f func(V) W) *RDD[Pai
 }
 
 // FlatMapValues applies f to each value and pairs every result with the key,
-// keeping the partitioning.
+// keeping the partitioning, Spark's flatMapValues.
 func FlatMapValues[K comparable, V, W any](r *RDD[Pair[K, V]], f func(V) []W) *RDD[Pair[K, W]] {
 	var out *RDD[Pair[K, W]]
 	out = newRDD("FlatMapValues", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(Pair[K, W]) bool) error {

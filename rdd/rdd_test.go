@@ -3,6 +3,7 @@ package rdd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -67,4 +68,41 @@ func TestJoins(t *testing.T) {
 		}
 		return ""
 	}())
+}
+
+func TestRDDIdentity(t *testing.T) {
+	a, b := Parallelize([]int{1}, 3), Parallelize([]int{1}, 1)
+	require.NotEqual(t, a.ID(), b.ID())
+	require.Equal(t, 3, a.NumPartitions())
+	require.Equal(t, 1, Parallelize([]int{1}, 0).NumPartitions(), "below 1 means one partition")
+	require.Equal(t, 0, Empty[int]().NumPartitions())
+	require.Equal(t, "", a.Name())
+	require.Equal(t, fmt.Sprintf("Parallelize[%d]", a.ID()), a.String())
+	require.Same(t, a, a.SetName("input"))
+	require.Equal(t, "input", a.Name())
+	require.Equal(t, fmt.Sprintf("input Parallelize[%d]", a.ID()), a.String())
+}
+
+func TestPrinting(t *testing.T) {
+	require.Equal(t, "(a,1)", fmt.Sprint(KV("a", 1)))
+	require.Equal(t, "(1,x)", Joined[int, string]{1, "x"}.String())
+	require.Equal(t, "Some(3)", Some(3).String())
+	require.Equal(t, "None", None[int]().String())
+	require.Equal(t, "([1 2],[x])", CoGrouped[int, string]{[]int{1, 2}, []string{"x"}}.String())
+	require.Equal(t, "(k,(Some(1),None))", fmt.Sprint(KV("k", Joined[Option[int], Option[int]]{Some(1), None[int]()})))
+}
+
+func TestHashPartitioner(t *testing.T) {
+	h := NewHashPartitioner[string](4)
+	require.Equal(t, 4, h.NumPartitions())
+	require.Equal(t, 1, NewHashPartitioner[string](0).NumPartitions())
+	require.Equal(t, h.Partition("key"), NewHashPartitioner[string](4).Partition("key"), "stable across partitioners")
+	seen := map[int]bool{}
+	for i := range 100 {
+		p := h.Partition(fmt.Sprint(i))
+		require.True(t, p >= 0 && p < 4)
+		seen[p] = true
+	}
+	require.Len(t, seen, 4)
+	require.Equal(t, h, NewHashPartitioner[string](4), "equal partitioners are co-partitioned")
 }
