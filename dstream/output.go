@@ -101,3 +101,34 @@ func (d DStream[T]) Fprint(w io.Writer, n int) {
 		return err
 	})
 }
+
+// batchFileName is Spark's rddToFileName: "<prefix>-<ms>.<suffix>", without
+// the dot and suffix when suffix is empty.
+func batchFileName(prefix, suffix string, t time.Time) string {
+	name := fmt.Sprintf("%s-%d", prefix, t.UnixMilli())
+	if suffix != "" {
+		name += "." + suffix
+	}
+	return name
+}
+
+// SaveAsTextFiles writes each batch's RDD with rdd's SaveAsTextFile to the
+// directory "<prefix>-<TIME_IN_MS>.<suffix>" ("<prefix>-<TIME_IN_MS>" when
+// suffix is empty), Spark's saveAsTextFiles: one part file per partition,
+// one element per line formatted with fmt.Sprint (a Pair as "(key,value)").
+// A batch whose directory already exists fails, as in Spark.
+func (d DStream[T]) SaveAsTextFiles(prefix, suffix string) {
+	addOutput(d, "SaveAsTextFiles", func(ctx context.Context, r *rdd.RDD[T], t time.Time) error {
+		return r.SaveAsTextFile(ctx, batchFileName(prefix, suffix, t))
+	})
+}
+
+// SaveAsObjectFiles writes each batch's RDD with rdd's SaveAsObjectFile
+// (msgpack, read back with rdd.ObjectFile) to the directory
+// "<prefix>-<TIME_IN_MS>.<suffix>", Spark's saveAsObjectFiles; the name
+// follows SaveAsTextFiles.
+func (d DStream[T]) SaveAsObjectFiles(prefix, suffix string) {
+	addOutput(d, "SaveAsObjectFiles", func(ctx context.Context, r *rdd.RDD[T], t time.Time) error {
+		return r.SaveAsObjectFile(ctx, batchFileName(prefix, suffix, t))
+	})
+}
