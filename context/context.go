@@ -386,7 +386,7 @@ func anyPending(inputs []inputSource) bool {
 func (ssc *StreamingContext) generateBatch(t time.Time) {
 	jobs, records, err := ssc.graph.GenerateJobs(t)
 	info := BatchInfo{BatchTime: t, SubmissionTime: ssc.cfg.clock.Now(), InputRecords: records,
-		OutputOperations: map[int]OutputOperationInfo{}}
+		OutputOperations: map[int]OutputOperationInfo{}, generationErr: err}
 	ssc.bus.post(func(l StreamingListener) { l.OnBatchSubmitted(info) })
 	ssc.queue.push(batch{info: info, jobs: jobs, err: err})
 }
@@ -414,6 +414,9 @@ func (ssc *StreamingContext) runBatch(ctx context.Context, b batch) {
 	info.ProcessingStartTime = clock.Now()
 	started := info
 	ssc.bus.post(func(l StreamingListener) { l.OnBatchStarted(started) })
+	// The submitted and started events hold the map from generateBatch;
+	// fill a new one so listeners never read a map the runner writes.
+	info.OutputOperations = make(map[int]OutputOperationInfo, len(b.jobs))
 	failure := b.err
 	if failure != nil {
 		ssc.cfg.logger.Error("generating jobs failed", "batch", dstream.FormatTime(info.BatchTime), "error", failure)

@@ -22,6 +22,10 @@ type BatchInfo struct {
 	// OutputOperations holds one entry per output operation that ran, by
 	// output operation ID.
 	OutputOperations map[int]OutputOperationInfo
+
+	// generationErr is why the batch's RDDs and jobs could not be generated
+	// (a missing parent RDD, a panicking transform); no output ran then.
+	generationErr error
 }
 
 // NumRecords returns the records of every input stream together.
@@ -57,8 +61,13 @@ func (b BatchInfo) TotalDelay() time.Duration {
 	return b.ProcessingEndTime.Sub(b.SubmissionTime)
 }
 
-// Err returns the first failure of the batch's output operations, or nil.
+// Err returns why the batch failed, or nil: the failure to generate its
+// jobs (then no output operation ran), else the first failure of its output
+// operations.
 func (b BatchInfo) Err() error {
+	if b.generationErr != nil {
+		return b.generationErr
+	}
 	for id := 0; id < len(b.OutputOperations)+1; id++ {
 		if o, ok := b.OutputOperations[id]; ok && o.Err != nil {
 			return o.Err
