@@ -79,3 +79,16 @@ func TestPersistEmpty(t *testing.T) {
 	require.Empty(t, collect(t, Empty[int]().Persist()))
 	require.Empty(t, collect(t, Parallelize([]int{}, 3).Cache()))
 }
+
+// TestUnmaterializedShuffleIsAnError covers a reduce task that runs without
+// its shuffle, as when a fully cached RDD is unpersisted between the
+// scheduling of an action and its tasks: an error, not an index panic.
+func TestUnmaterializedShuffleIsAnError(t *testing.T) {
+	pairs := words(2, "a", "b")
+	for _, r := range []*RDD[Pair[string, int]]{ReduceByKey(pairs, add), PartitionBy(pairs, WithPartitions(3))} {
+		err := runTask(context.Background(), r.op(), 0, func(tc *taskContext) error {
+			return r.iterate(tc, 0, func(Pair[string, int]) bool { return true })
+		})
+		require.ErrorIs(t, err, errNotMaterialized)
+	}
+}

@@ -2,8 +2,10 @@ package rdd
 
 import (
 	"context"
+	"errors"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 )
 
 // Partitioner decides which partition a key belongs to in a shuffle.
@@ -65,9 +67,10 @@ type combineShuffle[K comparable, V, C any] struct {
 	agg    aggregator[V, C]
 	op     *opInfo // the operation the user's combine functions belong to
 
-	mu   sync.Mutex
-	done bool
-	out  [][]bucket[K, C] // [map partition][reduce partition]
+	mu    sync.Mutex
+	done  bool
+	out   [][]bucket[K, C] // [map partition][reduce partition]
+	ready atomic.Bool      // out is set: reduce tasks may read it without mu
 }
 
 func (s *combineShuffle[K, V, C]) parentNode() node { return s.parent }
@@ -108,8 +111,14 @@ func (s *combineShuffle[K, V, C]) materialize(ctx context.Context, ex *Executor)
 		return err
 	}
 	s.out, s.done = out, true
+	s.ready.Store(true)
 	return nil
 }
+
+// errNotMaterialized is returned by a reduce task whose shuffle was skipped
+// by prepare because the RDD was fully cached, then unpersisted before the
+// task ran.
+var errNotMaterialized = errors.New("rdd: shuffle output missing: an RDD was unpersisted while an action was using it; run the action again")
 
 // splitBuckets distributes combined keys over the reduce partitions, hashing
 // each distinct key once.
@@ -142,6 +151,9 @@ func splitBuckets[K comparable, C any](keys []K, vals []C, part Partitioner[K]) 
 // partitions of s, merging the combiners of every map task.
 func (s *combineShuffle[K, V, C]) reduceSide(op func() *opInfo) func(tc *taskContext, p int, yield func(Pair[K, C]) bool) error {
 	return func(tc *taskContext, p int, yield func(Pair[K, C]) bool) error {
+		if !s.ready.Load() {
+			return errNotMaterialized
+		}
 		if len(s.out) == 1 { // one map task: its bucket is already combined
 			b := s.out[0][p]
 			for i, k := range b.keys {
@@ -200,9 +212,10 @@ type moveShuffle[T any] struct {
 	plan func(ctx context.Context, ex *Executor) error
 	op   *opInfo
 
-	mu   sync.Mutex
-	done bool
-	out  [][][]T // [map partition][reduce partition]
+	mu    sync.Mutex
+	done  bool
+	out   [][][]T     // [map partition][reduce partition]
+	ready atomic.Bool // out is set: reduce tasks may read it without mu
 }
 
 func (s *moveShuffle[T]) parentNode() node { return s.parent }
@@ -238,10 +251,14 @@ func (s *moveShuffle[T]) materialize(ctx context.Context, ex *Executor) error {
 		return err
 	}
 	s.out, s.done = out, true
+	s.ready.Store(true)
 	return nil
 }
 
 func (s *moveShuffle[T]) reduceSide(tc *taskContext, p int, yield func(T) bool) error {
+	if !s.ready.Load() {
+		return errNotMaterialized
+	}
 	for m := range s.out {
 		for _, x := range s.out[m][p] {
 			if err := tc.tick(); err != nil {
