@@ -1,0 +1,376 @@
+package dstream
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-io/sluice/rdd"
+)
+
+// This file holds the storage of stateful streams (UpdateStateByKey,
+// MapWithState) and the applier that runs their per-batch updates exactly
+// once and in batch order.
+//
+// # Storage
+//
+// A stateStore is P partitions, keys placed by an rdd.Partitioner (a
+// HashPartitioner by default). Each partition is a Go map from key to a
+// compact entry {state, batch time of the last update}, owned by the stream
+// and updated in place. A batch's records are partitioned with the same
+// partitioner (rdd.PartitionBy) and one task per partition applies them, so
+// exactly one goroutine writes a partition at a time (it also holds the
+// partition's write lock, for readers of snapshots).
+//
+// # Changed keys
+//
+// Once startTrackingChanges is called (by the checkpoint integration), each
+// partition records in a set every key it updates or removes; takeChanges
+// returns and clears them: the delta for an incremental checkpoint. A
+// batch that touches every key (UpdateStateByKey) marks the partition
+// allChanged instead of growing the set, and takeChanges reports every live
+// key. Without tracking nothing is recorded, so there is no cost.
+//
+// # Timeouts
+//
+// With a timeout each partition keeps an expiry index: a queue of buckets,
+// one per batch time at which keys were updated, oldest first, each holding
+// the keys updated then. A key updated again goes into the newer bucket too;
+// its stale copy in the older bucket is skipped when that bucket is popped
+// (its entry's update time no longer matches). At batch T the buckets older
+// than T - timeout are popped, so finding the keys that time out costs what
+// was indexed, never a scan of the state.
+
+// stateEntry is one key's state and the batch time (Unix nanoseconds) of its
+// last update.
+type stateEntry[S any] struct {
+	state   S
+	updated int64
+}
+
+// expiryBucket holds the keys updated at one batch time.
+type expiryBucket[K comparable] struct {
+	time int64
+	keys []K
+}
+
+// statePartition is one partition of a stateStore.
+type statePartition[K comparable, S any] struct {
+	mu      sync.RWMutex
+	m       map[K]stateEntry[S]
+	changed map[K]struct{} // keys updated or removed since takeChanges; nil when not tracking
+	all     bool           // every key may have changed since takeChanges
+	expiry  []expiryBucket[K]
+	spare   [][]K // emptied bucket slices, reused
+}
+
+// stateStore is the state of one stateful stream.
+type stateStore[K comparable, S any] struct {
+	part    rdd.Partitioner[K]
+	timeout time.Duration
+	parts   []statePartition[K, S]
+	// applied is the batch time (Unix nanoseconds) of the last batch applied.
+	applied atomic.Int64
+}
+
+func newStateStore[K comparable, S any](part rdd.Partitioner[K], timeout time.Duration) *stateStore[K, S] {
+	st := &stateStore[K, S]{part: part, timeout: timeout, parts: make([]statePartition[K, S], part.NumPartitions())}
+	for i := range st.parts {
+		st.parts[i].m = map[K]stateEntry[S]{}
+	}
+	st.applied.Store(minBatchTime)
+	return st
+}
+
+const minBatchTime = -1 << 63
+
+// startTrackingChanges makes the store record which keys change, for
+// incremental checkpoints. Until then takeChanges reports everything.
+func (st *stateStore[K, S]) startTrackingChanges() {
+	for i := range st.parts {
+		sp := &st.parts[i]
+		sp.mu.Lock()
+		if sp.changed == nil {
+			sp.changed = map[K]struct{}{}
+			sp.all = true // what is there now has not been reported
+		}
+		sp.mu.Unlock()
+	}
+}
+
+// stateChanges is what changed in a store since the previous takeChanges:
+// the keys updated, with their state, and the keys removed.
+type stateChanges[K comparable, S any] struct {
+	Updated []rdd.Pair[K, S]
+	Removed []K
+	// Full reports that Updated holds every live key (a full snapshot is
+	// as cheap as a delta).
+	Full bool
+}
+
+// takeChanges returns the keys changed since the previous call (or since
+// startTrackingChanges) and starts recording anew. It must not run
+// concurrently with a batch's update (the checkpoint takes it after the
+// batch, in the job loop).
+func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
+	var out stateChanges[K, S]
+	out.Full = true
+	for i := range st.parts {
+		sp := &st.parts[i]
+		sp.mu.Lock()
+		if sp.all || sp.changed == nil {
+			for k, e := range sp.m {
+				out.Updated = append(out.Updated, rdd.KV(k, e.state))
+			}
+			for k := range sp.changed {
+				if _, ok := sp.m[k]; !ok {
+					out.Removed = append(out.Removed, k)
+				}
+			}
+		} else {
+			out.Full = false
+			for k := range sp.changed {
+				if e, ok := sp.m[k]; ok {
+					out.Updated = append(out.Updated, rdd.KV(k, e.state))
+				} else {
+					out.Removed = append(out.Removed, k)
+				}
+			}
+		}
+		if sp.changed != nil {
+			clear(sp.changed)
+		}
+		sp.all = false
+		sp.mu.Unlock()
+	}
+	return out
+}
+
+// len returns the number of keys in the store.
+func (st *stateStore[K, S]) len() int {
+	n := 0
+	for i := range st.parts {
+		sp := &st.parts[i]
+		sp.mu.RLock()
+		n += len(sp.m)
+		sp.mu.RUnlock()
+	}
+	return n
+}
+
+// markChanged records that k was updated or removed.
+func (sp *statePartition[K, S]) markChanged(k K) {
+	if sp.changed != nil && !sp.all {
+		sp.changed[k] = struct{}{}
+	}
+}
+
+// markRemoved records that k was removed, even in an allChanged batch.
+func (sp *statePartition[K, S]) markRemoved(k K) {
+	if sp.changed != nil {
+		sp.changed[k] = struct{}{}
+	}
+}
+
+// put sets k's state, updated at batch time t; prev is the update time
+// of k's previous entry, or minBatchTime when it had none. With a timeout
+// the key is indexed in t's bucket.
+func (sp *statePartition[K, S]) put(k K, s S, t, prev int64, timeout bool) {
+	sp.m[k] = stateEntry[S]{state: s, updated: t}
+	sp.markChanged(k)
+	if timeout && prev != t {
+		sp.index(k, t)
+	}
+}
+
+// remove deletes k.
+func (sp *statePartition[K, S]) remove(k K) {
+	delete(sp.m, k)
+	sp.markRemoved(k)
+}
+
+// index adds k to the expiry bucket of batch time t, the newest bucket.
+func (sp *statePartition[K, S]) index(k K, t int64) {
+	if n := len(sp.expiry); n > 0 && sp.expiry[n-1].time == t {
+		sp.expiry[n-1].keys = append(sp.expiry[n-1].keys, k)
+		return
+	}
+	var keys []K
+	if n := len(sp.spare); n > 0 {
+		keys, sp.spare = sp.spare[n-1][:0], sp.spare[:n-1]
+	}
+	sp.expiry = append(sp.expiry, expiryBucket[K]{time: t, keys: append(keys, k)})
+}
+
+// expire removes every key last updated before threshold, calling visit
+// with each (before removing it). Only buckets older than threshold are
+// read.
+func (sp *statePartition[K, S]) expire(threshold int64, visit func(k K, s S)) {
+	n := 0
+	for n < len(sp.expiry) && sp.expiry[n].time < threshold {
+		b := sp.expiry[n]
+		for _, k := range b.keys {
+			e, ok := sp.m[k]
+			if !ok || e.updated != b.time {
+				continue // removed, or updated again later
+			}
+			visit(k, e.state)
+			sp.remove(k)
+		}
+		if cap(b.keys) <= 1<<16 {
+			clear(b.keys)
+			sp.spare = append(sp.spare, b.keys[:0])
+		}
+		n++
+	}
+	if n > 0 {
+		clear(sp.expiry[:n])
+		sp.expiry = slices.Delete(sp.expiry, 0, n)
+	}
+}
+
+// load puts the pairs of an initial state RDD into the store at batch time t.
+func (st *stateStore[K, S]) load(ctx context.Context, initial *rdd.RDD[rdd.Pair[K, S]], t int64) error {
+	placed := rdd.PartitionBy(initial, rdd.WithPartitioner(st.part))
+	timeout := st.timeout > 0
+	return placed.ForeachPartition(ctx, func(p int, pairs iter.Seq[rdd.Pair[K, S]]) error {
+		sp := &st.parts[p]
+		sp.mu.Lock()
+		defer sp.mu.Unlock()
+		for kv := range pairs {
+			prev := int64(minBatchTime)
+			if e, ok := sp.m[kv.Key]; ok {
+				prev = e.updated
+			}
+			sp.put(kv.Key, kv.Value, t, prev, timeout)
+		}
+		return nil
+	})
+}
+
+// snapshotRDD returns an RDD of the store's (key, state) pairs after batch
+// t, read from the live store when a job computes it. prepare must bring the
+// store to batch t; if a later batch has already changed the store, the job
+// fails with ErrStateUnavailable instead of showing a later state.
+func snapshotRDD[K comparable, S any](st *stateStore[K, S], desc string, t time.Time,
+	prepare func(ctx context.Context) error) *rdd.RDD[rdd.Pair[K, S]] {
+	n := len(st.parts)
+	tn := t.UnixNano()
+	base := rdd.MapPartitionsWithIndex(rdd.Parallelize(make([]struct{}, n), n),
+		func(p int, _ iter.Seq[struct{}]) iter.Seq[rdd.Pair[K, S]] {
+			return func(yield func(rdd.Pair[K, S]) bool) {
+				sp := &st.parts[p]
+				sp.mu.RLock()
+				defer sp.mu.RUnlock()
+				for k, e := range sp.m {
+					if !yield(rdd.Pair[K, S]{Key: k, Value: e.state}) {
+						return
+					}
+				}
+			}
+		})
+	return rdd.Prepare(base, func(ctx context.Context) error {
+		if err := prepare(ctx); err != nil {
+			return err
+		}
+		if now := st.applied.Load(); now != tn {
+			return fmt.Errorf("dstream: %s at batch %s: %w: batch %s has changed the state since; read the state of a batch during that batch, or Persist the stream",
+				desc, FormatTime(t), ErrStateUnavailable, FormatTime(time.Unix(0, now)))
+		}
+		return nil
+	})
+}
+
+// stateApplier runs the state updates of a stateful stream's batches once
+// each, in batch order. A stream's compute (at job-generation time) queues
+// a batch's update; the RDDs of that batch run applyThrough(t) before any of
+// their partitions are read (rdd.Prepare), at job-run time, which applies
+// every queued batch up to t first. So batches apply in order even when the
+// job generator runs ahead of the job runner or a batch's RDD is never read.
+type stateApplier struct {
+	desc  func() string
+	slide time.Duration
+
+	mu      sync.Mutex
+	pending []*stateBatch // queued, not applied, in batch order
+	batches map[int64]*stateBatch
+	last    int64 // time of the newest queued batch
+	applied int64 // time of the last applied batch
+	broken  error // set when an update failed: the state is no longer whole
+}
+
+// stateBatch is one batch's update and what it produced.
+type stateBatch struct {
+	time  time.Time
+	apply func(ctx context.Context) error
+	// out is set by apply: the mapped records of each partition.
+	out any
+}
+
+func newStateApplier(desc func() string, slide time.Duration) *stateApplier {
+	return &stateApplier{desc: desc, slide: slide, batches: map[int64]*stateBatch{},
+		last: minBatchTime, applied: minBatchTime}
+}
+
+// queue returns the batch of time t, creating it with mk the first time.
+// The batches between the newest queued one and t are created first, so
+// no batch is skipped. keep is how long queued batches are remembered
+// after they apply, for streams that compute the same batch again.
+func (a *stateApplier) queue(t time.Time, keep time.Duration, mk func(t time.Time) (*stateBatch, error)) (*stateBatch, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tn := t.UnixNano()
+	if b, ok := a.batches[tn]; ok {
+		return b, nil
+	}
+	if tn <= a.last {
+		return nil, fmt.Errorf("dstream: %s at batch %s: %w: the batch's update was applied and forgotten", a.desc(), FormatTime(t), ErrStateUnavailable)
+	}
+	first := t
+	if a.last != minBatchTime {
+		first = time.Unix(0, a.last).Add(a.slide)
+	}
+	for bt := first; !bt.After(t); bt = bt.Add(a.slide) {
+		b, err := mk(bt)
+		if err != nil {
+			return nil, err
+		}
+		b.time = bt
+		a.pending = append(a.pending, b)
+		a.batches[bt.UnixNano()] = b
+		a.last = bt.UnixNano()
+	}
+	cutoff := t.Add(-keep - a.slide).UnixNano()
+	for k := range a.batches {
+		if k < cutoff && k <= a.applied {
+			delete(a.batches, k)
+		}
+	}
+	return a.batches[tn], nil
+}
+
+// applyThrough applies every queued batch up to t, in order. After a
+// failed update every later call fails: part of the state may have been
+// updated and part not.
+func (a *stateApplier) applyThrough(ctx context.Context, t time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.broken != nil {
+		return a.broken
+	}
+	for len(a.pending) > 0 && !a.pending[0].time.After(t) {
+		b := a.pending[0]
+		if err := b.apply(ctx); err != nil {
+			a.broken = fmt.Errorf("dstream: %s: %w: the update of batch %s failed: %w", a.desc(), ErrStateUnavailable, FormatTime(b.time), err)
+			return err
+		}
+		a.pending[0] = nil
+		a.pending = a.pending[1:]
+		a.applied = b.time.UnixNano()
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package dstream
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-io/sluice/rdd"
+)
+
+// Spark: MapWithStateSuite "state - get, exists, update, remove".
+func TestStateLifecycle(t *testing.T) {
+	invalid := func(f func()) {
+		t.Helper()
+		defer func() {
+			v := recover()
+			err, ok := v.(error)
+			require.True(t, ok, "panics with an error, got %v", v)
+			require.ErrorIs(t, err, ErrInvalidState)
+		}()
+		f()
+	}
+	check := func(s *State[int], want rdd.Option[int], updated, removed, timingOut bool) {
+		t.Helper()
+		require.Equal(t, want.Valid, s.Exists())
+		require.Equal(t, want, s.GetOption())
+		if want.Valid {
+			require.Equal(t, want.Value, s.Get())
+		} else {
+			invalid(func() { s.Get() })
+		}
+		require.Equal(t, timingOut, s.IsTimingOut())
+		require.Equal(t, updated, s.isUpdated())
+		require.Equal(t, removed, s.isRemoved())
+		if timingOut || removed {
+			invalid(func() { s.Remove() })
+			invalid(func() { s.Update(-1) })
+		}
+	}
+	var s State[int]
+	check(&s, rdd.None[int](), false, false, false)
+	s.wrap(0, false)
+	check(&s, rdd.None[int](), false, false, false)
+	s.wrap(1, true)
+	check(&s, rdd.Some(1), false, false, false)
+	s.Update(2)
+	check(&s, rdd.Some(2), true, false, false)
+	s = State[int]{}
+	s.Update(2)
+	check(&s, rdd.Some(2), true, false, false)
+	s.Remove()
+	check(&s, rdd.None[int](), false, true, false)
+	s.wrapTimingOut(3)
+	check(&s, rdd.Some(3), false, false, true)
+}
+
+func sortedChanges(c stateChanges[int, int]) stateChanges[int, int] {
+	slices.SortFunc(c.Updated, func(a, b rdd.Pair[int, int]) int { return a.Key - b.Key })
+	slices.Sort(c.Removed)
+	return c
+}
+
+// takeChanges reports the keys updated or removed since the previous call,
+// from a set kept per partition, not a scan of the state.
+func TestStateStoreTakeChanges(t *testing.T) {
+	st := newStateStore[int, int](rdd.NewHashPartitioner[int](3), time.Second)
+	ctx := context.Background()
+	require.NoError(t, st.load(ctx, rdd.Parallelize([]rdd.Pair[int, int]{rdd.KV(1, 10), rdd.KV(2, 20), rdd.KV(3, 30)}, 2), 0))
+	require.Equal(t, 3, st.len())
+	// Before tracking starts, everything is reported.
+	c := sortedChanges(st.takeChanges())
+	require.True(t, c.Full)
+	require.Len(t, c.Updated, 3)
+
+	st.startTrackingChanges()
+	c = sortedChanges(st.takeChanges())
+	require.True(t, c.Full, "the first take after tracking starts is full")
+	require.Len(t, c.Updated, 3)
+	require.Empty(t, sortedChanges(st.takeChanges()).Updated)
+
+	put := func(k, v int, at int64) {
+		sp := &st.parts[st.part.Partition(k)]
+		prev := int64(minBatchTime)
+		if e, ok := sp.m[k]; ok {
+			prev = e.updated
+		}
+		sp.put(k, v, at, prev, true)
+	}
+	put(1, 11, 1)
+	put(4, 40, 1)
+	st.parts[st.part.Partition(2)].remove(2)
+	c = sortedChanges(st.takeChanges())
+	require.False(t, c.Full)
+	require.Equal(t, []rdd.Pair[int, int]{rdd.KV(1, 11), rdd.KV(4, 40)}, c.Updated)
+	require.Equal(t, []int{2}, c.Removed)
+	require.Empty(t, st.takeChanges().Updated)
+
+	// Expiry: key 3 (updated at 0) expires at threshold 1; 1 and 4 do not.
+	var expired []int
+	for i := range st.parts {
+		st.parts[i].expire(1, func(k, _ int) { expired = append(expired, k) })
+	}
+	require.Equal(t, []int{3}, expired)
+	c = sortedChanges(st.takeChanges())
+	require.Equal(t, []int{3}, c.Removed)
+	require.Equal(t, 2, st.len())
+	// The stale copy of key 1 in bucket 0 was dropped with the bucket; key 1
+	// expires once, from bucket 1.
+	expired = nil
+	for i := range st.parts {
+		st.parts[i].expire(5, func(k, _ int) { expired = append(expired, k) })
+	}
+	slices.Sort(expired)
+	require.Equal(t, []int{1, 4}, expired)
+	for i := range st.parts {
+		require.Empty(t, st.parts[i].expiry)
+	}
+}
