@@ -4,6 +4,7 @@ import (
 	stdctx "context"
 	"fmt"
 	"iter"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/sluice-io/sluice/context"
 	"github.com/sluice-io/sluice/dstream"
 	"github.com/sluice-io/sluice/dstream/dstreamtest"
 	"github.com/sluice-io/sluice/rdd"
@@ -488,4 +490,51 @@ func TestRDDCleanup(t *testing.T) {
 			require.Equal(t, tc.want, dstream.GeneratedTimes(reduced))
 		})
 	}
+}
+
+// TestFlatMemoryOver100000Batches runs 100,000 batches of a small pipeline
+// on the manual clock and checks that nothing accumulates per batch: the
+// heap in use after a GC at batch 100,000 is within a small bound of what
+// it was at batch 10,000, and every stream remembers at most two RDDs.
+func TestFlatMemoryOver100000Batches(t *testing.T) {
+	const sampleAt, batches = 10_000, 100_000
+	if testing.Short() {
+		t.Skip("runs 100,000 batches")
+	}
+	h := dstreamtest.NewHarness(t, time.Second)
+	q := context.NewQueue[int]()
+	in := context.QueueStream(h.Context(), q, true, nil)
+	pairs := dstream.Map(in, func(x int) rdd.Pair[int, int] { return rdd.KV(x%3, x) })
+	sums := dstream.ReduceByKey(pairs, func(a, b int) int { return a + b })
+	var total int64
+	sums.ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[rdd.Pair[int, int]], _ time.Time) error {
+		n, err := r.Count(ctx)
+		total += n
+		return err
+	})
+	heapInUse := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	h.Start()
+	data := []int{1, 2, 3, 4, 5, 6}
+	var base uint64
+	for i := 1; i <= batches; i++ {
+		q.PushSlice(data, 2)
+		h.Step()
+		if i == sampleAt {
+			base = heapInUse()
+		}
+	}
+	end := heapInUse()
+	require.Equal(t, int64(3*batches), total)
+	for name, n := range map[string]int{"input": dstream.GeneratedCount(in), "map": dstream.GeneratedCount(pairs), "reduceByKey": dstream.GeneratedCount(sums)} {
+		require.LessOrEqual(t, n, 2, "%s remembers %d RDDs", name, n)
+	}
+	const bound = 2 << 20
+	t.Logf("HeapInuse at batch %d: %d B, at batch %d: %d B", sampleAt, base, batches, end)
+	require.Less(t, int64(end)-int64(base), int64(bound), "heap grew from %d B to %d B", base, end)
 }
