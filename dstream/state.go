@@ -195,7 +195,7 @@ func updateStateByKey[K comparable, V, S any](d DStream[rdd.Pair[K, V]], kind st
 						return fmt.Errorf("dstream: %s at batch %s: loading the initial state: %w", out.s.describe(), FormatTime(bt), err)
 					}
 				}
-				loaded = true
+				loaded, initial = true, nil // the store holds it now
 				if err := updateAll(ctx, st, in, bt, update); err != nil {
 					return fmt.Errorf("dstream: %s at batch %s: %w", out.s.describe(), FormatTime(bt), err)
 				}
@@ -480,7 +480,7 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 			return nil, fmt.Errorf("loading the initial state: %w", err)
 		}
 	}
-	c.loaded = true
+	c.loaded, c.spec.initial = true, nil // the store holds it now
 	if in == nil {
 		in = rdd.Empty[rdd.Pair[K, V]]()
 	}
