@@ -67,14 +67,58 @@ func WithContinueOnBatchFailure() Option {
 // what comes, up to their maximum rate.
 func WithBackpressure() Option { return optionFunc(func(c *config) { c.backpressure = true }) }
 
-// inputSource is the lifecycle side of an input stream, owned by the context.
+// Input is an input stream's source as the context drives it: it computes
+// the batch's RDD (dstream.Source), starts with the context, stops with it,
+// and says whether it holds input no batch has taken yet, so a graceful Stop
+// can drain it. The context's own inputs (queues, files, receivers) and
+// those of other packages (Kafka) implement it; register one with
+// NewInputStream. An input may also implement BatchCompletionHandler and
+// BatchMetadataProvider.
+type Input[T any] interface {
+	dstream.Source[T]
+	// Start starts the input; ctx is cancelled when the context stops.
+	Start(ctx context.Context) error
+	// Stop stops taking new input; graceful keeps what was taken for the
+	// batches that drain it.
+	Stop(graceful bool)
+	// Pending reports whether input is held that no batch has taken yet.
+	Pending() bool
+}
+
+// BatchCompletionHandler is implemented by inputs that act when a batch
+// has completed: a write-ahead log marking it processed, a rate estimator,
+// Kafka committing offsets.
+type BatchCompletionHandler interface {
+	BatchCompleted(BatchInfo)
+}
+
+// BatchMetadataProvider is implemented by inputs that describe what a batch
+// took (Kafka's offset ranges); the description reaches listeners in
+// BatchInfo.InputMetadata.
+type BatchMetadataProvider interface {
+	BatchMetadata(batchTime time.Time) any
+}
+
+// inputSource is the untyped side of an Input the context keeps.
 type inputSource interface {
-	start(ctx context.Context) error
-	// stop stops receiving; graceful keeps what was received for the
-	// remaining batches.
-	stop(graceful bool)
-	// pending reports whether input is queued that no batch has taken yet.
-	pending() bool
+	Start(ctx context.Context) error
+	Stop(graceful bool)
+	Pending() bool
+}
+
+// registeredInput is an input with its stream's ID.
+type registeredInput struct {
+	inputSource
+	streamID int
+}
+
+// NewInputStream registers in as an input stream of kind (e.g.
+// "KafkaDirectStream"): the context starts and stops it and takes its RDD at
+// every batch time. Only before Start.
+func NewInputStream[T any](ssc *StreamingContext, kind string, in Input[T]) dstream.DStream[T] {
+	d := dstream.NewInputStream[T](ssc.graph, kind, in)
+	ssc.addInput(in, d.ID())
+	return d
 }
 
 // StreamingContext is the entry point of a streaming program, Spark's
@@ -90,7 +134,7 @@ type StreamingContext struct {
 
 	mu         sync.Mutex
 	state      State
-	inputs     []inputSource
+	inputs     []registeredInput
 	stopOnce   sync.Once
 	stopCh     chan struct{} // closed when a stop begins
 	graceful   bool
@@ -176,11 +220,11 @@ func (ssc *StreamingContext) Remember(d time.Duration) error {
 
 // addInput registers an input's lifecycle; after Start the input is not
 // started (its stream was refused by the graph with dstream.ErrStarted).
-func (ssc *StreamingContext) addInput(in inputSource) {
+func (ssc *StreamingContext) addInput(in inputSource, streamID int) {
 	ssc.mu.Lock()
 	defer ssc.mu.Unlock()
-	if ssc.state == Initialized {
-		ssc.inputs = append(ssc.inputs, in)
+	if ssc.state == Initialized && streamID >= 0 {
+		ssc.inputs = append(ssc.inputs, registeredInput{in, streamID})
 	}
 }
 
@@ -208,9 +252,9 @@ func (ssc *StreamingContext) Start() error {
 	jobsCtx, cancelJobs := context.WithCancel(rdd.WithExecutor(context.Background(), ssc.executor))
 	ssc.cancelRun, ssc.cancelJobs = cancelRun, cancelJobs
 	for i, in := range ssc.inputs {
-		if err := in.start(runCtx); err != nil {
+		if err := in.Start(runCtx); err != nil {
 			for _, started := range ssc.inputs[:i] {
-				started.stop(false)
+				started.Stop(false)
 			}
 			cancelRun()
 			cancelJobs()
@@ -285,7 +329,7 @@ func (ssc *StreamingContext) finish() {
 	inputs := ssc.inputs
 	ssc.mu.Unlock()
 	for _, in := range inputs {
-		in.stop(false)
+		in.Stop(false)
 	}
 	ssc.cancelRun()
 	ssc.cancelJobs()
@@ -365,7 +409,7 @@ func (ssc *StreamingContext) drainInputs(ctx context.Context, next time.Time) {
 		return
 	}
 	for _, in := range inputs {
-		in.stop(true)
+		in.Stop(true)
 	}
 	for ctx.Err() == nil && anyPending(inputs) {
 		ssc.generateBatch(next)
@@ -373,9 +417,9 @@ func (ssc *StreamingContext) drainInputs(ctx context.Context, next time.Time) {
 	}
 }
 
-func anyPending(inputs []inputSource) bool {
+func anyPending(inputs []registeredInput) bool {
 	for _, in := range inputs {
-		if in.pending() {
+		if in.Pending() {
 			return true
 		}
 	}
@@ -387,6 +431,19 @@ func (ssc *StreamingContext) generateBatch(t time.Time) {
 	jobs, records, err := ssc.graph.GenerateJobs(t)
 	info := BatchInfo{BatchTime: t, SubmissionTime: ssc.cfg.clock.Now(), InputRecords: records,
 		OutputOperations: map[int]OutputOperationInfo{}, generationErr: err}
+	ssc.mu.Lock()
+	inputs := ssc.inputs
+	ssc.mu.Unlock()
+	for _, in := range inputs {
+		if mp, ok := in.inputSource.(BatchMetadataProvider); ok {
+			if md := mp.BatchMetadata(t); md != nil {
+				if info.InputMetadata == nil {
+					info.InputMetadata = map[int]any{}
+				}
+				info.InputMetadata[in.streamID] = md
+			}
+		}
+	}
 	ssc.bus.post(func(l StreamingListener) { l.OnBatchSubmitted(info) })
 	ssc.queue.push(batch{info: info, jobs: jobs, err: err})
 }
@@ -447,8 +504,8 @@ func (ssc *StreamingContext) runBatch(ctx context.Context, b batch) {
 	inputs := ssc.inputs
 	ssc.mu.Unlock()
 	for _, in := range inputs {
-		if bc, ok := in.(interface{ batchCompleted(BatchInfo) }); ok {
-			bc.batchCompleted(info)
+		if bc, ok := in.inputSource.(BatchCompletionHandler); ok {
+			bc.BatchCompleted(info)
 		}
 	}
 	ssc.bus.post(func(l StreamingListener) { l.OnBatchCompleted(info) })

@@ -124,8 +124,7 @@ func FileStream[T any](ssc *StreamingContext, dir string, parse func(path string
 	if cfg.newFilesOnly {
 		src.initialThreshold = ssc.cfg.clock.Now()
 	}
-	ssc.addInput(src)
-	d := dstream.NewInputStream[T](ssc.graph, "FileInputStream", src)
+	d := NewInputStream[T](ssc, "FileInputStream", src)
 	src.streamID = d.ID
 	return d
 }
@@ -261,8 +260,8 @@ func (s *fileSource[T]) selectedFiles() map[int64][]string {
 	return out
 }
 
-func (s *fileSource[T]) start(context.Context) error { return nil }
-func (s *fileSource[T]) stop(bool)                   {}
+func (s *fileSource[T]) Start(context.Context) error { return nil }
+func (s *fileSource[T]) Stop(bool)                   {}
 
-// pending is false: files that have not appeared yet are not queued input.
-func (s *fileSource[T]) pending() bool { return false }
+// Pending is false: files that have not appeared yet are not queued input.
+func (s *fileSource[T]) Pending() bool { return false }

@@ -1,6 +1,7 @@
 package context_test
 
 import (
+	stdctx "context"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/sluice-io/sluice/context"
 	"github.com/sluice-io/sluice/dstream/dstreamtest"
+	"github.com/sluice-io/sluice/rdd"
 )
 
 // errorListener records receiver errors.
@@ -146,4 +148,49 @@ func TestSocketTextStreamReceivesLines(t *testing.T) {
 	require.Len(t, got, n)
 	require.Equal(t, "line 0", got[0])
 	require.Equal(t, fmt.Sprintf("line %d", n-1), got[n-1])
+}
+
+// offsetsInput is an Input from outside the context package that reports
+// what each batch took and hears when batches complete.
+type offsetsInput struct {
+	mu        sync.Mutex
+	next      int
+	completed []time.Time
+}
+
+func (in *offsetsInput) Compute(t time.Time) (*rdd.RDD[int], int64, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	from := in.next
+	in.next += 3
+	return rdd.Parallelize([]int{from, from + 1, from + 2}, 1), 3, nil
+}
+func (in *offsetsInput) Start(stdctx.Context) error { return nil }
+func (in *offsetsInput) Stop(bool)                  {}
+func (in *offsetsInput) Pending() bool              { return false }
+func (in *offsetsInput) BatchMetadata(t time.Time) any {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return fmt.Sprintf("until %d", in.next)
+}
+func (in *offsetsInput) BatchCompleted(b context.BatchInfo) {
+	in.mu.Lock()
+	in.completed = append(in.completed, b.BatchTime)
+	in.mu.Unlock()
+}
+
+func TestExternalInputReportsMetadataAndCompletion(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	in := &offsetsInput{}
+	d := context.NewInputStream[int](h.Context(), "OffsetsInput", in)
+	out := dstreamtest.Collect(d)
+	h.Start()
+	b1 := h.Step()
+	b2 := h.Step()
+	h.Stop()
+	require.Equal(t, map[int]any{d.ID(): "until 3"}, b1.InputMetadata)
+	require.Equal(t, map[int]any{d.ID(): "until 6"}, b2.InputMetadata)
+	require.Equal(t, map[int]int64{d.ID(): 3}, b2.InputRecords)
+	require.Equal(t, [][]int{{0, 1, 2}, {3, 4, 5}}, out.Batches())
+	require.Equal(t, []time.Time{b1.BatchTime, b2.BatchTime}, in.completed)
 }

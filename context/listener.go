@@ -19,6 +19,10 @@ type BatchInfo struct {
 	// InputRecords maps input stream ID to the records it contributed, for
 	// inputs that know their count.
 	InputRecords map[int]int64
+	// InputMetadata maps input stream ID to what the input says the batch
+	// took, for inputs that implement BatchMetadataProvider (Kafka's offset
+	// ranges).
+	InputMetadata map[int]any
 	// OutputOperations holds one entry per output operation that ran, by
 	// output operation ID.
 	OutputOperations map[int]OutputOperationInfo

@@ -100,9 +100,9 @@ func (s *queueSource[T]) Compute(time.Time) (*rdd.RDD[T], int64, error) {
 	return rdd.Union(rdds...), records, nil
 }
 
-func (s *queueSource[T]) start(context.Context) error { return nil }
-func (s *queueSource[T]) stop(bool)                   {}
-func (s *queueSource[T]) pending() bool               { return s.q.Len() > 0 }
+func (s *queueSource[T]) Start(context.Context) error { return nil }
+func (s *queueSource[T]) Stop(bool)                   {}
+func (s *queueSource[T]) Pending() bool               { return s.q.Len() > 0 }
 
 // QueueStream returns an input stream that takes RDDs from q, Spark's
 // queueStream: with oneAtATime one RDD per batch, else every queued RDD
@@ -110,6 +110,5 @@ func (s *queueSource[T]) pending() bool               { return s.q.Len() > 0 }
 // defaultRDD is nil. A graceful Stop runs batches until q is empty.
 func QueueStream[T any](ssc *StreamingContext, q *Queue[T], oneAtATime bool, defaultRDD *rdd.RDD[T]) dstream.DStream[T] {
 	src := &queueSource[T]{q: q, oneAtATime: oneAtATime, defaultRDD: defaultRDD}
-	ssc.addInput(src)
-	return dstream.NewInputStream[T](ssc.graph, "QueueInputStream", src)
+	return NewInputStream[T](ssc, "QueueInputStream", src)
 }

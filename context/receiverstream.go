@@ -55,7 +55,7 @@ func ReceiverStream[T any](ssc *StreamingContext, r receivers.Receiver[T], opts 
 		}
 		src.estimator = est
 	}
-	ssc.addInput(src)
+	ssc.addInput(src, d.ID())
 	return d
 }
 
@@ -92,9 +92,9 @@ func (s *receiverSource[T]) Compute(t time.Time) (*rdd.RDD[T], int64, error) {
 	return rdd.FromPartitions(parts), records, nil
 }
 
-func (s *receiverSource[T]) start(context.Context) error { return s.sup.Start() }
+func (s *receiverSource[T]) Start(context.Context) error { return s.sup.Start() }
 
-func (s *receiverSource[T]) stop(bool) {
+func (s *receiverSource[T]) Stop(bool) {
 	if err := s.sup.Stop(); err != nil {
 		s.ssc.cfg.logger.Warn("stopping receiver", "stream", s.streamID, "error", err)
 	}
@@ -103,17 +103,17 @@ func (s *receiverSource[T]) stop(bool) {
 	s.mu.Unlock()
 }
 
-// pending is true after a stop until one more batch has taken the blocks
+// Pending is true after a stop until one more batch has taken the blocks
 // received before it.
-func (s *receiverSource[T]) pending() bool {
+func (s *receiverSource[T]) Pending() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stopped && !s.drained
 }
 
-// batchCompleted lets the write-ahead log drop what the batch needed and
+// BatchCompleted lets the write-ahead log drop what the batch needed and
 // feeds the rate estimator.
-func (s *receiverSource[T]) batchCompleted(info BatchInfo) {
+func (s *receiverSource[T]) BatchCompleted(info BatchInfo) {
 	if err := s.sup.MarkProcessed(info.BatchTime); err != nil {
 		s.ssc.cfg.logger.Warn("marking batch processed in the write-ahead log", "stream", s.streamID, "error", err)
 	}
