@@ -229,40 +229,49 @@ func incrementalWindow[T any, K comparable, V any](reduced DStream[T], kind stri
 	reduced.Persist()
 	with := rdd.WithPartitioner(part)
 
-	// sum reduces the per-batch RDDs of some batches into one RDD; a
-	// single per-batch RDD is already reduced.
-	sum := func(rs []*rdd.RDD[T]) *rdd.RDD[rdd.Pair[K, V]] {
-		switch len(rs) {
-		case 0:
-			return rdd.Empty[rdd.Pair[K, V]]()
-		case 1:
-			return toPairs(rs[0])
-		}
-		return rdd.ReduceByKey(toPairs(rdd.Union(rs...)), reduce, with)
+	// slots tags every value with the side of the cogroup it comes from.
+	slots := func(r *rdd.RDD[rdd.Pair[K, V]], side uint8) *rdd.RDD[rdd.Pair[K, windowSlots[V]]] {
+		return rdd.MapValues(r, func(v V) windowSlots[V] {
+			s := windowSlots[V]{has: side}
+			s.vals[side>>1] = v
+			return s
+		})
 	}
-	// merge is Spark's mergeValues for one key: the previous window's value
-	// (at most one), the old batches' sum and the new batches' sum.
-	merge := func(g rdd.CoGrouped[V, rdd.CoGrouped[V, V]]) V {
-		var old, added []V
-		if len(g.Right) > 0 {
-			old, added = g.Right[0].Left, g.Right[0].Right
+	// combine merges two partial groups of one key, reducing the values of
+	// a side that both hold (several old or new batches).
+	combine := func(a, b windowSlots[V]) windowSlots[V] {
+		for i := range a.vals {
+			bit := uint8(1) << i
+			switch {
+			case b.has&bit == 0:
+			case a.has&bit == 0:
+				a.vals[i], a.has = b.vals[i], a.has|bit
+			default:
+				a.vals[i] = reduce(a.vals[i], b.vals[i])
+			}
 		}
-		if len(g.Left) == 0 {
-			if len(added) == 0 {
+		return a
+	}
+	// merge is Spark's mergeValues for one key: the previous window's
+	// value, minus the old batches' sum, plus the new batches' sum.
+	merge := func(g windowSlots[V]) V {
+		if g.has&slotPrev == 0 {
+			if g.has&slotNew == 0 {
 				panic(fmt.Sprintf("dstream: %s: neither the previous window has a value for a key nor were new values found: "+
 					"did the filter remove a key whose value was not the identity, or does the key type hash inconsistently?", kind))
 			}
-			return added[0]
+			return g.vals[2]
 		}
-		v := g.Left[0]
-		if len(old) > 0 {
-			v = inv(v, old[0])
+		v := g.vals[0]
+		if g.has&slotOld != 0 {
+			v = inv(v, g.vals[1])
 		}
-		if len(added) > 0 {
-			v = reduce(v, added[0])
+		if g.has&slotNew != 0 {
+			v = reduce(v, g.vals[2])
 		}
 		return v
 	}
+	identity := func(s windowSlots[V]) windowSlots[V] { return s }
 
 	var out DStream[T]
 	out = newStream(reduced.s.graph, kind, slide, []node{reduced.s}, func(t time.Time) (*rdd.RDD[T], error) {
@@ -296,12 +305,20 @@ func incrementalWindow[T any, K comparable, V any](reduced DStream[T], kind stri
 			if err != nil {
 				return nil, err
 			}
-			// The previous window is read through a local checkpoint so
-			// that this window's lineage ends there instead of reaching
-			// back through every earlier window. All three sides are
-			// partitioned by part, so both cogroups are narrow.
-			delta := rdd.Cogroup(sum(olds), sum(news), with)
-			merged = rdd.MapValues(rdd.Cogroup(toPairs(prev.LocalCheckpoint()), delta, with), merge)
+			// The cogroup of the previous window with the old and new
+			// batches, as one combine of their values tagged by side. The
+			// previous window is read through a local checkpoint so that
+			// this window's lineage ends there instead of reaching back
+			// through every earlier window.
+			sides := []*rdd.RDD[rdd.Pair[K, windowSlots[V]]]{slots(toPairs(prev.LocalCheckpoint()), slotPrev)}
+			for _, r := range olds {
+				sides = append(sides, slots(toPairs(r), slotOld))
+			}
+			for _, r := range news {
+				sides = append(sides, slots(toPairs(r), slotNew))
+			}
+			cg := rdd.CombineByKey(rdd.Union(sides...), identity, combine, combine, with)
+			merged = rdd.MapValues(cg, merge)
 		}
 		if keep != nil {
 			merged = merged.Filter(keep)
@@ -310,8 +327,24 @@ func incrementalWindow[T any, K comparable, V any](reduced DStream[T], kind stri
 	})
 	out.Persist()
 	out.s.windowOver(window, true)
+	out.s.checkpointer = &windowCheckpointer[T, K, V]{out: out.s, reduced: reduced.s, window: window, toPairs: toPairs, fromPairs: fromPairs, part: part}
 	return out
 }
+
+// windowSlots holds, for one key, its value in each side of the cogroup
+// of an incremental window: the previous window (vals[0]), the batches
+// that left (vals[1]) and those that entered (vals[2]); has says which
+// are present.
+type windowSlots[V any] struct {
+	vals [3]V
+	has  uint8
+}
+
+const (
+	slotPrev uint8 = 1 << iota
+	slotOld
+	slotNew
+)
 
 // ReduceByWindow returns a stream with one element per slide: the
 // elements of the last window duration combined with the associative and
