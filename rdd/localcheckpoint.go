@@ -85,13 +85,5 @@ func (s *checkpointStage[T]) read(tc *taskContext, p int, yield func(T) bool) er
 	if parts == nil { // cannot happen: every job materialises its stages first
 		return fmt.Errorf("rdd: LocalCheckpoint: partition %d read before the checkpoint was computed", p)
 	}
-	for _, x := range parts[p] {
-		if err := tc.tick(); err != nil {
-			return err
-		}
-		if !yield(x) {
-			return nil
-		}
-	}
-	return nil
+	return yieldAll(tc, parts[p], yield)
 }

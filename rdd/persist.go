@@ -28,15 +28,7 @@ func (c *partitionCache[T]) iterate(tc *taskContext, p int,
 		data = c.parts[p]
 		c.mu.Unlock()
 	}
-	for _, x := range data {
-		if err := tc.tick(); err != nil {
-			return err
-		}
-		if !yield(x) {
-			return nil
-		}
-	}
-	return nil
+	return yieldAll(tc, data, yield)
 }
 
 // Persist keeps each partition in memory the first time an action computes

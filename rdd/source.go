@@ -12,15 +12,7 @@ func Parallelize[T any](data []T, numSlices int) *RDD[T] {
 	n := len(data)
 	return newRDD("Parallelize", numSlices, nil, nil, func(tc *taskContext, p int, yield func(T) bool) error {
 		start, end := p*n/numSlices, (p+1)*n/numSlices
-		for _, x := range data[start:end] {
-			if err := tc.tick(); err != nil {
-				return err
-			}
-			if !yield(x) {
-				return nil
-			}
-		}
-		return nil
+		return yieldAll(tc, data[start:end], yield)
 	})
 }
 
