@@ -1,0 +1,633 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	streaming "github.com/sluice-io/sluice/context"
+	"github.com/sluice-io/sluice/dstream"
+	"github.com/sluice-io/sluice/rdd"
+	"github.com/sluice-io/sluice/receivers"
+)
+
+// keepCompletedBatches is how many completed batches keep their offset
+// ranges for OffsetRanges and CheckpointPosition.
+const keepCompletedBatches = 16
+
+// DirectStream is a Kafka input stream without receiver, Spark's
+// DirectKafkaInputDStream. At each batch time the driver lists the end
+// offsets of every partition and fixes the batch's offset range per
+// partition; the batch's RDD has one partition per Kafka partition, and the
+// task computing it fetches exactly that range. Nothing is read before the
+// batch runs, nothing is buffered, no write-ahead log is needed: the ranges
+// are the batch.
+//
+// Build it with NewDirectStream, use Stream() like any DStream. It
+// implements the context's Input, BatchCompletionHandler and
+// BatchMetadataProvider, and CheckpointPosition/RestorePosition.
+type DirectStream[K, V any] struct {
+	ssc      *streaming.StreamingContext
+	stream   dstream.DStream[Record[K, V]]
+	brokers  []string
+	strategy ConsumerStrategy
+	keys     Decoder[K]
+	values   Decoder[V]
+	cfg      config
+	log      hclog.Logger
+	interval time.Duration
+
+	mu         sync.Mutex
+	runCtx     context.Context
+	cancel     context.CancelFunc
+	client     *kgo.Client // the driver's client: metadata, offsets, commits
+	admin      *kadm.Client
+	next       map[TopicPartition]int64 // where the next batch starts, per known partition
+	restored   map[TopicPartition]int64 // from RestorePosition, used once
+	generated  bool                     // a batch has been generated
+	batches    map[int64]*batchRanges   // by batch time (Unix ns)
+	completed  []int64                  // completed batch times, oldest first
+	estimator  *receivers.PIDRateEstimator
+	rateLimit  float64 // backpressure rate in records/s; 0 when none yet
+	missing    map[string]bool // topics reported missing
+	skipped    int64
+	closers    []func()
+	committer  *committer
+	started    bool
+	stopped    bool
+	workers    sync.WaitGroup
+}
+
+// batchRanges is what one batch took.
+type batchRanges struct {
+	ranges  []OffsetRange
+	rddID   int64
+	skipped map[TopicPartition]map[int64]bool // offsets skipped by decoding
+}
+
+// NewDirectStream returns a direct stream of the records of the partitions
+// strategy selects on the cluster at brokers ("host:port" seeds), with keys
+// and values decoded by keys and values. Spark's
+// KafkaUtils.createDirectStream. It registers the stream with ssc (only
+// before Start); the stream starts and stops with the context.
+//
+// Where each partition starts, first match wins: the position given to
+// RestorePosition (a checkpoint), the offsets of the strategy (the user's
+// own store), the group's committed offsets (WithGroup), then the latest
+// offset (WithStartFromEarliest: the earliest).
+func NewDirectStream[K, V any](ssc *streaming.StreamingContext, brokers []string, strategy ConsumerStrategy,
+	keys Decoder[K], values Decoder[V], opts ...Option) (*DirectStream[K, V], error) {
+	if len(brokers) == 0 {
+		return nil, fmt.Errorf("%w: no seed brokers", ErrInvalidOption)
+	}
+	if keys == nil || values == nil {
+		return nil, fmt.Errorf("%w: nil decoder", ErrInvalidOption)
+	}
+	if err := strategy.validate(); err != nil {
+		return nil, err
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.logger == nil {
+		cfg.logger = ssc.Logger().Named("kafka")
+	}
+	s := &DirectStream[K, V]{
+		ssc: ssc, brokers: slices.Clone(brokers), strategy: strategy, keys: keys, values: values,
+		cfg: cfg, log: cfg.logger, interval: ssc.BatchInterval(),
+		next: map[TopicPartition]int64{}, batches: map[int64]*batchRanges{}, missing: map[string]bool{},
+	}
+	if cfg.backpressure {
+		est, err := receivers.NewPIDRateEstimator(s.interval, receivers.DefaultPIDConfig())
+		if err != nil {
+			return nil, fmt.Errorf("kafka: backpressure: %w", err)
+		}
+		s.estimator = est
+	}
+	s.stream = streaming.NewInputStream[Record[K, V]](ssc, "KafkaDirectStream", s)
+	return s, nil
+}
+
+// Stream returns the stream of records.
+func (s *DirectStream[K, V]) Stream() dstream.DStream[Record[K, V]] { return s.stream }
+
+// ID returns the input stream's ID, the key of its entries in
+// BatchInfo.InputRecords and BatchInfo.InputMetadata.
+func (s *DirectStream[K, V]) ID() int { return s.stream.ID() }
+
+// Group returns the consumer group of WithGroup, or "".
+func (s *DirectStream[K, V]) Group() string { return s.cfg.group }
+
+func (s *DirectStream[K, V]) clientOpts(extra ...kgo.Opt) []kgo.Opt {
+	opts := []kgo.Opt{kgo.SeedBrokers(s.brokers...)}
+	opts = append(opts, s.cfg.clientOpts...)
+	return append(opts, extra...)
+}
+
+// Start creates the driver's client and waits, retrying with backoff, until
+// a broker answers or WithStartTimeout passes (ErrBrokerUnreachable).
+func (s *DirectStream[K, V]) Start(ctx context.Context) error {
+	cl, err := kgo.NewClient(s.clientOpts()...)
+	if err != nil {
+		return fmt.Errorf("kafka: creating client: %w", err)
+	}
+	if err := pingWithBackoff(ctx, cl, s.cfg.startTimeout); err != nil {
+		cl.Close()
+		return fmt.Errorf("kafka: starting %s on %v: %w", s.strategy, s.brokers, err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.client, s.admin, s.runCtx, s.cancel, s.started = cl, kadm.NewClient(cl), runCtx, cancel, true
+	if s.cfg.group != "" {
+		s.committer = newCommitter(s.admin, s.cfg.group, s.log)
+		s.workers.Go(s.committer.run)
+	}
+	return nil
+}
+
+// pingWithBackoff pings until a broker answers, backing off from 50ms to 2s,
+// for at most bound.
+func pingWithBackoff(ctx context.Context, cl *kgo.Client, bound time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	backoff := 50 * time.Millisecond
+	var last error
+	for attempt := 1; ; attempt++ {
+		pctx, pcancel := context.WithTimeout(ctx, min(bound, 5*time.Second))
+		last = cl.Ping(pctx)
+		pcancel()
+		if last == nil {
+			return nil
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w after %d attempts in %v: %v", ErrBrokerUnreachable, attempt, bound, last)
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// Stop stops the stream: pending commits are sent, then every client is
+// closed. A direct stream holds no records, so graceful changes nothing.
+func (s *DirectStream[K, V]) Stop(bool) {
+	s.mu.Lock()
+	if s.stopped || !s.started {
+		s.stopped = true
+		s.mu.Unlock()
+		return
+	}
+	s.stopped = true
+	closers := s.closers
+	s.closers = nil
+	c := s.committer
+	s.mu.Unlock()
+	if c != nil {
+		c.stop()
+	}
+	s.workers.Wait()
+	for _, f := range closers {
+		f()
+	}
+	s.cancel()
+	s.client.Close()
+	for _, b := range s.batchesSnapshot() {
+		rangesByRDD.Delete(b.rddID)
+	}
+}
+
+func (s *DirectStream[K, V]) batchesSnapshot() []*batchRanges {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*batchRanges, 0, len(s.batches))
+	for _, b := range s.batches {
+		out = append(out, b)
+	}
+	return out
+}
+
+// Pending is always false: a direct stream holds no records between
+// batches, what is not read yet stays in Kafka.
+func (s *DirectStream[K, V]) Pending() bool { return false }
+
+// addCloser registers f to run when the stream stops (the transactional
+// output's producer).
+func (s *DirectStream[K, V]) addCloser(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return false
+	}
+	s.closers = append(s.closers, f)
+	return true
+}
+
+// Compute fixes the batch's offset ranges and returns its RDD, whose
+// partitions fetch the ranges when computed. An error (brokers unreachable,
+// offsets not listed) fails the batch without moving any offset.
+func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]], int64, error) {
+	s.mu.Lock()
+	runCtx := s.runCtx
+	s.mu.Unlock()
+	if runCtx == nil {
+		return nil, 0, fmt.Errorf("kafka: batch %s: stream not started", dstream.FormatTime(batchTime))
+	}
+	ctx, cancel := context.WithTimeout(runCtx, s.cfg.requestTimeout)
+	defer cancel()
+	ranges, err := s.nextRanges(ctx)
+	if err != nil {
+		if ctx.Err() != nil && runCtx.Err() == nil {
+			err = fmt.Errorf("%w: %w", ErrBrokerUnreachable, err)
+		}
+		return nil, 0, fmt.Errorf("kafka: %s at batch %s: %w", s.strategy, dstream.FormatTime(batchTime), err)
+	}
+	var records int64
+	for _, r := range ranges {
+		records += r.Count()
+	}
+	b := &batchRanges{ranges: ranges}
+	r := s.rddOf(runCtx, b)
+	b.rddID = r.ID()
+	rangesByRDD.Store(b.rddID, slices.Clone(ranges))
+	s.mu.Lock()
+	for _, o := range ranges {
+		s.next[o.TopicPartition()] = o.UntilOffset
+	}
+	s.generated = true
+	s.batches[batchTime.UnixNano()] = b
+	s.mu.Unlock()
+	s.log.Debug("batch offset ranges", "batch", dstream.FormatTime(batchTime), "ranges", ranges, "records", records)
+	return r, records, nil
+}
+
+// rddOf returns the RDD reading the ranges of b: one partition per range.
+func (s *DirectStream[K, V]) rddOf(ctx context.Context, b *batchRanges) *rdd.RDD[Record[K, V]] {
+	parts := make([][]OffsetRange, len(b.ranges))
+	for i, o := range b.ranges {
+		parts[i] = []OffsetRange{o}
+	}
+	r := rdd.MapPartitionsWithIndex(rdd.FromPartitions(parts), func(_ int, in iter.Seq[OffsetRange]) iter.Seq[Record[K, V]] {
+		return func(yield func(Record[K, V]) bool) {
+			for o := range in {
+				if err := s.fetch(ctx, o, b, yield); err != nil {
+					if errors.Is(err, errStopYield) {
+						return
+					}
+					// The task boundary recovers this and fails the batch with it.
+					panic(err)
+				}
+			}
+		}
+	})
+	return r.SetName("KafkaRDD")
+}
+
+// nextRanges lists partitions and end offsets and returns the ranges of the
+// next batch, sorted by topic and partition. It does not move s.next.
+func (s *DirectStream[K, V]) nextRanges(ctx context.Context) ([]OffsetRange, error) {
+	parts, err := s.partitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	topics := topicsOf(parts)
+	if len(topics) == 0 {
+		return nil, nil
+	}
+	var ends kadm.ListedOffsets
+	if s.cfg.readCommitted {
+		ends, err = s.admin.ListCommittedOffsets(ctx, topics...)
+	} else {
+		ends, err = s.admin.ListEndOffsets(ctx, topics...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrListOffsets, err)
+	}
+	from, err := s.startOffsets(ctx, parts)
+	if err != nil {
+		return nil, err
+	}
+	ranges := make([]OffsetRange, 0, len(parts))
+	lag := map[TopicPartition]int64{}
+	for _, tp := range parts {
+		lo, ok := ends.Lookup(tp.Topic, tp.Partition)
+		if !ok || lo.Err != nil {
+			return nil, fmt.Errorf("%w: end offset of %s: %v", ErrListOffsets, tp, lo.Err)
+		}
+		f := from[tp]
+		if f > lo.Offset { // the log was truncated or recreated; never go backwards silently
+			s.log.Warn("start offset beyond the end of the partition; waiting for it", "partition", tp.String(), "from", f, "end", lo.Offset)
+			lo.Offset = f
+		}
+		ranges = append(ranges, OffsetRange{Topic: tp.Topic, Partition: tp.Partition, FromOffset: f, UntilOffset: lo.Offset})
+		lag[tp] = lo.Offset - f
+	}
+	if limits := s.maxMessagesPerPartition(lag); limits != nil {
+		for i := range ranges {
+			if m, ok := limits[ranges[i].TopicPartition()]; ok && ranges[i].Count() > m {
+				ranges[i].UntilOffset = ranges[i].FromOffset + m
+			}
+		}
+	}
+	return ranges, nil
+}
+
+// partitions returns the partitions the strategy selects now, sorted.
+func (s *DirectStream[K, V]) partitions(ctx context.Context) ([]TopicPartition, error) {
+	if len(s.strategy.assign) > 0 {
+		parts := slices.Clone(s.strategy.assign)
+		slices.SortFunc(parts, compareTP)
+		return slices.Compact(parts), nil
+	}
+	var md kadm.Metadata
+	var err error
+	if s.strategy.pattern != nil {
+		md, err = s.admin.Metadata(ctx)
+	} else {
+		md, err = s.admin.Metadata(ctx, s.strategy.topics...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: metadata: %w", ErrListOffsets, err)
+	}
+	var parts []TopicPartition
+	for name, td := range md.Topics {
+		if s.strategy.pattern != nil && (td.IsInternal || strings.HasPrefix(name, "__") || !s.strategy.pattern.MatchString(name)) {
+			continue
+		}
+		if td.Err != nil {
+			s.reportMissing(name, td.Err)
+			continue
+		}
+		for p := range td.Partitions {
+			parts = append(parts, TopicPartition{name, p})
+		}
+	}
+	slices.SortFunc(parts, compareTP)
+	return parts, nil
+}
+
+// reportMissing logs once that a subscribed topic cannot be read; its
+// partitions are picked up when it appears.
+func (s *DirectStream[K, V]) reportMissing(topic string, err error) {
+	s.mu.Lock()
+	first := !s.missing[topic]
+	s.missing[topic] = true
+	s.mu.Unlock()
+	if first {
+		s.log.Warn("subscribed topic not readable; it is picked up when it exists", "topic", topic, "error", err)
+	}
+}
+
+func compareTP(a, b TopicPartition) int {
+	if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+		return c
+	}
+	return int(a.Partition) - int(b.Partition)
+}
+
+func topicsOf(parts []TopicPartition) []string {
+	var topics []string
+	for _, tp := range parts {
+		if len(topics) == 0 || topics[len(topics)-1] != tp.Topic {
+			topics = append(topics, tp.Topic)
+		}
+	}
+	return topics
+}
+
+// startOffsets returns where each partition's next range starts: s.next for
+// known partitions, else the first of: restored position, user offsets,
+// group offsets, the reset policy.
+func (s *DirectStream[K, V]) startOffsets(ctx context.Context, parts []TopicPartition) (map[TopicPartition]int64, error) {
+	s.mu.Lock()
+	from := make(map[TopicPartition]int64, len(parts))
+	var unknown []TopicPartition
+	for _, tp := range parts {
+		if o, ok := s.next[tp]; ok {
+			from[tp] = o
+			continue
+		}
+		if o, ok := s.restored[tp]; ok {
+			from[tp] = o
+			continue
+		}
+		if o, ok := s.strategy.offsets[tp]; ok {
+			from[tp] = o
+			continue
+		}
+		unknown = append(unknown, tp)
+	}
+	resuming := s.generated || s.restored != nil || len(s.strategy.offsets) > 0
+	s.mu.Unlock()
+	if len(unknown) == 0 {
+		return from, nil
+	}
+	if s.cfg.group != "" {
+		committed, err := s.admin.FetchOffsets(ctx, s.cfg.group)
+		if err != nil {
+			return nil, fmt.Errorf("%w: committed offsets of group %q: %w", ErrListOffsets, s.cfg.group, err)
+		}
+		if len(committed) > 0 {
+			resuming = true
+		}
+		rest := unknown[:0]
+		for _, tp := range unknown {
+			if o, ok := committed.Lookup(tp.Topic, tp.Partition); ok && o.Err == nil && o.At >= 0 {
+				from[tp] = o.At
+			} else {
+				rest = append(rest, tp)
+			}
+		}
+		unknown = rest
+	}
+	if len(unknown) == 0 {
+		return from, nil
+	}
+	var listed kadm.ListedOffsets
+	var err error
+	if resuming || s.cfg.startFromEarliest {
+		listed, err = s.admin.ListStartOffsets(ctx, topicsOf(unknown)...)
+	} else if s.cfg.readCommitted {
+		listed, err = s.admin.ListCommittedOffsets(ctx, topicsOf(unknown)...)
+	} else {
+		listed, err = s.admin.ListEndOffsets(ctx, topicsOf(unknown)...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: starting offsets: %w", ErrListOffsets, err)
+	}
+	for _, tp := range unknown {
+		lo, ok := listed.Lookup(tp.Topic, tp.Partition)
+		if !ok || lo.Err != nil {
+			return nil, fmt.Errorf("%w: starting offset of %s: %v", ErrListOffsets, tp, lo.Err)
+		}
+		from[tp] = lo.Offset
+		s.log.Info("partition starts", "partition", tp.String(), "offset", lo.Offset)
+	}
+	return from, nil
+}
+
+// maxMessagesPerPartition is Spark's DirectKafkaInputDStream
+// .maxMessagesPerPartition: the most records each partition may give a batch
+// under the backpressure rate and the maximum rate, or nil for no bound.
+func (s *DirectStream[K, V]) maxMessagesPerPartition(lag map[TopicPartition]int64) map[TopicPartition]int64 {
+	s.mu.Lock()
+	rate := s.rateLimit
+	s.mu.Unlock()
+	return maxMessagesPerPartition(lag, rate, s.cfg.maxRatePerPartition, s.cfg.minRatePerPartition, s.interval)
+}
+
+func maxMessagesPerPartition(lag map[TopicPartition]int64, backpressureRate, maxRate float64, minRate int64, interval time.Duration) map[TopicPartition]int64 {
+	perPartition := map[TopicPartition]float64{}
+	switch {
+	case backpressureRate > 0:
+		var total int64
+		for _, l := range lag {
+			total += l
+		}
+		for tp, l := range lag {
+			r := 0.0
+			if total > 0 {
+				r = float64(l) / float64(total) * backpressureRate
+			}
+			if maxRate > 0 {
+				r = math.Min(r, maxRate)
+			}
+			perPartition[tp] = r
+		}
+	case maxRate > 0:
+		for tp := range lag {
+			perPartition[tp] = maxRate
+		}
+	default:
+		return nil
+	}
+	secs := interval.Seconds()
+	out := make(map[TopicPartition]int64, len(perPartition))
+	for tp, r := range perPartition {
+		out[tp] = max(int64(secs*r), int64(math.Ceil(secs*float64(minRate))))
+	}
+	return out
+}
+
+// BatchMetadata returns the batch's offset ranges ([]OffsetRange), which
+// listeners find in BatchInfo.InputMetadata under the stream's ID.
+func (s *DirectStream[K, V]) BatchMetadata(batchTime time.Time) any {
+	ranges, err := s.OffsetRanges(batchTime)
+	if err != nil {
+		return nil
+	}
+	return ranges
+}
+
+// OffsetRanges returns the offset ranges of the batch at batchTime, Spark's
+// HasOffsetRanges, sorted by topic and partition. Ranges are kept from the
+// batch's generation until 16 batches after it completed.
+func (s *DirectStream[K, V]) OffsetRanges(batchTime time.Time) ([]OffsetRange, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.batches[batchTime.UnixNano()]
+	if !ok {
+		return nil, fmt.Errorf("%w %s", ErrUnknownBatch, dstream.FormatTime(batchTime))
+	}
+	return slices.Clone(b.ranges), nil
+}
+
+// SkippedRecords returns how many records the decoders refused and
+// WithSkipBadRecords skipped, since the stream was created.
+func (s *DirectStream[K, V]) SkippedRecords() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.skipped
+}
+
+// BatchCompleted commits the batch's offsets to the group (WithGroup) if
+// the batch had no failure, and feeds the backpressure estimator.
+func (s *DirectStream[K, V]) BatchCompleted(info streaming.BatchInfo) {
+	key := info.BatchTime.UnixNano()
+	s.mu.Lock()
+	b := s.batches[key]
+	if b != nil {
+		s.completed = append(s.completed, key)
+		for len(s.completed) > keepCompletedBatches {
+			old := s.completed[0]
+			s.completed = s.completed[1:]
+			if ob := s.batches[old]; ob != nil {
+				rangesByRDD.Delete(ob.rddID)
+			}
+			delete(s.batches, old)
+		}
+	}
+	c, est := s.committer, s.estimator
+	s.mu.Unlock()
+	if b == nil {
+		return
+	}
+	if err := info.Err(); err != nil {
+		s.log.Warn("batch failed; its offsets are not committed", "batch", dstream.FormatTime(info.BatchTime), "error", err)
+		return
+	}
+	if c != nil && s.cfg.commitOnCompletion {
+		c.enqueue(b.ranges, nil)
+	}
+	if est != nil {
+		if rate, ok := est.Compute(info.ProcessingEndTime, info.InputRecords[s.ID()], info.ProcessingDelay(), info.SchedulingDelay()); ok {
+			s.mu.Lock()
+			s.rateLimit = rate
+			s.mu.Unlock()
+		}
+	}
+}
+
+// CommitAsync queues the ends of ranges for commit to the group, Spark's
+// CanCommitOffsets.commitAsync: call it from ForeachRDD once the batch's
+// outputs are stored. callback, if not nil, gets the result. Commits are
+// sent in order by one goroutine and merged: a later commit of a partition
+// replaces an earlier one not sent yet. Without WithGroup, callback gets
+// ErrInvalidOption.
+func (s *DirectStream[K, V]) CommitAsync(ranges []OffsetRange, callback func(error)) {
+	s.mu.Lock()
+	c := s.committer
+	s.mu.Unlock()
+	if c == nil {
+		if callback != nil {
+			callback(fmt.Errorf("%w: CommitAsync needs WithGroup and a started stream", ErrInvalidOption))
+		}
+		return
+	}
+	c.enqueue(ranges, callback)
+}
+
+// rangesByRDD maps the ID of every KafkaRDD still remembered to its ranges.
+var rangesByRDD sync.Map
+
+// OffsetRangesOf returns the offset ranges of r if r is the RDD of a direct
+// stream's batch (the RDD ForeachRDD gets on the stream itself, before any
+// transformation), Spark's rdd.asInstanceOf[HasOffsetRanges].offsetRanges.
+func OffsetRangesOf[T any](r *rdd.RDD[T]) ([]OffsetRange, bool) {
+	if r == nil {
+		return nil, false
+	}
+	v, ok := rangesByRDD.Load(r.ID())
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(v.([]OffsetRange)), true
+}

@@ -1,0 +1,57 @@
+package kafka_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-io/sluice/dstream/dstreamtest"
+	"github.com/sluice-io/sluice/receivers/kafka"
+)
+
+func TestDirectStreamRangesPerBatch(t *testing.T) {
+	c := newCluster(t, 3, "t")
+	produce(t, c, "t", []int32{0, 1, 2}, 0, 10)
+	h := dstreamtest.NewHarness(t, time.Second)
+	ds, err := kafka.NewDirectStream(h.Context(), c.ListenAddrs(), kafka.Subscribe([]string{"t"}, nil),
+		kafka.StringDecoder, kafka.StringDecoder, kafka.WithStartFromEarliest())
+	require.NoError(t, err)
+	col := newCollector[string, string]()
+	col.attach(ds)
+	h.Start()
+
+	b1 := h.Step()
+	require.NoError(t, b1.Err())
+	recs, ranges := col.batch(b1.BatchTime)
+	require.Equal(t, []kafka.OffsetRange{{"t", 0, 0, 10}, {"t", 1, 0, 10}, {"t", 2, 0, 10}}, ranges)
+	require.Len(t, recs, 30)
+	require.Equal(t, int64(30), b1.InputRecords[ds.ID()])
+	require.Equal(t, ranges, b1.InputMetadata[ds.ID()])
+	seen := map[string]bool{}
+	for _, r := range recs {
+		require.Equal(t, r.Value, "t/"+itoa(int(r.Partition))+"/"+r.Key)
+		require.Equal(t, []kafka.Header{{Key: "h", Value: []byte("v")}}, r.Headers)
+		require.False(t, r.Timestamp.IsZero())
+		seen[r.Value] = true
+	}
+	require.Len(t, seen, 30)
+
+	produce(t, c, "t", []int32{1}, 10, 5)
+	b2 := h.Step()
+	recs, ranges = col.batch(b2.BatchTime)
+	require.Equal(t, []kafka.OffsetRange{{"t", 0, 10, 10}, {"t", 1, 10, 15}, {"t", 2, 10, 10}}, ranges)
+	require.Len(t, recs, 5)
+	for _, r := range recs {
+		require.Equal(t, int32(1), r.Partition)
+		require.GreaterOrEqual(t, r.Offset, int64(10))
+	}
+	b3 := h.Step()
+	recs, _ = col.batch(b3.BatchTime)
+	require.Empty(t, recs)
+	got, err := ds.OffsetRanges(b2.BatchTime)
+	require.NoError(t, err)
+	require.Equal(t, ranges, got)
+}
+
+func itoa(i int) string { return string(rune('0' + i)) }

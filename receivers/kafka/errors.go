@@ -1,0 +1,63 @@
+package kafka
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors of the Kafka direct stream. Errors returned by the
+// package wrap one of them with %w and name the topic, partition, offset or
+// batch time involved.
+var (
+	// ErrNoTopics is returned when a ConsumerStrategy names no topic, no
+	// pattern and no partition.
+	ErrNoTopics = errors.New("kafka: no topics, pattern or partitions to consume")
+	// ErrInvalidOption is returned for an option out of range (a negative
+	// rate, an empty group name).
+	ErrInvalidOption = errors.New("kafka: invalid option")
+	// ErrBrokerUnreachable is returned when no broker answered within the
+	// configured bound (WithStartTimeout at Start, WithRequestTimeout at a
+	// batch), after retries with backoff.
+	ErrBrokerUnreachable = errors.New("kafka: broker unreachable")
+	// ErrListOffsets is returned when the offsets of a batch could not be
+	// listed; the batch fails and nothing is consumed, so the next batch
+	// starts where this one would have.
+	ErrListOffsets = errors.New("kafka: listing offsets failed")
+	// ErrFetch is returned by a task that could not read its offset range
+	// within the bound set by WithFetchTimeout.
+	ErrFetch = errors.New("kafka: fetching an offset range failed")
+	// ErrDecode is wrapped by every *DecodeError.
+	ErrDecode = errors.New("kafka: decoding a record failed")
+	// ErrCommit is reported when committing offsets to the consumer group
+	// failed; the offsets are committed again with the next batch.
+	ErrCommit = errors.New("kafka: committing offsets failed")
+	// ErrInvalidPosition is returned by RestorePosition for bytes that are
+	// not a position written by CheckpointPosition.
+	ErrInvalidPosition = errors.New("kafka: invalid checkpoint position")
+	// ErrUnknownBatch is returned for a batch time the stream has no
+	// offset ranges for (not generated yet, or forgotten).
+	ErrUnknownBatch = errors.New("kafka: no offset ranges for batch")
+	// ErrTransaction is returned when the transactional output could not
+	// commit a batch; the transaction is aborted and neither the records
+	// nor the offsets are visible to read_committed readers.
+	ErrTransaction = errors.New("kafka: transaction failed")
+	// ErrStarted is returned by RestorePosition after the stream started.
+	ErrStarted = errors.New("kafka: stream already started")
+)
+
+// DecodeError is a record the key or value decoder refused. It names the
+// record's topic, partition and offset; errors.Is(err, ErrDecode) is true.
+type DecodeError struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Part      string // "key" or "value"
+	Err       error  // the decoder's error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("kafka: decoding the %s of %s[%d]@%d: %v", e.Part, e.Topic, e.Partition, e.Offset, e.Err)
+}
+
+// Unwrap returns ErrDecode and the decoder's error.
+func (e *DecodeError) Unwrap() []error { return []error{ErrDecode, e.Err} }

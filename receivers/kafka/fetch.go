@@ -1,0 +1,129 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// errStopYield is returned by fetch when the consumer of the partition
+// stopped early (Take, First).
+var errStopYield = errors.New("kafka: consumer stopped")
+
+// fetch reads the records of range o with a consumer of its own assigned to
+// o's partition at FromOffset, until UntilOffset, yielding each decoded
+// record. It keeps control records so that a range ending in transaction
+// markers ends when the markers are reached.
+func (s *DirectStream[K, V]) fetch(ctx context.Context, o OffsetRange, b *batchRanges, yield func(Record[K, V]) bool) error {
+	if o.Count() <= 0 {
+		return nil
+	}
+	extra := []kgo.Opt{
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.Topic: {o.Partition: kgo.NewOffset().At(o.FromOffset)}}),
+		kgo.KeepControlRecords(),
+		kgo.FetchMaxWait(200e6),
+	}
+	if s.cfg.readCommitted {
+		extra = append(extra, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	cl, err := kgo.NewClient(s.clientOpts(extra...)...)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrFetch, o, err)
+	}
+	defer cl.Close()
+	next := o.FromOffset
+	for next < o.UntilOffset {
+		pctx, cancel := context.WithTimeout(ctx, s.cfg.fetchTimeout)
+		fs := cl.PollFetches(pctx)
+		timedOut := pctx.Err() != nil
+		cancel()
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %s: %w", ErrFetch, o, ctx.Err())
+		}
+		progressed := false
+		var fetchErr error
+		fs.EachError(func(_ string, _ int32, err error) {
+			if fetchErr == nil && !errors.Is(err, context.DeadlineExceeded) {
+				fetchErr = err
+			}
+		})
+		if fetchErr != nil {
+			return fmt.Errorf("%w: %s at offset %d: %w", ErrFetch, o, next, fetchErr)
+		}
+		for it := fs.RecordIter(); !it.Done(); {
+			r := it.Next()
+			if r.Topic != o.Topic || r.Partition != o.Partition || r.Offset < next {
+				continue
+			}
+			if r.Offset >= o.UntilOffset {
+				next = o.UntilOffset
+				break
+			}
+			next, progressed = r.Offset+1, true
+			if r.Attrs.IsControl() {
+				continue
+			}
+			rec, err := s.decode(r)
+			if err != nil {
+				if !s.cfg.skipBadRecords {
+					return err
+				}
+				s.skip(b, err)
+				continue
+			}
+			if !yield(rec) {
+				return errStopYield
+			}
+		}
+		if !progressed && next < o.UntilOffset && timedOut {
+			return fmt.Errorf("%w: %s: no record past offset %d within %v", ErrFetch, o, next, s.cfg.fetchTimeout)
+		}
+	}
+	return nil
+}
+
+func (s *DirectStream[K, V]) decode(r *kgo.Record) (Record[K, V], error) {
+	out := Record[K, V]{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp}
+	var err error
+	if out.Key, err = s.keys(r.Key); err != nil {
+		return out, &DecodeError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Part: "key", Err: err}
+	}
+	if out.Value, err = s.values(r.Value); err != nil {
+		return out, &DecodeError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Part: "value", Err: err}
+	}
+	if len(r.Headers) > 0 {
+		out.Headers = make([]Header, len(r.Headers))
+		for i, h := range r.Headers {
+			out.Headers[i] = Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return out, nil
+}
+
+// skip logs and counts a record the decoders refused, once per offset even
+// if the partition is read twice.
+func (s *DirectStream[K, V]) skip(b *batchRanges, err error) {
+	var de *DecodeError
+	if !errors.As(err, &de) {
+		return
+	}
+	tp := TopicPartition{de.Topic, de.Partition}
+	s.mu.Lock()
+	if b.skipped == nil {
+		b.skipped = map[TopicPartition]map[int64]bool{}
+	}
+	if b.skipped[tp] == nil {
+		b.skipped[tp] = map[int64]bool{}
+	}
+	first := !b.skipped[tp][de.Offset]
+	b.skipped[tp][de.Offset] = true
+	if first {
+		s.skipped++
+	}
+	s.mu.Unlock()
+	if first {
+		s.log.Warn("skipping a record that does not decode", "topic", de.Topic, "partition", de.Partition, "offset", de.Offset, "error", de.Err)
+	}
+}
