@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	streaming "github.com/sluice-io/sluice/context"
@@ -442,6 +443,9 @@ func (s *DirectStream[K, V]) startOffsets(ctx context.Context, parts []TopicPart
 	}
 	if s.cfg.group != "" {
 		committed, err := s.admin.FetchOffsets(ctx, s.cfg.group)
+		if errors.Is(err, kerr.GroupIDNotFound) {
+			committed, err = nil, nil // a new group: nothing committed yet
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: committed offsets of group %q: %w", ErrListOffsets, s.cfg.group, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
@@ -83,4 +84,52 @@ func (c *collector[K, V]) batch(t time.Time) ([]kafka.Record[K, V], []kafka.Offs
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.records[t], c.ranges[t]
+}
+
+// readCommitted returns the values of every committed record of topic, read
+// with read_committed up to the last stable offset of each partition.
+func readCommitted(tb testing.TB, c *kfake.Cluster, topic string) []string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer admin.Close()
+	lso, err := kadm.NewClient(admin).ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	want := map[int32]int64{}
+	lso.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer cl.Close()
+	var values []string
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			tb.Fatalf("reading %s: %v (still waiting for %v)", topic, ctx.Err(), want)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if end, ok := want[r.Partition]; ok && r.Offset < end {
+				if !r.Attrs.IsControl() {
+					values = append(values, string(r.Value))
+				}
+				if r.Offset >= end-1 {
+					delete(want, r.Partition)
+				}
+			}
+		})
+	}
+	return values
 }
