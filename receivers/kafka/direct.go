@@ -144,7 +144,10 @@ func (s *DirectStream[K, V]) clientOpts(extra ...kgo.Opt) []kgo.Opt {
 // Start creates the driver's client and waits, retrying with backoff, until
 // a broker answers or WithStartTimeout passes (ErrBrokerUnreachable).
 func (s *DirectStream[K, V]) Start(ctx context.Context) error {
-	cl, err := kgo.NewClient(s.clientOpts()...)
+	// The driver lists partitions at every batch: metadata at most 10ms old,
+	// so that new topics and partitions are seen at the next batch.
+	opts := append([]kgo.Opt{kgo.SeedBrokers(s.brokers...), kgo.MetadataMinAge(10 * time.Millisecond)}, s.cfg.clientOpts...)
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("kafka: creating client: %w", err)
 	}
@@ -256,7 +259,9 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 	defer cancel()
 	ranges, err := s.nextRanges(ctx)
 	if err != nil {
-		if ctx.Err() != nil && runCtx.Err() == nil {
+		var kafkaErr *kerr.Error
+		if runCtx.Err() == nil && (ctx.Err() != nil || !errors.As(err, &kafkaErr)) {
+			// Not an answer from a broker: a timeout or a connection error.
 			err = fmt.Errorf("%w: %w", ErrBrokerUnreachable, err)
 		}
 		return nil, 0, fmt.Errorf("kafka: %s at batch %s: %w", s.strategy, dstream.FormatTime(batchTime), err)

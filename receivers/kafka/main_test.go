@@ -133,3 +133,5 @@ func readCommitted(tb testing.TB, c *kfake.Cluster, topic string) []string {
 	}
 	return values
 }
+
+type rddT = rdd.RDD[kafka.Record[string, string]]
