@@ -6,6 +6,7 @@
 //	go run ./examples/wordcount -socket localhost:9999
 //	go run ./examples/wordcount -dir /tmp/in -window 30s -slide 10s
 //	go run ./examples/wordcount -socket localhost:9999 -stateful
+//	go run ./examples/wordcount -kafka localhost:9092 -topic wc
 package main
 
 import (
@@ -30,6 +31,7 @@ type config struct {
 	stateful      bool
 	out           string
 	show          int
+	kafka         kafkaConfig
 }
 
 func main() {
@@ -42,6 +44,7 @@ func main() {
 	flag.BoolVar(&cfg.stateful, "stateful", false, "keep running totals across batches with mapWithState")
 	flag.StringVar(&cfg.out, "out", "", "also save each batch's counts with SaveAsTextFiles to `PREFIX`-<time in ms>")
 	flag.IntVar(&cfg.show, "show", 10, "how many counts Print shows per batch")
+	kafkaFlags(&cfg.kafka)
 	flag.Parse()
 	ssc, err := context.NewStreamingContext(cfg.batch)
 	if err == nil {
@@ -70,6 +73,13 @@ func main() {
 func setup(ssc *context.StreamingContext, cfg config, out io.Writer) error {
 	var lines dstream.DStream[string]
 	switch {
+	case cfg.kafka.brokers != "" && (cfg.socket != "" || cfg.dir != ""):
+		return errors.New("give -kafka alone, not both with -socket or -dir")
+	case cfg.kafka.brokers != "":
+		var err error
+		if lines, err = kafkaLines(ssc, cfg.kafka); err != nil {
+			return err
+		}
 	case cfg.socket != "" && cfg.dir != "":
 		return errors.New("give -socket or -dir, not both")
 	case cfg.socket != "":
@@ -77,7 +87,7 @@ func setup(ssc *context.StreamingContext, cfg config, out io.Writer) error {
 	case cfg.dir != "":
 		lines = context.TextFileStream(ssc, cfg.dir)
 	default:
-		return errors.New("give -socket host:port or -dir DIR")
+		return errors.New("give -socket host:port, -dir DIR or -kafka host:port")
 	}
 	counts := countWords(lines, cfg)
 	counts.Fprint(out, cfg.show)
