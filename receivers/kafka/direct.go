@@ -48,25 +48,25 @@ type DirectStream[K, V any] struct {
 	log      hclog.Logger
 	interval time.Duration
 
-	mu         sync.Mutex
-	runCtx     context.Context
-	cancel     context.CancelFunc
-	client     *kgo.Client // the driver's client: metadata, offsets, commits
-	admin      *kadm.Client
-	next       map[TopicPartition]int64 // where the next batch starts, per known partition
-	restored   map[TopicPartition]int64 // from RestorePosition, used once
-	generated  bool                     // a batch has been generated
-	batches    map[int64]*batchRanges   // by batch time (Unix ns)
-	completed  []int64                  // completed batch times, oldest first
-	estimator  *receivers.PIDRateEstimator
-	rateLimit  float64 // backpressure rate in records/s; 0 when none yet
-	missing    map[string]bool // topics reported missing
-	skipped    int64
-	closers    []func()
-	committer  *committer
-	started    bool
-	stopped    bool
-	workers    sync.WaitGroup
+	mu        sync.Mutex
+	runCtx    context.Context
+	cancel    context.CancelFunc
+	client    *kgo.Client // the driver's client: metadata, offsets, commits
+	admin     *kadm.Client
+	next      map[TopicPartition]int64 // where the next batch starts, per known partition
+	restored  map[TopicPartition]int64 // from RestorePosition, used once
+	generated bool                     // a batch has been generated
+	batches   map[int64]*batchRanges   // by batch time (Unix ns)
+	completed []int64                  // completed batch times, oldest first
+	estimator *receivers.PIDRateEstimator
+	rateLimit float64         // backpressure rate in records/s; 0 when none yet
+	missing   map[string]bool // topics reported missing
+	skipped   int64
+	closers   []func()
+	committer *committer
+	started   bool
+	stopped   bool
+	workers   sync.WaitGroup
 }
 
 // batchRanges is what one batch took.

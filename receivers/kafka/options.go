@@ -70,19 +70,19 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	group              string
-	commitOnCompletion bool
+	group               string
+	commitOnCompletion  bool
 	maxRatePerPartition float64
 	minRatePerPartition int64
-	backpressure       bool
-	startFromEarliest  bool
-	readCommitted      bool
-	skipBadRecords     bool
-	clientOpts         []kgo.Opt
-	startTimeout       time.Duration
-	requestTimeout     time.Duration
-	fetchTimeout       time.Duration
-	logger             hclog.Logger
+	backpressure        bool
+	startFromEarliest   bool
+	readCommitted       bool
+	skipBadRecords      bool
+	clientOpts          []kgo.Opt
+	startTimeout        time.Duration
+	requestTimeout      time.Duration
+	fetchTimeout        time.Duration
+	logger              hclog.Logger
 }
 
 func defaultConfig() config {
@@ -138,7 +138,9 @@ func WithBackpressure() Option { return optionFunc(func(c *config) { c.backpress
 // of a stream that resumes nothing; partitions discovered later, or missing
 // from a restored or committed position, always start at their earliest
 // offset so that no record written before they were seen is lost.
-func WithStartFromEarliest() Option { return optionFunc(func(c *config) { c.startFromEarliest = true }) }
+func WithStartFromEarliest() Option {
+	return optionFunc(func(c *config) { c.startFromEarliest = true })
+}
 
 // WithReadCommitted reads only records of committed transactions and ends
 // every range at the last stable offset (isolation.level=read_committed).

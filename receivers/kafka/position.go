@@ -90,4 +90,3 @@ func (s *DirectStream[K, V]) Position() map[TopicPartition]int64 {
 	defer s.mu.Unlock()
 	return maps.Clone(s.next)
 }
-
