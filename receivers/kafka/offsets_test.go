@@ -322,3 +322,29 @@ func adminClientRaw(t *testing.T, c *kfake.Cluster) *kgo.Client {
 func adminClient(t *testing.T, c *kfake.Cluster) *kadm.Client {
 	return kadm.NewClient(adminClientRaw(t, c))
 }
+
+func TestGroupRebalanceByAnotherMemberLosesNothing(t *testing.T) {
+	c := newCluster(t, 2, "t")
+	produce(t, c, "t", []int32{0, 1}, 0, 4)
+	// Another member joins the group and rebalances it while the stream runs.
+	other, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"),
+		kgo.DisableAutoCommit())
+	require.NoError(t, err)
+	pollCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	other.PollRecords(pollCtx, 1) // joined
+	h := dstreamtest.NewHarness(t, time.Second)
+	_, col := newStream(t, h, c, kafka.Subscribe([]string{"t"}, nil), kafka.WithGroup("g"), kafka.WithStartFromEarliest())
+	h.Start()
+	b := h.Step()
+	require.NoError(t, b.Err())
+	recs, _ := col.batch(b.BatchTime)
+	require.Len(t, recs, 8, "the stream reads every partition whatever the group's assignment")
+	other.Close() // leaves: the group rebalances to empty
+	produce(t, c, "t", []int32{0, 1}, 4, 1)
+	b = h.Step()
+	recs, _ = col.batch(b.BatchTime)
+	require.Len(t, recs, 2)
+	h.Stop()
+	require.Equal(t, map[int32]int64{0: 5, 1: 5}, committed(t, c, "g", "t"), "commits refused during the rebalance are sent again")
+}
