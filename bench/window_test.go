@@ -1,0 +1,106 @@
+package bench
+
+import (
+	stdctx "context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sluice-io/sluice/context"
+	"github.com/sluice-io/sluice/dstream"
+	"github.com/sluice-io/sluice/dstream/dstreamtest"
+	"github.com/sluice-io/sluice/rdd"
+)
+
+// windowKeys is the number of keys of each batch of the window benchmark:
+// every batch carries every key once.
+const windowKeys = 100_000
+
+// windowPipeline is queue → ReduceByKeyAndWindow (slide one batch) →
+// foreachRDD counting the window's keys, on a manual clock, with the window
+// already full.
+type windowPipeline struct {
+	h    *dstreamtest.Harness
+	q    *context.Queue[rdd.Pair[int, int]]
+	data []rdd.Pair[int, int]
+	keys int64 // keys in the last window
+}
+
+func newWindowPipeline(tb testing.TB, batches int, inverse bool) *windowPipeline {
+	w := &windowPipeline{h: dstreamtest.NewHarness(tb, time.Second), q: context.NewQueue[rdd.Pair[int, int]]()}
+	w.data = make([]rdd.Pair[int, int], windowKeys)
+	for i := range w.data {
+		w.data[i] = rdd.KV(i, 1)
+	}
+	var opts []dstream.Option
+	if inverse {
+		opts = append(opts, dstream.WithInverse(func(a, b int) int { return a - b }))
+	}
+	in := context.QueueStream(w.h.Context(), w.q, true, nil)
+	win := dstream.ReduceByKeyAndWindow(in, func(a, b int) int { return a + b }, time.Duration(batches)*time.Second, time.Second, opts...)
+	win.ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[rdd.Pair[int, int]], _ time.Time) error {
+		n, err := r.Count(ctx)
+		w.keys = n
+		return err
+	})
+	w.h.Start()
+	for range batches + 1 { // fill the window
+		w.step()
+	}
+	return w
+}
+
+func (w *windowPipeline) step() {
+	w.q.PushSlice(w.data, dstreamtest.Partitions)
+	w.h.Step()
+}
+
+func (w *windowPipeline) check(tb testing.TB) {
+	if w.keys != windowKeys {
+		tb.Fatalf("the window holds %d keys, want %d", w.keys, windowKeys)
+	}
+}
+
+// BenchmarkWindow times one batch (slide) of ReduceByKeyAndWindow in steady
+// state, a windowed sum over 100,000 keys, every key in every batch, for
+// windows of 2, 10 and 60 batches, with and without the inverse function
+// (the shape of dstream's BenchmarkReduceByKeyAndWindow). With the inverse
+// a batch adds the new batch and subtracts the one leaving, so its time
+// should not depend on the window; without it, it grows with the window.
+// The interleaved case alternates a batch of the 60-batch and of the
+// 2-batch window with the inverse and reports their ratio (target ≤ 1.3).
+func BenchmarkWindow(b *testing.B) {
+	for _, inverse := range []bool{true, false} {
+		for _, batches := range []int{2, 10, 60} {
+			b.Run(fmt.Sprintf("inverse=%v/window=%d", inverse, batches), func(b *testing.B) {
+				w := newWindowPipeline(b, batches, inverse)
+				b.ResetTimer()
+				for range b.N {
+					w.step()
+				}
+				b.StopTimer()
+				w.check(b)
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/batch")
+				w.h.Stop()
+			})
+		}
+	}
+	b.Run("inverse=true/interleaved", func(b *testing.B) {
+		short, long := newWindowPipeline(b, 2, true), newWindowPipeline(b, 60, true)
+		b.ResetTimer()
+		var ts, tl time.Duration
+		for range b.N {
+			start := time.Now()
+			short.step()
+			mid := time.Now()
+			long.step()
+			ts, tl = ts+mid.Sub(start), tl+time.Since(mid)
+		}
+		b.StopTimer()
+		short.check(b)
+		long.check(b)
+		b.ReportMetric(float64(ts.Nanoseconds())/float64(b.N), "window2-ns/batch")
+		b.ReportMetric(float64(tl.Nanoseconds())/float64(b.N), "window60-ns/batch")
+		b.ReportMetric(tl.Seconds()/ts.Seconds(), "window60/window2")
+	})
+}
