@@ -12,8 +12,9 @@ import (
 	"github.com/sluice-io/sluice/rdd"
 )
 
-// Word counts over the last 2 batches, every batch, maintained
-// incrementally with the inverse of the sum.
+// Word counts over the last 2 batches, every batch. With
+// dstream.WithInverse(sub) they would be maintained incrementally, which
+// needs a checkpoint directory, as in Spark.
 func ExampleReduceByKeyAndWindow() {
 	ssc, _ := context.NewStreamingContext(time.Second, context.WithClock(context.NewManualClock(time.Time{})))
 	q := context.NewQueue[string]()
@@ -23,8 +24,7 @@ func ExampleReduceByKeyAndWindow() {
 
 	pairs := dstream.Map(context.QueueStream(ssc, q, true, nil), func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
 	add := func(a, b int) int { return a + b }
-	sub := func(a, b int) int { return a - b }
-	counts := dstream.ReduceByKeyAndWindow(pairs, add, 2*time.Second, time.Second, dstream.WithInverse(sub))
+	counts := dstream.ReduceByKeyAndWindow(pairs, add, 2*time.Second, time.Second)
 	counts.ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[rdd.Pair[string, int]], batchTime time.Time) error {
 		xs, err := r.Collect(ctx)
 		slices.SortFunc(xs, func(a, b rdd.Pair[string, int]) int { return strings.Compare(a.Key, b.Key) })
