@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -287,22 +286,16 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 
 // rddOf returns the RDD reading the ranges of b: one partition per range.
 func (s *DirectStream[K, V]) rddOf(ctx context.Context, b *batchRanges) *rdd.RDD[Record[K, V]] {
-	parts := make([][]OffsetRange, len(b.ranges))
-	for i, o := range b.ranges {
-		parts[i] = []OffsetRange{o}
-	}
-	r := rdd.MapPartitionsWithIndex(rdd.FromPartitions(parts), func(_ int, in iter.Seq[OffsetRange]) iter.Seq[Record[K, V]] {
-		return func(yield func(Record[K, V]) bool) {
-			for o := range in {
-				if err := s.fetch(ctx, o, b, yield); err != nil {
-					if errors.Is(err, errStopYield) {
-						return
-					}
-					// The task boundary recovers this and fails the batch with it.
-					panic(err)
-				}
-			}
+	r := rdd.Generate(len(b.ranges), func(taskCtx context.Context, p int, yield func(Record[K, V]) bool) error {
+		// The task stops with the job (taskCtx) or with the stream (ctx).
+		fetchCtx, cancel := context.WithCancel(taskCtx)
+		defer cancel()
+		stop := context.AfterFunc(ctx, cancel)
+		defer stop()
+		if err := s.fetch(fetchCtx, b.ranges[p], b, yield); err != nil && !errors.Is(err, errStopYield) {
+			return err
 		}
+		return nil
 	})
 	return r.SetName("KafkaRDD")
 }

@@ -240,7 +240,11 @@ func TestDecodeErrors(t *testing.T) {
 			require.Len(t, recs, 4)
 			require.Equal(t, int64(1), ds.SkippedRecords())
 		} else {
-			require.Error(t, b.Err())
+			require.ErrorIs(t, b.Err(), kafka.ErrDecode)
+			var de *kafka.DecodeError
+			require.ErrorAs(t, b.Err(), &de)
+			require.Equal(t, "t", de.Topic)
+			require.Equal(t, int64(3), de.Offset)
 			require.Contains(t, b.Err().Error(), "decoding the key of t[0]@3")
 		}
 		h.Stop()
