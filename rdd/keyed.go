@@ -2,6 +2,7 @@ package rdd
 
 import (
 	"fmt"
+	"slices"
 )
 
 // ShuffleOption sets how a keyed operation partitions its output.
@@ -162,9 +163,12 @@ func GroupByKey[K comparable, V any](r *RDD[Pair[K, V]], opts ...ShuffleOption) 
 
 func groupAggregator[V any]() aggregator[V, []V] {
 	return aggregator[V, []V]{
-		create:         func(v V) []V { return []V{v} },
-		mergeValue:     func(c []V, v V) []V { return append(c, v) },
-		mergeCombiners: func(a, b []V) []V { return append(a, b...) },
+		create:     func(v V) []V { return []V{v} },
+		mergeValue: func(c []V, v V) []V { return append(c, v) },
+		// a may be a bucket of a stored shuffle output that another job
+		// reads too: clip it so the append copies instead of writing into
+		// the bucket's spare capacity.
+		mergeCombiners: func(a, b []V) []V { return append(slices.Clip(a), b...) },
 	}
 }
 

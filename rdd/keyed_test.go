@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -283,3 +284,37 @@ type badPartitioner struct{}
 
 func (badPartitioner) NumPartitions() int { return 2 }
 func (badPartitioner) Partition(int) int  { panic("bad partitioner") }
+
+func TestGroupByKeyShuffleReadByConcurrentJobs(t *testing.T) {
+	ctx := context.Background()
+	// Map partition 0 groups 17 values of key 0 (a slice with spare
+	// capacity); the other map partitions hold one value of key 0 each, so
+	// the reduce-side merge fits in that spare capacity.
+	var pairs []Pair[int, int]
+	for m := range 4 {
+		for i := range 20 {
+			k := 1 + i%3
+			if (m == 0 && i < 17) || (m > 0 && i == 0) {
+				k = 0
+			}
+			pairs = append(pairs, KV(k, m*100+i))
+		}
+	}
+	g := GroupByKey(Parallelize(pairs, 4), WithPartitions(1))
+	want, err := g.Collect(ctx)
+	require.NoError(t, err)
+	// Several jobs read the same stored shuffle output at once; the merge
+	// must not write into the stored buckets (go test -race sees it).
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			got, err := g.Collect(ctx)
+			require.NoError(t, err)
+			require.Equal(t, len(want), len(got))
+			for i := range got {
+				require.ElementsMatch(t, want[i].Value, got[i].Value)
+			}
+		})
+	}
+	wg.Wait()
+}
