@@ -507,7 +507,7 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 			out   []M
 			state State[S]
 		)
-		for kv := range recs {
+		one := func(kv rdd.Pair[K, V]) {
 			key = kv.Key
 			e, ok := sp.m[kv.Key]
 			prev := int64(minBatchTime)
@@ -528,6 +528,28 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 				out = append(out, m.Value)
 			}
 		}
+		// Records are applied in chunks: the keys of a chunk are looked up
+		// first, back to back, so that the cache misses of a large state
+		// overlap (sp.touch) instead of each record waiting for its own.
+		var chunk [stateChunk]rdd.Pair[K, V]
+		n := 0
+		var touched int64
+		for kv := range recs {
+			chunk[n] = kv
+			n++
+			if n == stateChunk {
+				touched += touchState(sp.m, chunk[:])
+				for _, kv := range chunk {
+					one(kv)
+				}
+				n = 0
+			}
+		}
+		touched += touchState(sp.m, chunk[:n])
+		for _, kv := range chunk[:n] {
+			one(kv)
+		}
+		stateTouched.Add(touched)
 		if timeout {
 			sp.expire(threshold, func(k K, s S) {
 				key = k
