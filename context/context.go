@@ -145,6 +145,7 @@ type StreamingContext struct {
 
 	queue     *batchQueue
 	startTime time.Time
+	ckpt      *checkpointer // nil without a checkpoint directory (checkpoint.go)
 }
 
 // NewStreamingContext returns a context that cuts time into batches of
@@ -244,8 +245,15 @@ func (ssc *StreamingContext) Start() error {
 		return ErrStopped
 	}
 	now := ssc.cfg.clock.Now()
-	first := nextBatchTime(now, ssc.batchInterval)
-	if err := ssc.graph.Start(first.Add(-ssc.batchInterval)); err != nil {
+	zero, first, err := ssc.startTimes(now)
+	if err != nil {
+		return err
+	}
+	if err := ssc.graph.Start(zero); err != nil {
+		return err
+	}
+	if err := ssc.prepareCheckpoints(zero); err != nil {
+		ssc.closeCheckpoints(false)
 		return err
 	}
 	runCtx, cancelRun := context.WithCancel(context.Background())
@@ -258,6 +266,7 @@ func (ssc *StreamingContext) Start() error {
 			}
 			cancelRun()
 			cancelJobs()
+			ssc.closeCheckpoints(false)
 			return err
 		}
 	}
@@ -326,8 +335,9 @@ func (ssc *StreamingContext) beginStop(graceful bool, err error) {
 // finish runs once both loops have ended.
 func (ssc *StreamingContext) finish() {
 	ssc.mu.Lock()
-	inputs := ssc.inputs
+	inputs, graceful := ssc.inputs, ssc.graceful && ssc.err == nil
 	ssc.mu.Unlock()
+	ssc.closeCheckpoints(graceful)
 	for _, in := range inputs {
 		in.Stop(false)
 	}
@@ -444,6 +454,7 @@ func (ssc *StreamingContext) generateBatch(t time.Time) {
 			}
 		}
 	}
+	ssc.ckpt.batchGenerated(t)
 	ssc.bus.post(func(l StreamingListener) { l.OnBatchSubmitted(info) })
 	ssc.queue.push(batch{info: info, jobs: jobs, err: err})
 }
@@ -508,6 +519,7 @@ func (ssc *StreamingContext) runBatch(ctx context.Context, b batch) {
 			bc.BatchCompleted(info)
 		}
 	}
+	ssc.checkpointBatch(ctx, info, failure)
 	ssc.bus.post(func(l StreamingListener) { l.OnBatchCompleted(info) })
 	if failure != nil && !ssc.cfg.continueOnFailure && ctx.Err() == nil {
 		ssc.beginStop(false, fmt.Errorf("context: batch %s failed: %w", dstream.FormatTime(info.BatchTime), failure))

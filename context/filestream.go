@@ -69,6 +69,9 @@ type fileSource[T any] struct {
 	selected map[int64][]string
 	seen     map[string]bool
 	lastScan time.Time
+	// restoredThrough is the batch time of a restored position: batches up
+	// to it re-read the files they took (positions.go).
+	restoredThrough time.Time
 }
 
 // TextFileStream returns a stream of the lines of new files in dir, Spark's
@@ -145,7 +148,12 @@ func (s *fileSource[T]) rememberWindow() time.Duration {
 // Compute takes the files new at batch time t and reads them.
 func (s *fileSource[T]) Compute(t time.Time) (*rdd.RDD[T], int64, error) {
 	s.mu.Lock()
-	files := s.findNewFiles(t)
+	var files []string
+	if !t.After(s.restoredThrough) {
+		files = s.selected[t.UnixNano()] // a batch before a restart, computed again
+	} else {
+		files = s.findNewFiles(t)
+	}
 	s.mu.Unlock()
 	var parts [][]T
 	var records int64

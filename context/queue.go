@@ -15,6 +15,7 @@ type Queue[T any] struct {
 	mu    sync.Mutex
 	items []queued[T]
 	taken int64 // how many items batches have taken, for checkpoints
+	skip  int64 // items to drop before taking, restored from a checkpoint (positions.go)
 }
 
 type queued[T any] struct {
@@ -58,6 +59,7 @@ func (q *Queue[T]) Taken() int64 {
 func (q *Queue[T]) take(all bool) []queued[T] {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.skipTaken()
 	n := min(len(q.items), 1)
 	if all {
 		n = len(q.items)
@@ -74,10 +76,12 @@ type queueSource[T any] struct {
 	q          *Queue[T]
 	oneAtATime bool
 	defaultRDD *rdd.RDD[T]
+	positions  queuePositions // positions.go
 }
 
-func (s *queueSource[T]) Compute(time.Time) (*rdd.RDD[T], int64, error) {
+func (s *queueSource[T]) Compute(t time.Time) (*rdd.RDD[T], int64, error) {
 	items := s.q.take(!s.oneAtATime)
+	s.positions.record(t, s.q.Taken())
 	if len(items) == 0 {
 		if s.defaultRDD != nil {
 			return s.defaultRDD, -1, nil

@@ -25,6 +25,7 @@ type Graph struct {
 	zeroTime      time.Time
 	errs          []error
 	inputRecords  map[int64]map[int]int64 // batch time → input stream ID → records
+	checkpointing bool                    // the context has a checkpoint directory (checkpoint.go)
 }
 
 // NewGraph returns an empty graph for batches of the given interval.
@@ -112,7 +113,7 @@ func (g *Graph) Start(zeroTime time.Time) error {
 			return err
 		}
 	}
-	return nil
+	return g.validateCheckpoints()
 }
 
 // Started reports whether Start succeeded.

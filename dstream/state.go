@@ -210,6 +210,7 @@ func updateStateByKey[K comparable, V, S any](d DStream[rdd.Pair[K, V]], kind st
 	})
 	out.s.mustCheckpoint = true
 	ap = newStateApplier(out.s.describe, d.s.slide)
+	out.s.checkpointer = &stateCheckpointer[K, S]{store: st, applier: ap, restored: func() { loaded, initial = true, nil }}
 	return named(c, out)
 }
 
@@ -386,6 +387,7 @@ func MapWithState[K comparable, V, S, M any](d DStream[rdd.Pair[K, V]], spec Sta
 	out.s.mustCheckpoint = true
 	c.mapped = out.s
 	c.applier = newStateApplier(out.s.describe, d.s.slide)
+	out.s.checkpointer = &stateCheckpointer[K, S]{store: c.store, applier: c.applier, restored: func() { c.loaded, c.spec.initial = true, nil }}
 	return MapWithStateDStream[K, V, S, M]{DStream: out, core: c}
 }
 

@@ -39,7 +39,10 @@ type streamInfo struct {
 	// stateful and inverse-window streams.
 	mustCheckpoint     bool
 	checkpointInterval time.Duration
-	validateFn         func() error
+	// checkpointer is set on streams that hold data across batches
+	// (checkpoint.go).
+	checkpointer checkpointer
+	validateFn   func() error
 }
 
 func (in *streamInfo) info() *streamInfo { return in }

@@ -67,9 +67,18 @@ func (h *Harness) Context() *context.StreamingContext { return h.ssc }
 // Clock returns the manual clock.
 func (h *Harness) Clock() *context.ManualClock { return h.clock }
 
-// Start starts the context, failing the test on error.
+// Start starts the context, failing the test on error. When the graph
+// has a stream that must checkpoint (stateful, or a window with an inverse)
+// and the context no checkpoint directory, Start gives it a temporary one,
+// so that such pipelines can be tested as they are.
 func (h *Harness) Start() {
 	h.tb.Helper()
+	if h.ssc.CheckpointDir() == "" && h.ssc.Graph().NeedsCheckpoint() {
+		if err := h.ssc.Checkpoint(h.tb.TempDir()); err != nil {
+			h.tb.Fatalf("dstreamtest: %v", err)
+		}
+		h.tb.Cleanup(h.Stop) // stop writing before the directory is removed
+	}
 	if err := h.ssc.Start(); err != nil {
 		h.tb.Fatalf("dstreamtest: Start: %v", err)
 	}

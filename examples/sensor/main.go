@@ -81,6 +81,11 @@ func run(cfg config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The daily statistics are state, which checkpoints; this run is not
+	// meant to be recovered, so a temporary directory will do.
+	if err := ssc.Checkpoint(filepath.Join(work, "checkpoint")); err != nil {
+		return err
+	}
 	var alertsW io.Writer
 	if alertsFile != nil {
 		alertsW = alertsFile

@@ -1,0 +1,426 @@
+package context
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/sluice-io/sluice/checkpoint"
+	"github.com/sluice-io/sluice/dstream"
+	"github.com/sluice-io/sluice/rdd"
+)
+
+// This file writes the checkpoints of a running context: the metadata after
+// every batch and, at the graph's data checkpoint times, the data of the
+// streams that hold data across batches.
+//
+// # The recovery point
+//
+// Data checkpoints are taken at the batch times where a stream's checkpoint
+// interval falls (every batch in a graph without stateful or inverse-window
+// streams). The last one is the recovery point R: the metadata written
+// after every later batch T still holds the input positions as of R and
+// refers to the stream data as of R, with LastCompleted T and the batches
+// generated but not completed as Pending. Recovery restores R and re-runs
+// every batch after it, the completed ones (R, T] and the pending ones
+// first, then those that fell due while the program was down.
+//
+// # Goroutines
+//
+// The runner takes the snapshots on the batch path (a copy of what changed)
+// and hands them to the encoder goroutine, which encodes them and submits
+// them to the store's AsyncWriter. The encoder takes a slot before each
+// Submit and the writer gives it back when the write is done, so Submit
+// never finds the writer's queue full and no delta is dropped; a slow disk
+// slows the encoder, then the runner. Both goroutines are stopped by
+// closeCheckpoints, called by finish, after a graceful stop's final
+// checkpoint.
+
+// CheckpointedInput is implemented by inputs whose position can be saved
+// and restored, so that after a crash they go on where the checkpoint was:
+// the queue stream (items taken), the file stream (files taken), Kafka
+// (offsets).
+type CheckpointedInput interface {
+	// CheckpointPosition returns the input's position as of the end of
+	// batch batchTime: what the batches up to it took, not what later
+	// batches generated since took. It is called in the job loop after
+	// that batch completed.
+	CheckpointPosition(batchTime time.Time) ([]byte, error)
+	// RestorePosition restores a position returned by CheckpointPosition,
+	// before the input starts; the batches after that batch time are then
+	// generated again.
+	RestorePosition(pos []byte) error
+}
+
+// graphDataKey is the key of the graph's own entry in Metadata.Data; no
+// stream ID starts with a NUL byte.
+const graphDataKey = "\x00graph"
+
+// graphData is the graph's entry in Metadata.Data.
+type graphData struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	// ZeroTime is the graph's zero time (UnixNano): batches fall at
+	// ZeroTime + k × interval, after a restart too.
+	ZeroTime int64
+	// Recovery is the batch time (UnixNano) of the data checkpoint the
+	// metadata refers to, or ZeroTime when there is none yet.
+	Recovery int64
+}
+
+// checkpointWriterQueue is the number of checkpoints waiting behind the one
+// being written.
+const checkpointWriterQueue = 4
+
+type checkpointer struct {
+	store *checkpoint.Store
+
+	// set at Start
+	writer  *checkpoint.AsyncWriter
+	slots   chan struct{} // free places in the writer's queue
+	jobs    chan checkpointJob
+	encDone chan struct{}
+	failed  atomic.Bool // a write failed: the next data checkpoint reports everything
+	closed  bool
+
+	restoreFrom *checkpoint.Metadata // set by GetOrCreate
+
+	mu        sync.Mutex
+	generated map[int64]bool // batches generated and not completed
+
+	// runner only
+	zeroTime      time.Time
+	fingerprint   []checkpoint.StreamIdentity
+	recovery      time.Time
+	positions     map[string][]byte
+	lastCompleted time.Time
+
+	// encoder only
+	chained map[string]bool // streams with state written since Open
+}
+
+type checkpointJob struct {
+	meta *checkpoint.Metadata
+	data []dstream.StreamData
+	sync chan error // not nil: report when written (the final checkpoint)
+}
+
+// Checkpoint sets the directory where the context writes its checkpoints,
+// Spark's StreamingContext.checkpoint: metadata after every batch, and the
+// data of stateful and inverse-window streams at their checkpoint
+// interval. Streams that must checkpoint refuse to start without it. Use
+// GetOrCreate to recover from it after a crash. Only before Start.
+func (ssc *StreamingContext) Checkpoint(dir string) error {
+	if ssc.State() != Initialized {
+		return fmt.Errorf("context: Checkpoint: %w", ErrNotInitialized)
+	}
+	if dir == "" {
+		return errors.New("context: Checkpoint: the directory must not be empty")
+	}
+	store, err := checkpoint.Open(dir, checkpoint.WithLogger(ssc.cfg.logger.Named("checkpoint")))
+	if err != nil {
+		return fmt.Errorf("context: Checkpoint: %w", err)
+	}
+	ssc.mu.Lock()
+	ssc.ckpt = &checkpointer{store: store, generated: map[int64]bool{}, chained: map[string]bool{}}
+	ssc.mu.Unlock()
+	ssc.graph.SetCheckpointing(true)
+	return nil
+}
+
+// CheckpointDir returns the directory set with Checkpoint, or "".
+func (ssc *StreamingContext) CheckpointDir() string {
+	ssc.mu.Lock()
+	defer ssc.mu.Unlock()
+	if ssc.ckpt == nil {
+		return ""
+	}
+	return ssc.ckpt.store.Dir()
+}
+
+// startTimes returns the zero time and the first batch time: those of the
+// checkpoint when recovering, else from the clock. Called with ssc.mu held.
+func (ssc *StreamingContext) startTimes(now time.Time) (zero, first time.Time, err error) {
+	first = nextBatchTime(now, ssc.batchInterval)
+	zero = first.Add(-ssc.batchInterval)
+	c := ssc.ckpt
+	if c == nil || c.restoreFrom == nil {
+		return zero, first, nil
+	}
+	gd, err := readGraphData(c.restoreFrom)
+	if err != nil {
+		return zero, first, err
+	}
+	zero = time.Unix(0, gd.ZeroTime).UTC()
+	return zero, time.Unix(0, gd.Recovery).UTC().Add(ssc.batchInterval), nil
+}
+
+func readGraphData(m *checkpoint.Metadata) (graphData, error) {
+	var gd graphData
+	raw, ok := m.Data[graphDataKey]
+	if !ok {
+		return gd, fmt.Errorf("context: checkpoint of batch %s has no graph data", dstream.FormatTime(m.Time))
+	}
+	if err := msgpack.Unmarshal(raw, &gd); err != nil {
+		return gd, fmt.Errorf("context: checkpoint of batch %s: graph data: %w: %w", dstream.FormatTime(m.Time), checkpoint.ErrCorrupt, err)
+	}
+	return gd, nil
+}
+
+// prepareCheckpoints restores a checkpoint (GetOrCreate) into the started
+// graph and the inputs, and starts the checkpoint goroutines. Called by
+// Start with ssc.mu held, after the graph started and before the inputs.
+func (ssc *StreamingContext) prepareCheckpoints(zero time.Time) error {
+	c := ssc.ckpt
+	if c == nil {
+		return nil
+	}
+	c.zeroTime, c.recovery, c.closed = zero, zero, false
+	c.fingerprint = ssc.graph.Fingerprint()
+	c.positions = map[string][]byte{}
+	if m := c.restoreFrom; m != nil {
+		gd, err := readGraphData(m)
+		if err != nil {
+			return err
+		}
+		r := time.Unix(0, gd.Recovery).UTC()
+		if err := ssc.graph.RestoreData(r, func(id string) (map[string][]byte, error) { return c.store.ReadState(m, id) }); err != nil {
+			return fmt.Errorf("context: recovering from checkpoint of batch %s: %w", dstream.FormatTime(m.Time), err)
+		}
+		for _, in := range ssc.inputs {
+			ci, ok := in.inputSource.(CheckpointedInput)
+			if !ok {
+				continue
+			}
+			id := c.fingerprint[in.streamID].ID
+			if pos, ok := m.Inputs[id]; ok {
+				if err := ci.RestorePosition(pos); err != nil {
+					return fmt.Errorf("context: recovering from checkpoint of batch %s: position of input stream %s: %w", dstream.FormatTime(m.Time), id, err)
+				}
+				c.positions[id] = pos
+			}
+		}
+		c.recovery, c.lastCompleted = r, r
+		ssc.cfg.logger.Info("recovering from checkpoint", "checkpoint", dstream.FormatTime(m.Time),
+			"lastCompleted", dstream.FormatTime(m.LastCompleted), "pending", len(m.Pending),
+			"restoredAsOf", dstream.FormatTime(r), "rerunFrom", dstream.FormatTime(r.Add(ssc.batchInterval)))
+	}
+	ssc.graph.StartTrackingChanges()
+	c.slots = make(chan struct{}, checkpointWriterQueue)
+	for range checkpointWriterQueue {
+		c.slots <- struct{}{}
+	}
+	c.writer = c.store.NewAsyncWriter(checkpointWriterQueue, func(_ *checkpoint.Checkpoint, err error) {
+		if err != nil {
+			c.failed.Store(true)
+		}
+		c.slots <- struct{}{}
+	})
+	c.jobs = make(chan checkpointJob, checkpointWriterQueue)
+	c.encDone = make(chan struct{})
+	go ssc.encodeCheckpoints(c)
+	return nil
+}
+
+// batchGenerated records that batch t was generated.
+func (c *checkpointer) batchGenerated(t time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.generated[t.UnixNano()] = true
+	c.mu.Unlock()
+}
+
+// pendingAfter returns the batches generated and not completed, after t.
+func (c *checkpointer) pendingAfter(t time.Time) []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []time.Time
+	for tn := range c.generated {
+		if tn > t.UnixNano() {
+			out = append(out, time.Unix(0, tn).UTC())
+		}
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return out
+}
+
+// checkpointBatch runs in the job loop after batch info completed: it takes
+// a data checkpoint when one is due and queues the batch's checkpoint. A
+// failed batch is not checkpointed, so recovery runs it again.
+func (ssc *StreamingContext) checkpointBatch(ctx context.Context, info BatchInfo, failure error) {
+	c := ssc.ckpt
+	if c == nil || c.jobs == nil {
+		return
+	}
+	t := info.BatchTime
+	c.mu.Lock()
+	delete(c.generated, t.UnixNano())
+	c.mu.Unlock()
+	if failure != nil || ctx.Err() != nil {
+		return
+	}
+	c.lastCompleted = t
+	due := ssc.graph.CheckpointDue(t)
+	if c.failed.Swap(false) {
+		ssc.graph.ResetChanges()
+		due = true
+	}
+	job, err := ssc.checkpointJob(ctx, t, due)
+	if err != nil {
+		ssc.cfg.logger.Error("checkpoint not taken", "batch", dstream.FormatTime(t), "error", err)
+		c.failed.Store(true)
+		return
+	}
+	c.jobs <- job
+}
+
+// checkpointJob takes the checkpoint of completed batch t, with the data
+// of every stream when withData.
+func (ssc *StreamingContext) checkpointJob(ctx context.Context, t time.Time, withData bool) (checkpointJob, error) {
+	c := ssc.ckpt
+	var job checkpointJob
+	if withData {
+		data, err := ssc.graph.CheckpointData(ctx, t)
+		if err != nil {
+			return job, err
+		}
+		positions := map[string][]byte{}
+		ssc.mu.Lock()
+		inputs := ssc.inputs
+		ssc.mu.Unlock()
+		for _, in := range inputs {
+			ci, ok := in.inputSource.(CheckpointedInput)
+			if !ok {
+				continue
+			}
+			id := c.fingerprint[in.streamID].ID
+			pos, err := ci.CheckpointPosition(t)
+			if err != nil {
+				return job, fmt.Errorf("position of input stream %s: %w", id, err)
+			}
+			positions[id] = pos
+		}
+		job.data, c.positions, c.recovery = data, positions, t
+	}
+	gd, err := msgpack.Marshal(&graphData{ZeroTime: c.zeroTime.UnixNano(), Recovery: c.recovery.UnixNano()})
+	if err != nil {
+		return job, err
+	}
+	job.meta = &checkpoint.Metadata{
+		Time:          t,
+		BatchInterval: ssc.batchInterval,
+		Streams:       c.fingerprint,
+		LastCompleted: t,
+		Pending:       c.pendingAfter(t),
+		Inputs:        maps.Clone(c.positions),
+		Data:          map[string][]byte{graphDataKey: gd},
+	}
+	return job, nil
+}
+
+// encodeCheckpoints is the encoder goroutine: it encodes each job's data
+// and submits it to the writer, in order.
+func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
+	defer close(c.encDone)
+	for job := range c.jobs {
+		ck := &checkpoint.Checkpoint{Metadata: job.meta}
+		inJob := map[string]bool{}
+		var err error
+		for _, d := range job.data {
+			var snap checkpoint.StateSnapshot
+			if snap, err = d.Encode(); err != nil {
+				err = fmt.Errorf("encoding the data of stream %s: %w", d.StreamID, err)
+				break
+			}
+			if !c.chained[d.StreamID] && snap.All == nil {
+				err = fmt.Errorf("stream %s: the first data checkpoint is not whole", d.StreamID)
+				break
+			}
+			ck.State = append(ck.State, snap)
+			inJob[d.StreamID] = true
+		}
+		if err != nil {
+			ssc.cfg.logger.Error("checkpoint not written", "batch", dstream.FormatTime(job.meta.Time), "error", err)
+			c.failed.Store(true)
+			if job.sync != nil {
+				job.sync <- err
+			}
+			continue
+		}
+		// Streams without new data keep their state files.
+		for _, id := range slices.Sorted(maps.Keys(c.chained)) {
+			if !inJob[id] {
+				ck.State = append(ck.State, checkpoint.StateSnapshot{StreamID: id})
+			}
+		}
+		if job.sync != nil {
+			// Wait for the writer to drain, so checkpoints stay in order.
+			for range checkpointWriterQueue {
+				<-c.slots
+			}
+			err = c.store.Write(ck)
+			for range checkpointWriterQueue {
+				c.slots <- struct{}{}
+			}
+			if err == nil {
+				for id := range inJob {
+					c.chained[id] = true
+				}
+			}
+			job.sync <- err
+			continue
+		}
+		<-c.slots
+		if err := c.writer.Submit(ck); err != nil {
+			c.slots <- struct{}{}
+			ssc.cfg.logger.Error("checkpoint not written", "batch", dstream.FormatTime(job.meta.Time), "error", err)
+			c.failed.Store(true)
+			continue
+		}
+		for id := range inJob {
+			c.chained[id] = true
+		}
+	}
+}
+
+// closeCheckpoints stops the checkpoint goroutines once both loops have
+// ended. After a graceful stop it first writes, synchronously, a final
+// checkpoint with the data as of the last completed batch, so a restart
+// re-runs nothing.
+func (ssc *StreamingContext) closeCheckpoints(graceful bool) {
+	c := ssc.ckpt
+	if c == nil || c.jobs == nil || c.closed {
+		return
+	}
+	c.closed = true
+	if graceful && !c.lastCompleted.IsZero() && c.lastCompleted.After(c.zeroTime) {
+		ctx := rdd.WithExecutor(context.Background(), ssc.executor)
+		if c.failed.Swap(false) {
+			ssc.graph.ResetChanges()
+		}
+		job, err := ssc.checkpointJob(ctx, c.lastCompleted, !c.recovery.Equal(c.lastCompleted))
+		if err == nil {
+			job.sync = make(chan error, 1)
+			c.jobs <- job
+			err = <-job.sync
+		}
+		if err != nil {
+			ssc.cfg.logger.Error("final checkpoint not written", "batch", dstream.FormatTime(c.lastCompleted), "error", err)
+		} else {
+			ssc.cfg.logger.Info("final checkpoint written", "batch", dstream.FormatTime(c.lastCompleted))
+		}
+	}
+	close(c.jobs)
+	<-c.encDone
+	if err := c.writer.Close(); err != nil {
+		ssc.cfg.logger.Warn("a checkpoint write failed", "error", err)
+	}
+}

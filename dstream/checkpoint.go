@@ -1,0 +1,600 @@
+package dstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/sluice-io/sluice/checkpoint"
+	"github.com/sluice-io/sluice/rdd"
+)
+
+// This file holds the dstream side of checkpoints: the checkpoint interval
+// of a stream (DStream.Checkpoint, validated at Start with Spark's
+// messages), the graph's fingerprint (stable stream identities), and the
+// data checkpoints of the streams that hold data across batches (state
+// streams and inverse windows), which the context package takes and
+// restores through the exported Graph hooks below without reaching into
+// stream internals.
+//
+// A data checkpoint is taken for the whole graph at once, at a batch time
+// where some stream's checkpoint interval falls (its "recovery point"), so
+// that recovery restores every stream as of one batch and re-runs the
+// batches after it.
+
+// checkpointer is implemented by streams that hold data across batches.
+// Only the job loop calls it, between batches.
+type checkpointer interface {
+	// trackChanges starts recording what changes, for incremental
+	// checkpoints; the next snapshot reports everything.
+	trackChanges()
+	// snapshot takes the stream's data as of batch t, cheaply, on the batch
+	// path; the returned function encodes it, off the batch path.
+	snapshot(ctx context.Context, t time.Time) (func(id string) (checkpoint.StateSnapshot, error), error)
+	// restore loads the data of a checkpoint taken at batch t.
+	restore(raw map[string][]byte, t time.Time) error
+}
+
+// Checkpoint sets the interval at which the stream's data is checkpointed,
+// Spark's DStream.checkpoint. It must be a multiple of the stream's slide
+// and not below it (checked at Start, with Spark's messages). Stateful
+// streams (UpdateStateByKey, MapWithState) and windows with an inverse
+// function checkpoint by default every DefaultCheckpointInterval(slide); on
+// other streams, which hold no data across batches, the interval only adds
+// checkpoint times to the graph. Checkpointing needs the context's
+// checkpoint directory. Only before Start; it returns d.
+func (d DStream[T]) Checkpoint(interval time.Duration) DStream[T] {
+	s := d.s
+	if s.graph.Started() {
+		s.graph.logger.Error("Cannot change checkpoint interval of a DStream after streaming context has started", "stream", s.describe())
+		return d
+	}
+	if interval <= 0 {
+		s.graph.fail(fmt.Errorf("dstream: Checkpoint of %s: %w: the checkpoint interval must be positive, got %v", s.describe(), ErrInvalidStream, interval))
+		return d
+	}
+	s.mu.Lock()
+	s.checkpointInterval = interval
+	s.mu.Unlock()
+	return d
+}
+
+// CheckpointInterval returns the stream's data checkpoint interval: the one
+// set with Checkpoint, the default fixed at Start for streams that must
+// checkpoint, or 0.
+func (d DStream[T]) CheckpointInterval() time.Duration {
+	d.s.mu.Lock()
+	defer d.s.mu.Unlock()
+	return d.s.checkpointInterval
+}
+
+// ErrCheckpointDirNotSet is returned by Start when a stream must checkpoint
+// and no checkpoint directory was set, with Spark's message.
+var ErrCheckpointDirNotSet = errors.New("The checkpoint directory has not been set. Please set it by StreamingContext.checkpoint().")
+
+// SetCheckpointing tells the graph whether its context has a checkpoint
+// directory; Start refuses a graph with a stream that must checkpoint
+// when it has none. The context package calls it before Start.
+func (g *Graph) SetCheckpointing(on bool) {
+	g.mu.Lock()
+	g.checkpointing = on
+	g.mu.Unlock()
+}
+
+// NeedsCheckpoint reports whether a stream reachable from the output
+// operations must checkpoint (a stateful or inverse-window stream) or has a
+// checkpoint interval set: Start then needs a checkpoint directory.
+func (g *Graph) NeedsCheckpoint() bool {
+	for _, n := range g.reachable() {
+		in := n.info()
+		in.mu.Lock()
+		need := in.mustCheckpoint || in.checkpointInterval != 0
+		in.mu.Unlock()
+		if need {
+			return true
+		}
+	}
+	return false
+}
+
+// reachable returns the streams reachable from the output operations, in
+// creation order.
+func (g *Graph) reachable() []node {
+	g.mu.Lock()
+	outputs := g.outputs
+	all := g.streams
+	g.mu.Unlock()
+	seen := map[node]bool{}
+	var walk func(n node)
+	walk = func(n node) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		for _, p := range n.info().parents {
+			walk(p)
+		}
+	}
+	for _, o := range outputs {
+		walk(o)
+	}
+	var out []node
+	for _, n := range all {
+		if seen[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// validateCheckpoints is Spark's checkpoint part of validateAtStart, run
+// after initialize fixed the default intervals.
+func (g *Graph) validateCheckpoints() error {
+	g.mu.Lock()
+	on := g.checkpointing
+	g.mu.Unlock()
+	for _, n := range g.reachable() {
+		in := n.info()
+		in.mu.Lock()
+		interval, slide, remember := in.checkpointInterval, in.slide, in.remember
+		in.mu.Unlock()
+		if interval == 0 {
+			continue
+		}
+		switch {
+		case !on:
+			return fmt.Errorf("dstream: %s: %w", in.describe(), ErrCheckpointDirNotSet)
+		case interval < slide:
+			return fmt.Errorf("dstream: %w: The checkpoint interval for %s has been set to %v which is lower than its slide time (%v). Please set it to at least %v.",
+				ErrInvalidStream, in.describe(), interval, slide, slide)
+		case interval%slide != 0:
+			return fmt.Errorf("dstream: %w: The checkpoint interval for %s has been set to %v which not a multiple of its slide time (%v). Please set it to a multiple of %v.",
+				ErrInvalidStream, in.describe(), interval, slide, slide)
+		case remember <= interval:
+			return fmt.Errorf("dstream: %w: The remember duration for %s has been set to %v which is not more than the checkpoint interval (%v). Please set it to higher than %v.",
+				ErrInvalidStream, in.describe(), remember, interval, interval)
+		}
+	}
+	return nil
+}
+
+// Fingerprint returns the graph's fingerprint for checkpoints: every
+// stream, in creation order, with its stable identity (the name given with
+// SetName or WithName, else its creation index; a name used by several
+// streams gets "#2", "#3", ... from its second use on) and kind.
+func (g *Graph) Fingerprint() []checkpoint.StreamIdentity {
+	g.mu.Lock()
+	streams := g.streams
+	g.mu.Unlock()
+	out := make([]checkpoint.StreamIdentity, len(streams))
+	uses := map[string]int{}
+	for i, n := range streams {
+		in := n.info()
+		in.mu.Lock()
+		name := in.name
+		in.mu.Unlock()
+		out[i] = checkpoint.StreamIdentity{ID: stableID(in.id, name, uses), Kind: in.kind, Name: name}
+	}
+	return out
+}
+
+func stableID(index int, name string, uses map[string]int) string {
+	if name == "" {
+		return strconv.Itoa(index)
+	}
+	uses[name]++
+	if n := uses[name]; n > 1 {
+		return name + "#" + strconv.Itoa(n)
+	}
+	return name
+}
+
+// checkpointers returns the reachable streams that hold data, with their
+// stable IDs.
+func (g *Graph) checkpointers() []idCheckpointer {
+	ids := g.Fingerprint()
+	var out []idCheckpointer
+	for _, n := range g.reachable() {
+		in := n.info()
+		in.mu.Lock()
+		c := in.checkpointer
+		in.mu.Unlock()
+		if c != nil && in.id >= 0 {
+			out = append(out, idCheckpointer{ids[in.id].ID, c})
+		}
+	}
+	return out
+}
+
+type idCheckpointer struct {
+	id string
+	c  checkpointer
+}
+
+// StartTrackingChanges makes the streams that hold data record what
+// changes from now on, so that data checkpoints are incremental. The
+// context calls it at Start when it has a checkpoint directory.
+func (g *Graph) StartTrackingChanges() {
+	for _, c := range g.checkpointers() {
+		c.c.trackChanges()
+	}
+}
+
+// ResetChanges makes the next data checkpoint of every stream report all
+// of its data, after a checkpoint that could not be written.
+func (g *Graph) ResetChanges() { g.StartTrackingChangesFull() }
+
+// StartTrackingChangesFull is StartTrackingChanges that also forgets what
+// was recorded: the next snapshot reports everything.
+func (g *Graph) StartTrackingChangesFull() {
+	for _, c := range g.checkpointers() {
+		if r, ok := c.c.(interface{ resetChanges() }); ok {
+			r.resetChanges()
+		} else {
+			c.c.trackChanges()
+		}
+	}
+}
+
+// CheckpointDue reports whether batch time t is a data checkpoint time:
+// a time where the checkpoint interval of some stream falls, counted from
+// the zero time. A graph where no stream has an interval holds no data
+// across batches, and every batch is one.
+func (g *Graph) CheckpointDue(t time.Time) bool {
+	zero := g.ZeroTime()
+	any := false
+	for _, n := range g.reachable() {
+		in := n.info()
+		in.mu.Lock()
+		interval := in.checkpointInterval
+		in.mu.Unlock()
+		if interval == 0 {
+			continue
+		}
+		any = true
+		if d := t.Sub(zero); d > 0 && d%interval == 0 {
+			return true
+		}
+	}
+	return !any
+}
+
+// StreamData is one stream's data checkpoint, taken on the batch path:
+// Encode turns it into the state snapshot to write, off the batch path.
+type StreamData struct {
+	StreamID string
+	Encode   func() (checkpoint.StateSnapshot, error)
+}
+
+// CheckpointData takes the data of every stream that holds data across
+// batches as of batch t, which must have completed. It runs in the job loop
+// between batches and copies only what changed since the previous call
+// (state streams) or what the next windows need (inverse windows); the
+// encoding is left to StreamData.Encode.
+func (g *Graph) CheckpointData(ctx context.Context, t time.Time) ([]StreamData, error) {
+	var out []StreamData
+	for _, c := range g.checkpointers() {
+		enc, err := c.c.snapshot(ctx, t)
+		if err != nil {
+			return nil, fmt.Errorf("dstream: data checkpoint of stream %s at batch %s: %w", c.id, FormatTime(t), err)
+		}
+		id := c.id
+		out = append(out, StreamData{StreamID: id, Encode: func() (checkpoint.StateSnapshot, error) { return enc(id) }})
+	}
+	return out, nil
+}
+
+// CheckpointedStreams returns the stable IDs of the streams that hold data
+// across batches.
+func (g *Graph) CheckpointedStreams() []string {
+	var ids []string
+	for _, c := range g.checkpointers() {
+		ids = append(ids, c.id)
+	}
+	return ids
+}
+
+// RestoreData loads into every stream that holds data its data checkpoint
+// taken at batch t; read returns a stream's raw data by stable ID, or an
+// error wrapping checkpoint.ErrNoCheckpoint when the checkpoint has none
+// (the stream then starts empty). Call it after Start, before the first
+// batch.
+func (g *Graph) RestoreData(t time.Time, read func(streamID string) (map[string][]byte, error)) error {
+	for _, c := range g.checkpointers() {
+		raw, err := read(c.id)
+		if errors.Is(err, checkpoint.ErrNoCheckpoint) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("dstream: restoring stream %s: %w", c.id, err)
+		}
+		if err := c.c.restore(raw, t); err != nil {
+			return fmt.Errorf("dstream: restoring stream %s as of batch %s: %w", c.id, FormatTime(t), err)
+		}
+	}
+	return nil
+}
+
+// --- state streams ---
+
+// storedState is a key's state as written in checkpoints: the state and
+// the batch time of its last update (for timeouts).
+type storedState[S any] struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	State    S
+	Updated  int64
+}
+
+// stateCheckpointer checkpoints the store of a state stream.
+type stateCheckpointer[K comparable, S any] struct {
+	store   *stateStore[K, S]
+	applier *stateApplier
+	// restored is called after a restore (marks the initial state loaded).
+	restored func()
+}
+
+func (c *stateCheckpointer[K, S]) trackChanges() { c.store.startTrackingChanges() }
+
+func (c *stateCheckpointer[K, S]) resetChanges() {
+	c.store.startTrackingChanges()
+	for i := range c.store.parts {
+		sp := &c.store.parts[i]
+		sp.mu.Lock()
+		sp.all = true
+		sp.mu.Unlock()
+	}
+}
+
+type changedEntry[K comparable, S any] struct {
+	key     K
+	value   stateEntry[S]
+	deleted bool
+}
+
+func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (func(string) (checkpoint.StateSnapshot, error), error) {
+	// Every batch up to t has normally been applied by its jobs already.
+	if err := c.applier.applyThrough(ctx, t); err != nil {
+		return nil, err
+	}
+	// takeChanges without the update times would lose timeouts; this is
+	// the same walk keeping them.
+	var changed []changedEntry[K, S]
+	full := true
+	for i := range c.store.parts {
+		sp := &c.store.parts[i]
+		sp.mu.Lock()
+		if sp.all || sp.changed == nil {
+			for k, e := range sp.m {
+				changed = append(changed, changedEntry[K, S]{key: k, value: e})
+			}
+			for k := range sp.changed {
+				if _, ok := sp.m[k]; !ok {
+					changed = append(changed, changedEntry[K, S]{key: k, deleted: true})
+				}
+			}
+		} else {
+			full = false
+			for k := range sp.changed {
+				e, ok := sp.m[k]
+				changed = append(changed, changedEntry[K, S]{key: k, value: e, deleted: !ok})
+			}
+		}
+		if sp.changed != nil {
+			clear(sp.changed)
+		}
+		sp.all = false
+		sp.mu.Unlock()
+	}
+	return func(id string) (checkpoint.StateSnapshot, error) {
+		snap := checkpoint.StateSnapshot{StreamID: id, Changed: make([]checkpoint.Entry, 0, len(changed))}
+		for _, ch := range changed {
+			var e checkpoint.Entry
+			var err error
+			if ch.deleted {
+				e, err = checkpoint.DeletedEntry(ch.key)
+			} else {
+				e, err = checkpoint.EncodeEntry(ch.key, storedState[S]{State: ch.value.state, Updated: ch.value.updated})
+			}
+			if err != nil {
+				return snap, err
+			}
+			snap.Changed = append(snap.Changed, e)
+		}
+		if full {
+			live := snap.Changed
+			snap.All = func(yield func(checkpoint.Entry) bool) {
+				for _, e := range live {
+					if !e.Deleted && !yield(e) {
+						return
+					}
+				}
+			}
+		}
+		return snap, nil
+	}, nil
+}
+
+func (c *stateCheckpointer[K, S]) restore(raw map[string][]byte, t time.Time) error {
+	state, err := checkpoint.DecodeState[K, storedState[S]](raw)
+	if err != nil {
+		return err
+	}
+	st := c.store
+	type kv struct {
+		k K
+		e storedState[S]
+	}
+	byPart := make([][]kv, len(st.parts))
+	for k, e := range state {
+		p := st.part.Partition(k)
+		byPart[p] = append(byPart[p], kv{k, e})
+	}
+	timeout := st.timeout > 0
+	for p, kvs := range byPart {
+		// The expiry index wants keys in update-time order.
+		slices.SortFunc(kvs, func(a, b kv) int { return int(min(max(a.e.Updated-b.e.Updated, -1), 1)) })
+		sp := &st.parts[p]
+		sp.mu.Lock()
+		for _, x := range kvs {
+			sp.m[x.k] = stateEntry[S]{state: x.e.State, updated: x.e.Updated}
+			if timeout {
+				sp.index(x.k, x.e.Updated)
+			}
+		}
+		sp.mu.Unlock()
+	}
+	tn := t.UnixNano()
+	st.applied.Store(tn)
+	a := c.applier
+	a.mu.Lock()
+	if a.last < tn {
+		a.last, a.applied = tn, tn
+	}
+	if c.restored != nil {
+		c.restored()
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+// --- inverse windows ---
+
+// windowKey keys one value of a window's data checkpoint: the batch time
+// of the RDD it belongs to, whether that RDD is the window itself (else a
+// per-batch reduction) and the key.
+type windowKey[K comparable] struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Time     int64
+	Window   bool
+	Key      K
+}
+
+// windowCheckpointer checkpoints an incrementally maintained window: its
+// latest window and the per-batch reductions that later windows subtract
+// or add, so the next window can be computed after a restart.
+type windowCheckpointer[T any, K comparable, V any] struct {
+	out, reduced *stream[T]
+	window       time.Duration
+	toPairs      func(*rdd.RDD[T]) *rdd.RDD[rdd.Pair[K, V]]
+	fromPairs    func(*rdd.RDD[rdd.Pair[K, V]]) *rdd.RDD[T]
+	part         rdd.Partitioner[K]
+
+	// prev is the encoded keys of each RDD of the previous snapshot, by
+	// batch time and side; only the encoding function uses it, and those
+	// run one at a time, in batch order.
+	prev map[windowSlot][][]byte
+}
+
+type windowSlot struct {
+	time   int64
+	window bool
+}
+
+type windowRDD[K comparable, V any] struct {
+	slot  windowSlot
+	pairs []rdd.Pair[K, V]
+}
+
+func (c *windowCheckpointer[T, K, V]) trackChanges() {}
+
+func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time) (func(string) (checkpoint.StateSnapshot, error), error) {
+	c.out.mu.Lock()
+	zero, slide := c.out.zeroTime, c.out.slide
+	c.out.mu.Unlock()
+	if !t.After(zero) {
+		return nil, nil
+	}
+	parentSlide := c.reduced.slide
+	w := t.Add(-(t.Sub(zero) % slide)) // the latest window time at or before t
+	var rdds []windowRDD[K, V]
+	collect := func(s *stream[T], at time.Time, window bool) error {
+		r, err := s.getOrCompute(at)
+		if err != nil || r == nil {
+			return err
+		}
+		pairs, err := c.toPairs(r).Collect(ctx)
+		if err != nil {
+			return err
+		}
+		rdds = append(rdds, windowRDD[K, V]{windowSlot{at.UnixNano(), window}, pairs})
+		return nil
+	}
+	if w.After(zero) {
+		if err := collect(c.out, w, true); err != nil {
+			return nil, err
+		}
+	}
+	for b := w.Add(-c.window + parentSlide); !b.After(t); b = b.Add(parentSlide) {
+		if !b.After(zero) {
+			continue
+		}
+		if err := collect(c.reduced, b, false); err != nil {
+			return nil, err
+		}
+	}
+	return func(id string) (checkpoint.StateSnapshot, error) {
+		snap := checkpoint.StateSnapshot{StreamID: id}
+		var all []checkpoint.Entry
+		now := map[windowSlot][][]byte{}
+		for _, wr := range rdds {
+			_, had := c.prev[wr.slot]
+			keys := make([][]byte, 0, len(wr.pairs))
+			for _, p := range wr.pairs {
+				e, err := checkpoint.EncodeEntry(windowKey[K]{Time: wr.slot.time, Window: wr.slot.window, Key: p.Key}, p.Value)
+				if err != nil {
+					return snap, err
+				}
+				keys = append(keys, e.Key)
+				all = append(all, e)
+				if !had {
+					snap.Changed = append(snap.Changed, e)
+				}
+			}
+			now[wr.slot] = keys
+		}
+		for slot, keys := range c.prev {
+			if _, ok := now[slot]; !ok {
+				for _, k := range keys {
+					snap.Changed = append(snap.Changed, checkpoint.Entry{Key: k, Deleted: true})
+				}
+			}
+		}
+		c.prev = now
+		snap.All = slices.Values(all)
+		return snap, nil
+	}, nil
+}
+
+func (c *windowCheckpointer[T, K, V]) restore(raw map[string][]byte, t time.Time) error {
+	data, err := checkpoint.DecodeState[windowKey[K], V](raw)
+	if err != nil {
+		return err
+	}
+	slots := map[windowSlot][]rdd.Pair[K, V]{}
+	for k, v := range data {
+		s := windowSlot{k.Time, k.Window}
+		slots[s] = append(slots[s], rdd.KV(k.Key, v))
+	}
+	c.prev = map[windowSlot][][]byte{}
+	for s, pairs := range slots {
+		r := c.fromPairs(rdd.PartitionBy(rdd.Parallelize(pairs, c.part.NumPartitions()), rdd.WithPartitioner(c.part))).Persist()
+		target := c.reduced
+		if s.window {
+			target = c.out
+		}
+		target.genMu.Lock()
+		target.generated[s.time] = r
+		target.genMu.Unlock()
+		for _, p := range pairs {
+			e, err := checkpoint.EncodeEntry(windowKey[K]{Time: s.time, Window: s.window, Key: p.Key}, p.Value)
+			if err != nil {
+				return err
+			}
+			c.prev[s] = append(c.prev[s], e.Key)
+		}
+	}
+	return nil
+}
