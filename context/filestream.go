@@ -61,9 +61,15 @@ type fileSource[T any] struct {
 	streamID func() int
 
 	mu sync.Mutex
-	// initialThreshold ignores files modified before the stream started
-	// when only new files are wanted.
+	// initialThreshold ignores files modified well before the stream
+	// started when only new files are wanted; preexisting holds the files
+	// that were there at that moment, with their modification times, which
+	// are ignored unless modified again. Both are needed because file
+	// systems stamp files with a coarse clock that can read a few
+	// milliseconds behind time.Now: a file written just after the stream
+	// started may look older than the start.
 	initialThreshold time.Time
+	preexisting      map[string]time.Time
 	// selected maps a batch time (UnixNano) to the files it took; files are
 	// never taken twice while their batch is remembered.
 	selected map[int64][]string
@@ -125,11 +131,32 @@ func FileStream[T any](ssc *StreamingContext, dir string, parse func(path string
 	}
 	src := &fileSource[T]{ssc: ssc, pattern: dir, cfg: cfg, parse: parse, selected: map[int64][]string{}, seen: map[string]bool{}}
 	if cfg.newFilesOnly {
-		src.initialThreshold = ssc.cfg.clock.Now()
+		src.initialThreshold = ssc.cfg.clock.Now().Add(-fileTimestampSlack)
+		src.preexisting = src.existingFiles()
 	}
 	d := NewInputStream[T](ssc, "FileInputStream", src)
 	src.streamID = d.ID
 	return d
+}
+
+// fileTimestampSlack is how far behind the clock a file's modification time
+// may be and the file still count as new when only new files are wanted.
+const fileTimestampSlack = time.Second
+
+// existingFiles lists the files there now with their modification times;
+// a directory that does not exist yet has none.
+func (s *fileSource[T]) existingFiles() map[string]time.Time {
+	paths, err := s.list()
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]time.Time, len(paths))
+	for _, p := range paths {
+		if info, err := os.Stat(p); err == nil {
+			out[p] = info.ModTime()
+		}
+	}
+	return out
 }
 
 func defaultFileFilter(path string) bool {
@@ -212,6 +239,9 @@ func (s *fileSource[T]) findNewFiles(t time.Time) []string {
 			continue
 		}
 		mod := info.ModTime()
+		if pre, ok := s.preexisting[path]; ok && !mod.After(pre) {
+			continue // there before the stream started, and unchanged since
+		}
 		if !info.Mode().IsRegular() || mod.Before(threshold) || mod.After(t) {
 			continue
 		}

@@ -194,3 +194,22 @@ func TestExternalInputReportsMetadataAndCompletion(t *testing.T) {
 	require.Equal(t, [][]int{{0, 1, 2}, {3, 4, 5}}, out.Batches())
 	require.Equal(t, []time.Time{b1.BatchTime, b2.BatchTime}, in.completed)
 }
+
+// TestTextFileStreamTakesFileStampedJustBeforeStart covers file systems whose
+// coarse timestamps read behind the clock: a file written after the stream
+// started may carry a modification time slightly before the start. It is new
+// and must be taken; a file that was there at the start must not be.
+func TestTextFileStreamTakesFileStampedJustBeforeStart(t *testing.T) {
+	dir := t.TempDir()
+	h := dstreamtest.NewHarness(t, time.Second)
+	start := h.Clock().Now()
+	writeAt(t, dir, "there-before.txt", "old\n", start.Add(-5*time.Millisecond))
+	lines := context.TextFileStream(h.Context(), dir)
+	out := dstreamtest.Collect(lines)
+	h.Start()
+	writeAt(t, dir, "new.txt", "new\n", start.Add(-3*time.Millisecond))
+	h.Step()
+	h.Step()
+	h.Stop()
+	require.Equal(t, [][]string{{"new"}, {}}, out.Batches())
+}
