@@ -11,7 +11,9 @@
 # takes the median over the rounds. Ratios that matter most are also
 # measured interleaved inside one benchmark (word count engine/loop,
 # window 60/2, state 10M/10k, socket ingest engine/loop). Raw output is
-# kept in bench/out/raw.txt.
+# kept in bench/results-raw.txt.
+#
+#   FROM=bench/results-raw.txt bench/run.sh   # only regenerate the table
 set -eu
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-3}
@@ -22,14 +24,19 @@ go install golang.org/x/perf/cmd/benchstat@latest
 go test -c -o "$OUT/bench.test" ./bench/
 go build -o "$OUT/benchtable" ./bench/internal/benchtable
 RAW="$OUT/raw.txt"
-: > "$RAW"
 
 bench() { # bench <regexp> <benchtime> [cpu list]
 	(cd bench && "./out/bench.test" -test.run '^$' -test.bench "$1" -test.benchtime "$2" \
 		-test.cpu "${3:-2}" -test.count 1 -test.benchmem) | tee -a "$RAW" | grep '^Benchmark' || true
 }
 
-for round in $(seq "$COUNT"); do
+if [ -n "${FROM:-}" ]; then
+	cp "$FROM" "$RAW"
+	COUNT="$(grep -c '^BenchmarkBatchOverhead/graph/empty' "$RAW")"
+else
+	: > "$RAW"
+fi
+for round in $( [ -n "${FROM:-}" ] || seq "$COUNT"); do
 	echo "== round $round of $COUNT"
 	bench 'BenchmarkWordCount' 3x 1,2
 	bench 'BenchmarkWindow' 5x
@@ -40,6 +47,7 @@ for round in $(seq "$COUNT"); do
 done
 
 "$GOBIN/benchstat" "$RAW" > bench/results.txt
+[ "$RAW" -ef bench/results-raw.txt ] || cp "$RAW" bench/results-raw.txt
 
 {
 	echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(go version | cut -d' ' -f3-)."

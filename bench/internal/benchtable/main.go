@@ -67,16 +67,18 @@ func (r results) get(name, procs, unit string) float64 {
 
 func (r results) runs(name, procs, unit string) int { return len(r[name+"@"+procs][unit]) }
 
-func rate(v float64) string {
+// rate formats a rate of things per second: rate(2.5e6, "lines") is
+// "2.50M lines/s".
+func rate(v float64, things string) string {
 	switch {
 	case math.IsNaN(v):
 		return "—"
 	case v >= 1e6:
-		return fmt.Sprintf("%.2fM/s", v/1e6)
+		return fmt.Sprintf("%.2fM %s/s", v/1e6, things)
 	case v >= 1e3:
-		return fmt.Sprintf("%.0fk/s", v/1e3)
+		return fmt.Sprintf("%.0fk %s/s", v/1e3, things)
 	}
-	return fmt.Sprintf("%.0f/s", v)
+	return fmt.Sprintf("%.0f %s/s", v, things)
 }
 
 func dur(ns float64) string {
@@ -134,11 +136,11 @@ func main() {
 		const wc = "BenchmarkWordCount"
 		e, h := res.get(wc+"/interleaved", p, "engine-records/s"), res.get(wc+"/interleaved", p, "handwritten-records/s")
 		rt := res.get(wc+"/interleaved", p, "engine/handwritten")
-		add(row{"WordCount", "engine, " + cores + " (interleaved with the loop)", rate(e) + " lines",
-			"hand-written loop " + rate(h) + " lines", ratio(rt) + " as fast", "≥ 0.5x", rt >= 0.5})
+		add(row{"WordCount", "engine, " + cores + " (interleaved with the loop)", rate(e, "lines"),
+			"hand-written loop " + rate(h, "lines"), ratio(rt) + " as fast", "≥ 0.5x", rt >= 0.5})
 		e, h = res.get(wc+"/engine", p, "records/s"), res.get(wc+"/handwritten", p, "records/s")
-		add(row{bench: "WordCount", figure: "engine, " + cores + " (separate runs)", value: rate(e) + " lines",
-			baseline: "hand-written loop " + rate(h) + " lines", ratio: ratio(e/h) + " as fast"})
+		add(row{bench: "WordCount", figure: "engine, " + cores + " (separate runs)", value: rate(e, "lines"),
+			baseline: "hand-written loop " + rate(h, "lines"), ratio: ratio(e/h) + " as fast"})
 	}
 
 	// Windows.
@@ -215,8 +217,8 @@ func main() {
 	{
 		const si = "BenchmarkSocketIngest"
 		e, h := res.get(si, "2", "engine-records/s"), res.get(si, "2", "handwritten-records/s")
-		add(row{bench: "SocketIngest", figure: "100-byte lines over loopback through a ReceiverStream", value: rate(e),
-			baseline: "plain read loop " + rate(h), ratio: ratio(res.get(si, "2", "engine/handwritten")) + " as fast"})
+		add(row{bench: "SocketIngest", figure: "100-byte lines over loopback through a ReceiverStream", value: rate(e, "lines"),
+			baseline: "plain read loop " + rate(h, "lines"), ratio: ratio(res.get(si, "2", "engine/handwritten")) + " as fast"})
 	}
 
 	fmt.Println("| benchmark | figure | value | baseline (same run) | ratio | target |")
