@@ -93,10 +93,11 @@ func run(cfg config, out io.Writer) error {
 	m := buildMonitor(ssc, watch, ds, out, alertsW)
 	completed := make(chan context.BatchInfo, 16)
 	ssc.AddStreamingListener(&batchListener{ch: completed})
+	// Print before Start: from then on the output operations write to out.
+	fmt.Fprintf(out, "streaming %d readings in %d files through %s, one file per %v batch\n", len(ds.Readings), cfg.files, watch, cfg.batch)
 	if err := ssc.Start(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "streaming %d readings in %d files through %s, one file per %v batch\n", len(ds.Readings), cfg.files, watch, cfg.batch)
 
 	chunks := split(ds.Readings, cfg.files)
 	fed := 0
