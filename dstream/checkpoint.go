@@ -464,11 +464,13 @@ func (c *stateCheckpointer[K, S]) restore(raw map[string][]byte, t time.Time) er
 
 // windowKey keys one value of a window's data checkpoint: the batch time
 // of the RDD it belongs to, whether that RDD is the window itself (else a
-// per-batch reduction) and the key.
+// per-batch reduction) and the key. Every RDD also has one Marker entry
+// (zero key and value), so that an empty RDD is restored too.
 type windowKey[K comparable] struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	Time     int64
 	Window   bool
+	Marker   bool
 	Key      K
 }
 
@@ -541,9 +543,15 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 		now := map[windowSlot][][]byte{}
 		for _, wr := range rdds {
 			_, had := c.prev[wr.slot]
-			keys := make([][]byte, 0, len(wr.pairs))
-			for _, p := range wr.pairs {
-				e, err := checkpoint.EncodeEntry(windowKey[K]{Time: wr.slot.time, Window: wr.slot.window, Key: p.Key}, p.Value)
+			keys := make([][]byte, 0, len(wr.pairs)+1)
+			var zero V
+			for i := -1; i < len(wr.pairs); i++ {
+				k := windowKey[K]{Time: wr.slot.time, Window: wr.slot.window, Marker: i < 0}
+				v := zero
+				if i >= 0 {
+					k.Key, v = wr.pairs[i].Key, wr.pairs[i].Value
+				}
+				e, err := checkpoint.EncodeEntry(k, v)
 				if err != nil {
 					return snap, err
 				}
@@ -574,11 +582,20 @@ func (c *windowCheckpointer[T, K, V]) restore(raw map[string][]byte, t time.Time
 		return err
 	}
 	slots := map[windowSlot][]rdd.Pair[K, V]{}
+	c.prev = map[windowSlot][][]byte{}
 	for k, v := range data {
 		s := windowSlot{k.Time, k.Window}
+		e, err := checkpoint.EncodeEntry(k, struct{}{})
+		if err != nil {
+			return err
+		}
+		c.prev[s] = append(c.prev[s], e.Key)
+		if k.Marker {
+			slots[s] = append(slots[s], []rdd.Pair[K, V]{}...)
+			continue
+		}
 		slots[s] = append(slots[s], rdd.KV(k.Key, v))
 	}
-	c.prev = map[windowSlot][][]byte{}
 	for s, pairs := range slots {
 		r := c.fromPairs(rdd.PartitionBy(rdd.Parallelize(pairs, c.part.NumPartitions()), rdd.WithPartitioner(c.part))).Persist()
 		target := c.reduced
@@ -588,13 +605,6 @@ func (c *windowCheckpointer[T, K, V]) restore(raw map[string][]byte, t time.Time
 		target.genMu.Lock()
 		target.generated[s.time] = r
 		target.genMu.Unlock()
-		for _, p := range pairs {
-			e, err := checkpoint.EncodeEntry(windowKey[K]{Time: s.time, Window: s.window, Key: p.Key}, p.Value)
-			if err != nil {
-				return err
-			}
-			c.prev[s] = append(c.prev[s], e.Key)
-		}
 	}
 	return nil
 }

@@ -1,0 +1,156 @@
+package context_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-io/sluice/checkpoint"
+	"github.com/sluice-io/sluice/context"
+	"github.com/sluice-io/sluice/dstream"
+	"github.com/sluice-io/sluice/rdd"
+)
+
+func stateOf(ssc *context.StreamingContext) dstream.DStream[rdd.Pair[string, int]] {
+	in := context.QueueStream(ssc, context.NewQueue[string](), true, nil)
+	pairs := dstream.Map(in, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
+	return dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] { return rdd.Some(s.Value + len(vs)) })
+}
+
+// TestCheckpointValidation checks Spark's rules and messages at Start.
+func TestCheckpointValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		dir      bool
+		interval time.Duration
+		want     string
+	}{
+		{"no directory", false, 0, "The checkpoint directory has not been set. Please set it by StreamingContext.checkpoint()."},
+		{"below the slide", true, 500 * time.Millisecond, "The checkpoint interval for UpdateStateByKey (stream 2) has been set to 500ms which is lower than its slide time (1s). Please set it to at least 1s."},
+		{"not a multiple", true, 1500 * time.Millisecond, "The checkpoint interval for UpdateStateByKey (stream 2) has been set to 1.5s which not a multiple of its slide time (1s). Please set it to a multiple of 1s."},
+		{"fine", true, 3 * time.Second, ""},
+		{"default", true, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ssc, err := context.NewStreamingContext(time.Second, context.WithClock(context.NewManualClock(time.Time{})))
+			require.NoError(t, err)
+			if tc.dir {
+				require.NoError(t, ssc.Checkpoint(t.TempDir()))
+			}
+			st := stateOf(ssc)
+			if tc.interval != 0 {
+				st = st.Checkpoint(tc.interval)
+			}
+			st.ForeachRDD(noop)
+			err = ssc.Start()
+			defer ssc.Stop(false)
+			if tc.want == "" {
+				require.NoError(t, err)
+				if tc.interval == 0 {
+					require.Equal(t, 10*time.Second, st.CheckpointInterval(), "Spark's default")
+				}
+				return
+			}
+			require.ErrorContains(t, err, tc.want)
+			if !tc.dir {
+				require.ErrorIs(t, err, dstream.ErrCheckpointDirNotSet)
+			}
+		})
+	}
+}
+
+// TestMetadataWrittenAfterEveryBatch reads the checkpoints back with the
+// store.
+func TestMetadataWrittenAfterEveryBatch(t *testing.T) {
+	dir := t.TempDir()
+	r := startRun(t, dir, 0, statefulSetup(randomBatches(9, 5), newResults()))
+	r.steps(3 * time.Second)
+	require.NoError(t, r.ssc.Stop(false))
+	files, err := filepath.Glob(filepath.Join(dir, "checkpoint-*.meta"))
+	require.NoError(t, err)
+	require.Len(t, files, 3, "one per batch")
+	store, err := checkpoint.Open(dir)
+	require.NoError(t, err)
+	m, err := store.LatestMetadata()
+	require.NoError(t, err)
+	require.Equal(t, time.UnixMilli(3000).UTC(), m.Time)
+	require.Equal(t, time.UnixMilli(3000).UTC(), m.LastCompleted)
+	require.Equal(t, time.Second, m.BatchInterval)
+	require.Empty(t, m.Pending)
+	require.Equal(t, checkpoint.StreamIdentity{ID: "totals", Kind: "UpdateStateByKey", Name: "totals"}, m.Streams[2])
+	require.Equal(t, checkpoint.StreamIdentity{ID: "0", Kind: "QueueInputStream"}, m.Streams[0])
+	require.Contains(t, m.Inputs, "0", "the queue's position")
+	require.Contains(t, m.State, "totals", "state as of batch 2 s, the data checkpoint")
+	require.Contains(t, m.State, "running")
+	require.Contains(t, m.State, "window")
+	state, err := store.ReadState(m, "totals")
+	require.NoError(t, err)
+	require.NotEmpty(t, state)
+}
+
+// TestQueuePositionRestored: no item is taken twice, none is lost, across
+// a restart of a stateless pipeline whose setup pushes every item again.
+func TestQueuePositionRestored(t *testing.T) {
+	dir := t.TempDir()
+	out := newResults()
+	setup := func(ssc *context.StreamingContext) error {
+		q := context.NewQueue[string]()
+		for i := range 8 {
+			q.PushSlice([]string{"item" + strconv.Itoa(i)}, 1)
+		}
+		collectInto(out, "in", context.QueueStream(ssc, q, true, nil))
+		return nil
+	}
+	r := startRun(t, dir, 0, setup)
+	r.steps(3 * time.Second)
+	require.NoError(t, r.ssc.Stop(false))
+	r = startRun(t, dir, 3*time.Second, setup)
+	r.steps(9 * time.Second)
+	require.NoError(t, r.ssc.Stop(false))
+	got := out.snapshot()
+	for i := range 8 {
+		require.Equal(t, "item"+strconv.Itoa(i), got["in@"+strconv.Itoa((i+1)*1000)])
+	}
+	require.Equal(t, "", got["in@9000"])
+}
+
+// TestFilePositionRestored: every file is read exactly once across a
+// restart.
+func TestFilePositionRestored(t *testing.T) {
+	dir, in := t.TempDir(), t.TempDir()
+	out := newResults()
+	setup := func(ssc *context.StreamingContext) error {
+		collectInto(out, "lines", context.TextFileStream(ssc, in))
+		return nil
+	}
+	write := func(r *run, name string) {
+		tmp := filepath.Join(in, ".tmp")
+		require.NoError(t, os.WriteFile(tmp, []byte(name+"\n"), 0o644))
+		mod := r.clock.Now().Add(time.Millisecond)
+		require.NoError(t, os.Chtimes(tmp, mod, mod))
+		require.NoError(t, os.Rename(tmp, filepath.Join(in, name)))
+	}
+	r := startRun(t, dir, 0, setup)
+	for i := range 3 {
+		write(r, "f"+strconv.Itoa(i))
+		r.steps(time.Duration(i+1) * time.Second)
+	}
+	require.NoError(t, r.ssc.Stop(false))
+	r = startRun(t, dir, 3*time.Second, setup)
+	for i := 3; i < 5; i++ {
+		write(r, "f"+strconv.Itoa(i))
+		r.steps(time.Duration(i+1) * time.Second)
+	}
+	require.NoError(t, r.ssc.Stop(false))
+	var all []string
+	for k, v := range out.snapshot() {
+		if v != "" {
+			all = append(all, k+"="+v)
+		}
+	}
+	require.ElementsMatch(t, []string{"lines@1000=f0", "lines@2000=f1", "lines@3000=f2", "lines@4000=f3", "lines@5000=f4"}, all)
+}

@@ -1,0 +1,337 @@
+package context_test
+
+import (
+	stdctx "context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sluice-io/sluice/checkpoint"
+	"github.com/sluice-io/sluice/context"
+	"github.com/sluice-io/sluice/dstream"
+	"github.com/sluice-io/sluice/rdd"
+)
+
+// results records, per output and batch time, what a batch output (sorted),
+// the last run of a batch winning: outputs are at least once.
+type results struct {
+	mu sync.Mutex
+	m  map[string]string // "name@ms" → sorted elements
+}
+
+func newResults() *results { return &results{m: map[string]string{}} }
+
+func collectInto[T any](r *results, name string, d dstream.DStream[T]) {
+	d.ForeachRDD(func(ctx stdctx.Context, rd *rdd.RDD[T], t time.Time) error {
+		xs, err := rd.Collect(ctx)
+		if err != nil {
+			return err
+		}
+		s := make([]string, len(xs))
+		for i, x := range xs {
+			s[i] = fmt.Sprint(x)
+		}
+		slices.Sort(s)
+		r.mu.Lock()
+		r.m[fmt.Sprintf("%s@%d", name, t.UnixMilli())] = strings.Join(s, " ")
+		r.mu.Unlock()
+		return nil
+	})
+}
+
+func (r *results) snapshot() map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]string, len(r.m))
+	for k, v := range r.m {
+		out[k] = v
+	}
+	return out
+}
+
+// run is a context recovered (or created) with GetOrCreate on a manual clock.
+type run struct {
+	t     *testing.T
+	ssc   *context.StreamingContext
+	clock *context.ManualClock
+	done  chan context.BatchInfo
+}
+
+type completions struct {
+	context.NoopListener
+	ch chan context.BatchInfo
+}
+
+func (c *completions) OnBatchCompleted(b context.BatchInfo) { c.ch <- b }
+
+// startRun builds the context with GetOrCreate on a manual clock reading
+// at and starts it; the batches re-run after a restart complete before the
+// next step's.
+func startRun(t *testing.T, dir string, at time.Duration, setup func(*context.StreamingContext) error) *run {
+	t.Helper()
+	clock := context.NewManualClock(time.UnixMilli(at.Milliseconds()))
+	ssc, err := context.GetOrCreate(dir, setup, time.Second, context.WithClock(clock))
+	require.NoError(t, err)
+	r := &run{t: t, ssc: ssc, clock: clock, done: make(chan context.BatchInfo, 1024)}
+	ssc.AddStreamingListener(&completions{ch: r.done})
+	require.NoError(t, ssc.Start())
+	t.Cleanup(func() { _ = ssc.Stop(false) })
+	return r
+}
+
+func (r *run) waitFor(bt time.Time) {
+	r.t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case b := <-r.done:
+			if !b.BatchTime.Before(bt) {
+				return
+			}
+		case <-r.ssc.Done():
+			r.t.Fatalf("context stopped before batch %s: %v", dstream.FormatTime(bt), r.ssc.AwaitTermination())
+		case <-timeout:
+			r.t.Fatalf("batch %s did not complete", dstream.FormatTime(bt))
+		}
+	}
+}
+
+// steps advances the clock batch by batch up to time `to`.
+func (r *run) steps(to time.Duration) {
+	r.t.Helper()
+	for r.clock.Now().Before(time.UnixMilli(to.Milliseconds())) {
+		r.clock.Advance(time.Second)
+		r.waitFor(r.clock.Now())
+	}
+}
+
+func randomBatches(seed uint64, n int) [][]string {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	words := []string{"a", "b", "c", "d", "e", "f", "g"}
+	out := make([][]string, n)
+	for i := range out {
+		for range rng.IntN(8) {
+			out[i] = append(out[i], words[rng.IntN(len(words))])
+		}
+	}
+	return out
+}
+
+// statefulSetup is a pipeline with UpdateStateByKey, MapWithState (with a
+// timeout) and an inverse window over a queue fed with batches.
+func statefulSetup(batches [][]string, out *results) func(*context.StreamingContext) error {
+	return func(ssc *context.StreamingContext) error {
+		q := context.NewQueue[string]()
+		for _, b := range batches {
+			q.PushSlice(b, 2)
+		}
+		in := context.QueueStream(ssc, q, true, nil)
+		pairs := dstream.Map(in, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
+		totals := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] {
+			n := s.Value
+			for _, v := range vs {
+				n += v
+			}
+			if n > 6 {
+				return rdd.None[int]() // keys come and go
+			}
+			return rdd.Some(n)
+		}, dstream.WithName("totals"))
+		totals.Checkpoint(2 * time.Second)
+		collectInto(out, "totals", totals)
+		spec := dstream.StateSpecFunc(func(_ time.Time, w string, one rdd.Option[int], s *dstream.State[int]) rdd.Option[string] {
+			if s.IsTimingOut() {
+				return rdd.Some("timeout:" + w)
+			}
+			n := one.Value
+			if s.Exists() {
+				n += s.Get()
+			}
+			s.Update(n)
+			return rdd.Some(fmt.Sprintf("%s=%d", w, n))
+		}).Timeout(3 * time.Second)
+		running := dstream.MapWithState(pairs, spec)
+		running.SetName("running")
+		collectInto(out, "running", running.DStream)
+		collectInto(out, "snapshots", running.StateSnapshots())
+		add := func(a, b int) int { return a + b }
+		sub := func(a, b int) int { return a - b }
+		win := dstream.ReduceByKeyAndWindow(pairs, add, 4*time.Second, 2*time.Second, dstream.WithInverse(sub),
+			dstream.WithFilter(func(p rdd.Pair[string, int]) bool { return p.Value > 0 }), dstream.WithName("window"))
+		collectInto(out, "window", win)
+		return nil
+	}
+}
+
+// TestRestartStatefulEqualsUninterrupted crashes a pipeline with
+// UpdateStateByKey, MapWithState and an inverse window at several batches
+// (stopping it without a final checkpoint), restarts it from its checkpoint
+// with GetOrCreate, and compares every batch's output with a run without
+// the crash.
+func TestRestartStatefulEqualsUninterrupted(t *testing.T) {
+	const n = 14
+	batches := randomBatches(42, n)
+	want := newResults()
+	r := startRun(t, t.TempDir(), 0, statefulSetup(batches, want))
+	r.steps(n * time.Second)
+	require.NoError(t, r.ssc.Stop(false))
+
+	for _, crashAt := range []int{3, 6, 7, 11} {
+		t.Run(fmt.Sprintf("crash after batch %d", crashAt), func(t *testing.T) {
+			dir := t.TempDir()
+			got := newResults()
+			first := startRun(t, dir, 0, statefulSetup(batches, got))
+			first.steps(time.Duration(crashAt) * time.Second)
+			require.NoError(t, first.ssc.Stop(false))
+
+			second := startRun(t, dir, time.Duration(crashAt)*time.Second, statefulSetup(batches, got))
+			second.steps(n * time.Second)
+			require.NoError(t, second.ssc.Stop(false))
+			require.Equal(t, want.snapshot(), got.snapshot())
+		})
+	}
+}
+
+// TestRestartAfterDowntimeRunsMissedBatches restarts with the clock
+// several batches past the crash: the batches that fell due meanwhile run
+// first, with the same results.
+func TestRestartAfterDowntimeRunsMissedBatches(t *testing.T) {
+	const n = 12
+	batches := randomBatches(7, n)
+	want := newResults()
+	r := startRun(t, t.TempDir(), 0, statefulSetup(batches, want))
+	r.steps(n * time.Second)
+	require.NoError(t, r.ssc.Stop(false))
+
+	dir := t.TempDir()
+	got := newResults()
+	first := startRun(t, dir, 0, statefulSetup(batches, got))
+	first.steps(5 * time.Second)
+	require.NoError(t, first.ssc.Stop(false))
+	second := startRun(t, dir, 9*time.Second, statefulSetup(batches, got)) // down for 4 batches
+	second.steps(n * time.Second)
+	require.NoError(t, second.ssc.Stop(false))
+	require.Equal(t, want.snapshot(), got.snapshot())
+}
+
+// newestMeta returns the path of the newest metadata file in dir.
+func newestMeta(t *testing.T, dir string) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "checkpoint-*.meta"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	slices.Sort(files)
+	return files[len(files)-1]
+}
+
+// TestCrashBeforeMetadataWriteRerunsBatch loses the metadata of the last
+// completed batch (the process died after the batch and before the
+// background write), or finds it corrupt: recovery falls back to the
+// previous checkpoint and runs the batch again, with the same results.
+func TestCrashBeforeMetadataWriteRerunsBatch(t *testing.T) {
+	const n, crashAt = 9, 6 // batch 6 is a data checkpoint time
+	batches := randomBatches(3, n)
+	want := newResults()
+	r := startRun(t, t.TempDir(), 0, statefulSetup(batches, want))
+	r.steps(n * time.Second)
+	require.NoError(t, r.ssc.Stop(false))
+
+	for _, damage := range []string{"lost", "corrupt"} {
+		t.Run(damage, func(t *testing.T) {
+			dir := t.TempDir()
+			got := newResults()
+			first := startRun(t, dir, 0, statefulSetup(batches, got))
+			first.steps(crashAt * time.Second)
+			require.NoError(t, first.ssc.Stop(false))
+			meta := newestMeta(t, dir)
+			require.Contains(t, meta, fmt.Sprintf("%020d", int64(crashAt*time.Second)))
+			if damage == "lost" {
+				require.NoError(t, os.Remove(meta))
+			} else {
+				data, err := os.ReadFile(meta)
+				require.NoError(t, err)
+				data[len(data)/2] ^= 0xff
+				require.NoError(t, os.WriteFile(meta, data, 0o644))
+			}
+			// Mark what batch 6 output, to see it run again.
+			got.mu.Lock()
+			for k := range got.m {
+				if strings.HasSuffix(k, fmt.Sprintf("@%d", crashAt*1000)) {
+					got.m[k] = "stale"
+				}
+			}
+			got.mu.Unlock()
+			store, err := checkpoint.Open(dir)
+			require.NoError(t, err)
+			m, err := store.LatestMetadata()
+			require.NoError(t, err)
+			require.Equal(t, time.UnixMilli((crashAt-1)*1000).UTC(), m.LastCompleted)
+
+			second := startRun(t, dir, crashAt*time.Second, statefulSetup(batches, got))
+			second.steps(n * time.Second)
+			require.NoError(t, second.ssc.Stop(false))
+			require.Equal(t, want.snapshot(), got.snapshot())
+		})
+	}
+}
+
+// TestGetOrCreateRefusesDifferentGraph names the stream that differs.
+func TestGetOrCreateRefusesDifferentGraph(t *testing.T) {
+	dir := t.TempDir()
+	batches := randomBatches(1, 3)
+	r := startRun(t, dir, 0, statefulSetup(batches, newResults()))
+	r.steps(2 * time.Second)
+	require.NoError(t, r.ssc.Stop(true))
+
+	other := func(ssc *context.StreamingContext) error {
+		q := context.NewQueue[string]()
+		in := context.QueueStream(ssc, q, true, nil)
+		pairs := dstream.Map(in, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
+		counts := dstream.ReduceByKey(pairs, func(a, b int) int { return a + b }) // not UpdateStateByKey
+		counts.ForeachRDD(noop)
+		return nil
+	}
+	_, err := context.GetOrCreate(dir, other, time.Second, context.WithClock(context.NewManualClock(time.Time{})))
+	require.ErrorIs(t, err, checkpoint.ErrGraphMismatch)
+	require.ErrorIs(t, err, context.ErrCheckpointMismatch)
+	require.ErrorContains(t, err, "stream 2 is 2 (ReduceByKey) in the graph but totals (UpdateStateByKey)")
+
+	_, err = context.GetOrCreate(dir, statefulSetup(batches, newResults()), 2*time.Second)
+	require.ErrorIs(t, err, context.ErrCheckpointMismatch)
+	require.ErrorContains(t, err, "batch interval 1s, the program has 2s")
+}
+
+// TestGracefulStopWritesFinalCheckpoint: after Stop(true) the checkpoint
+// holds the data as of the last batch, so a restart re-runs nothing.
+func TestGracefulStopWritesFinalCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	batches := randomBatches(5, 5)
+	first := newResults()
+	r := startRun(t, dir, 0, statefulSetup(batches, first))
+	r.steps(5 * time.Second) // data checkpoint at 4 s, final at 5 s
+	require.NoError(t, r.ssc.Stop(true))
+
+	store, err := checkpoint.Open(dir)
+	require.NoError(t, err)
+	m, err := store.LatestMetadata()
+	require.NoError(t, err)
+	require.Equal(t, time.UnixMilli(5000).UTC(), m.LastCompleted)
+	require.Contains(t, m.State, "totals")
+
+	again := newResults()
+	r2 := startRun(t, dir, 5*time.Second, statefulSetup(batches, again))
+	r2.steps(6 * time.Second)
+	require.NoError(t, r2.ssc.Stop(false))
+	for k := range again.snapshot() {
+		require.True(t, strings.HasSuffix(k, "@6000"), "only batch 6 runs, not %s", k)
+	}
+}
+
