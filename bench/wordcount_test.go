@@ -5,6 +5,7 @@ import (
 	"iter"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,15 +21,21 @@ import (
 // batch of a receiver; 8 divides evenly over 1, 2, 4 and 8 cores).
 const wordCountPartitions = 8
 
-// countWords is the hand-written word count: the fastest plain-Go loop we
+// handCounter is the hand-written word count: the fastest plain-Go loop we
 // have for the same count. It splits lines on spaces by hand and counts
 // into a map keyed by substrings of the lines (a lookup or insert with a
-// string key does not copy it), one map per goroutine, GOMAXPROCS
-// goroutines over equal chunks, merged at the end. maps are reused across
-// calls (cleared), which the engine cannot do.
+// string key does not copy it). With GOMAXPROCS > 1, GOMAXPROCS goroutines
+// each count into their own map, taking chunks of handChunk lines from a
+// shared counter (so a core taken by another process does not leave one
+// goroutine with half the work), and the maps are merged at the end. The
+// maps are reused across calls (cleared), which the engine cannot do.
 type handCounter struct {
 	maps []map[string]int
 }
+
+// handChunk is the number of lines a goroutine of handCounter takes at a
+// time.
+const handChunk = 16 << 10
 
 func (h *handCounter) count(lines []string) map[string]int {
 	n := runtime.GOMAXPROCS(0)
@@ -42,9 +49,18 @@ func (h *handCounter) count(lines []string) map[string]int {
 		countInto(h.maps[0], lines)
 		return h.maps[0]
 	}
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { countInto(h.maps[i], lines[i*len(lines)/n:(i+1)*len(lines)/n]) })
+		wg.Go(func() {
+			for {
+				start := int(next.Add(handChunk)) - handChunk
+				if start >= len(lines) {
+					return
+				}
+				countInto(h.maps[i], lines[start:min(start+handChunk, len(lines))])
+			}
+		})
 	}
 	wg.Wait()
 	total := h.maps[0]
