@@ -31,6 +31,7 @@ type config struct {
 	stateful      bool
 	out           string
 	show          int
+	checkpoint    string
 	kafka         kafkaConfig
 }
 
@@ -44,13 +45,12 @@ func main() {
 	flag.BoolVar(&cfg.stateful, "stateful", false, "keep running totals across batches with mapWithState")
 	flag.StringVar(&cfg.out, "out", "", "also save each batch's counts with SaveAsTextFiles to `PREFIX`-<time in ms>")
 	flag.IntVar(&cfg.show, "show", 10, "how many counts Print shows per batch")
+	flag.StringVar(&cfg.checkpoint, "checkpoint", "", "checkpoint to `DIR` and recover from it: restart the same command after a crash and it goes on where it was")
 	kafkaFlags(&cfg.kafka)
 	flag.Parse()
-	ssc, err := context.NewStreamingContext(cfg.batch)
+	ssc, cleanup, err := newContext(cfg, os.Stdout)
 	if err == nil {
-		err = setup(ssc, cfg, os.Stdout)
-	}
-	if err == nil {
+		defer cleanup()
 		err = ssc.Start()
 	}
 	if err != nil {
@@ -67,6 +67,39 @@ func main() {
 		fmt.Fprintln(os.Stderr, "wordcount:", err)
 		os.Exit(1)
 	}
+}
+
+// newContext returns the word count's context: recovered from -checkpoint
+// DIR when it holds a checkpoint, else new. The window and stateful modes
+// must checkpoint (as in Spark); without -checkpoint they use a temporary
+// directory, removed by cleanup, and cannot be recovered.
+func newContext(cfg config, out io.Writer, opts ...context.Option) (*context.StreamingContext, func(), error) {
+	build := func(ssc *context.StreamingContext) error { return setup(ssc, cfg, out) }
+	if cfg.checkpoint != "" {
+		ssc, err := context.GetOrCreate(cfg.checkpoint, build, cfg.batch, opts...)
+		return ssc, func() {}, err
+	}
+	ssc, err := context.NewStreamingContext(cfg.batch, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() {}
+	if cfg.window > 0 || cfg.stateful {
+		tmp, err := os.MkdirTemp("", "wordcount-checkpoint-")
+		if err != nil {
+			return nil, nil, err
+		}
+		cleanup = func() { os.RemoveAll(tmp) }
+		if err := ssc.Checkpoint(tmp); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+	}
+	if err := build(ssc); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return ssc, cleanup, nil
 }
 
 // setup builds the word count on ssc, printing each batch to out.
