@@ -116,19 +116,30 @@ func batchFileName(prefix, suffix string, t time.Time) string {
 // directory "<prefix>-<TIME_IN_MS>.<suffix>" ("<prefix>-<TIME_IN_MS>" when
 // suffix is empty), Spark's saveAsTextFiles: one part file per partition,
 // one element per line formatted with fmt.Sprint (a Pair as "(key,value)").
-// A batch whose directory already exists fails, as in Spark.
+// A batch run again after a restart from a checkpoint is skipped when its
+// directory holds the _SUCCESS marker of a complete write, and written
+// again when it holds a partial one, so the files are written once (Spark
+// fails on an existing directory).
 func (d DStream[T]) SaveAsTextFiles(prefix, suffix string) {
 	addOutput(d, "SaveAsTextFiles", func(ctx context.Context, r *rdd.RDD[T], t time.Time) error {
-		return r.SaveAsTextFile(ctx, batchFileName(prefix, suffix, t))
+		dir := batchFileName(prefix, suffix, t)
+		if done, err := alreadySaved(dir); done || err != nil {
+			return err
+		}
+		return r.SaveAsTextFile(ctx, dir)
 	})
 }
 
 // SaveAsObjectFiles writes each batch's RDD with rdd's SaveAsObjectFile
 // (msgpack, read back with rdd.ObjectFile) to the directory
 // "<prefix>-<TIME_IN_MS>.<suffix>", Spark's saveAsObjectFiles; the name
-// follows SaveAsTextFiles.
+// and the handling of a batch run again follow SaveAsTextFiles.
 func (d DStream[T]) SaveAsObjectFiles(prefix, suffix string) {
 	addOutput(d, "SaveAsObjectFiles", func(ctx context.Context, r *rdd.RDD[T], t time.Time) error {
-		return r.SaveAsObjectFile(ctx, batchFileName(prefix, suffix, t))
+		dir := batchFileName(prefix, suffix, t)
+		if done, err := alreadySaved(dir); done || err != nil {
+			return err
+		}
+		return r.SaveAsObjectFile(ctx, dir)
 	})
 }

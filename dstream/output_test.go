@@ -72,17 +72,28 @@ func TestSaveAsObjectFiles(t *testing.T) {
 	}
 }
 
-// TestSaveAsTextFilesExistingDirectory: a batch whose directory already
-// exists fails, naming the operation and the batch time.
+// TestSaveAsTextFilesExistingDirectory: a batch run again after a restart
+// keeps a directory with a _SUCCESS marker (unlike Spark, which fails) and
+// rewrites one without (a write a crash cut short).
 func TestSaveAsTextFilesExistingDirectory(t *testing.T) {
 	dir := t.TempDir()
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "out-1000"), 0o755))
+	complete, partial := filepath.Join(dir, "out-1000"), filepath.Join(dir, "out-2000")
+	require.NoError(t, os.Mkdir(complete, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(complete, "_SUCCESS"), nil, 0o644))
+	require.NoError(t, os.Mkdir(partial, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(partial, "part-00009"), []byte("stale"), 0o644))
 	h := dstreamtest.NewHarness(t, time.Second)
-	dstreamtest.Input(h, [][]int{{1}}).SaveAsTextFiles(filepath.Join(dir, "out"), "")
+	dstreamtest.Input(h, [][]int{{1}, {2}}).SaveAsTextFiles(filepath.Join(dir, "out"), "")
 	h.Start()
-	_, _ = h.TryStep()
-	err := h.Context().AwaitTermination()
-	require.ErrorIs(t, err, os.ErrExist)
-	require.ErrorContains(t, err, "SaveAsTextFiles")
-	require.ErrorContains(t, err, "1000 ms")
+	h.Step()
+	h.Step()
+	h.Stop()
+	require.NoError(t, h.Context().AwaitTermination())
+	entries, err := os.ReadDir(complete)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "the complete output is kept as it was")
+	_, err = os.Stat(filepath.Join(partial, "part-00009"))
+	require.ErrorIs(t, err, os.ErrNotExist, "the partial output is replaced")
+	_, err = os.Stat(filepath.Join(partial, "_SUCCESS"))
+	require.NoError(t, err)
 }
