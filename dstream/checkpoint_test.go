@@ -6,6 +6,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,13 +24,13 @@ func TestOutputsSkipBatchesWrittenBefore(t *testing.T) {
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "out")
 	once := filepath.Join(dir, "once")
-	writes := 0
+	var writes atomic.Int64
 	run := func(input [][]string) {
 		h := dstreamtest.NewHarness(t, time.Second)
 		in := dstreamtest.Input(h, input)
 		in.SaveAsTextFiles(prefix, "")
 		dstream.SavePartitionsOnce(in, once, func(w io.Writer, part iter.Seq[string]) error {
-			writes++
+			writes.Add(1)
 			for s := range part {
 				fmt.Fprintln(w, s)
 			}
@@ -41,11 +42,11 @@ func TestOutputsSkipBatchesWrittenBefore(t *testing.T) {
 		h.Stop()
 	}
 	run([][]string{{"a", "b"}, {"c"}})
-	require.Equal(t, 2*dstreamtest.Partitions, writes)
+	require.EqualValues(t, 2*dstreamtest.Partitions, writes.Load())
 	// A crash cut the write of batch 2 short.
 	require.NoError(t, os.Remove(filepath.Join(prefix+"-2000", "_SUCCESS")))
 	run([][]string{{"x"}, {"y"}}) // what a re-run would write differently shows
-	require.Equal(t, 2*dstreamtest.Partitions, writes, "no partition written twice")
+	require.EqualValues(t, 2*dstreamtest.Partitions, writes.Load(), "no partition written twice")
 	first, err := os.ReadFile(filepath.Join(prefix+"-1000", "part-00000"))
 	require.NoError(t, err)
 	require.Equal(t, "a\n", string(first), "batch 1 kept")
