@@ -484,10 +484,13 @@ type windowCheckpointer[T any, K comparable, V any] struct {
 	fromPairs    func(*rdd.RDD[rdd.Pair[K, V]]) *rdd.RDD[T]
 	part         rdd.Partitioner[K]
 
-	// prev is the encoded keys of each RDD of the previous snapshot, by
+	// prev is the encoded entries of each RDD of the previous snapshot, by
 	// batch time and side; only the encoding function uses it, and those
-	// run one at a time, in batch order.
-	prev map[windowSlot][][]byte
+	// run one at a time, in batch order. An RDD's entries never change once
+	// encoded (a batch's reduction and a window are immutable), so the
+	// next snapshot reuses them instead of encoding the RDD again: the
+	// per-batch reductions stay in the window for window/slide snapshots.
+	prev map[windowSlot][]checkpoint.Entry
 }
 
 type windowSlot struct {
@@ -540,10 +543,14 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 	return func(id string) (checkpoint.StateSnapshot, error) {
 		snap := checkpoint.StateSnapshot{StreamID: id}
 		var all []checkpoint.Entry
-		now := map[windowSlot][][]byte{}
+		now := map[windowSlot][]checkpoint.Entry{}
 		for _, wr := range rdds {
-			_, had := c.prev[wr.slot]
-			keys := make([][]byte, 0, len(wr.pairs)+1)
+			if entries, had := c.prev[wr.slot]; had {
+				all = append(all, entries...)
+				now[wr.slot] = entries
+				continue
+			}
+			entries := make([]checkpoint.Entry, 0, len(wr.pairs)+1)
 			var zero V
 			for i := -1; i < len(wr.pairs); i++ {
 				k := windowKey[K]{Time: wr.slot.time, Window: wr.slot.window, Marker: i < 0}
@@ -555,18 +562,16 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 				if err != nil {
 					return snap, err
 				}
-				keys = append(keys, e.Key)
-				all = append(all, e)
-				if !had {
-					snap.Changed = append(snap.Changed, e)
-				}
+				entries = append(entries, e)
 			}
-			now[wr.slot] = keys
+			all = append(all, entries...)
+			snap.Changed = append(snap.Changed, entries...)
+			now[wr.slot] = entries
 		}
-		for slot, keys := range c.prev {
+		for slot, entries := range c.prev {
 			if _, ok := now[slot]; !ok {
-				for _, k := range keys {
-					snap.Changed = append(snap.Changed, checkpoint.Entry{Key: k, Deleted: true})
+				for _, e := range entries {
+					snap.Changed = append(snap.Changed, checkpoint.Entry{Key: e.Key, Deleted: true})
 				}
 			}
 		}
@@ -582,14 +587,14 @@ func (c *windowCheckpointer[T, K, V]) restore(raw map[string][]byte, t time.Time
 		return err
 	}
 	slots := map[windowSlot][]rdd.Pair[K, V]{}
-	c.prev = map[windowSlot][][]byte{}
+	c.prev = map[windowSlot][]checkpoint.Entry{}
 	for k, v := range data {
 		s := windowSlot{k.Time, k.Window}
-		e, err := checkpoint.EncodeEntry(k, struct{}{})
+		e, err := checkpoint.EncodeEntry(k, v)
 		if err != nil {
 			return err
 		}
-		c.prev[s] = append(c.prev[s], e.Key)
+		c.prev[s] = append(c.prev[s], e)
 		if k.Marker {
 			slots[s] = append(slots[s], []rdd.Pair[K, V]{}...)
 			continue
