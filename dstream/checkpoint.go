@@ -225,11 +225,7 @@ func (g *Graph) StartTrackingChanges() {
 
 // ResetChanges makes the next data checkpoint of every stream report all
 // of its data, after a checkpoint that could not be written.
-func (g *Graph) ResetChanges() { g.StartTrackingChangesFull() }
-
-// StartTrackingChangesFull is StartTrackingChanges that also forgets what
-// was recorded: the next snapshot reports everything.
-func (g *Graph) StartTrackingChangesFull() {
+func (g *Graph) ResetChanges() {
 	for _, c := range g.checkpointers() {
 		if r, ok := c.c.(interface{ resetChanges() }); ok {
 			r.resetChanges()
