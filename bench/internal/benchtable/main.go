@@ -112,7 +112,10 @@ func ratio(v float64) string {
 }
 
 // row is one line of the table. target is empty for figures without one;
-// met is consulted only with a target.
+// met is consulted only with a target. The window and state targets are
+// met only if both the interleaved and the separate-run ratios are: since
+// those streams checkpoint asynchronously, one pipeline's checkpoint
+// writer can run during the other's half of an interleaved op.
 type row struct {
 	bench, figure, value, baseline, ratio, target string
 	met                                           bool
@@ -160,7 +163,9 @@ func main() {
 	{
 		s, l := res.get(win+"/inverse=true/interleaved", "2", "window2-ns/batch"), res.get(win+"/inverse=true/interleaved", "2", "window60-ns/batch")
 		rt := res.get(win+"/inverse=true/interleaved", "2", "window60/window2")
-		add(row{"Window", "60-batch window with the inverse, per batch (interleaved)", dur(l), "2-batch window " + dur(s), ratio(rt), "≤ 1.3x", rt <= 1.3})
+		sep := res.get(win+"/inverse=true/window=60", "2", "ns/batch") / res.get(win+"/inverse=true/window=2", "2", "ns/batch")
+		add(row{"Window", "60-batch window with the inverse, per batch (interleaved)", dur(l), "2-batch window " + dur(s),
+			ratio(rt) + " (separate runs: " + ratio(sep) + ")", "≤ 1.3x both ways", rt <= 1.3 && sep <= 1.3})
 		i60, n60 := res.get(win+"/inverse=true/window=60", "2", "ns/batch"), res.get(win+"/inverse=false/window=60", "2", "ns/batch")
 		add(row{bench: "Window", figure: "60-batch window with the inverse, per batch", value: dur(i60),
 			baseline: "without the inverse " + dur(n60), ratio: ratio(i60 / n60)})
@@ -177,7 +182,9 @@ func main() {
 		}
 		s, l := res.get(st+"/MapWithState/interleaved", "2", "keys10k-ns/batch"), res.get(st+"/MapWithState/interleaved", "2", "keys10M-ns/batch")
 		rt := res.get(st+"/MapWithState/interleaved", "2", "keys10M/keys10k")
-		add(row{"State", "MapWithState over 10M keys, per batch (interleaved)", dur(l), "over 10k keys " + dur(s), ratio(rt), "≤ 1.5x", rt <= 1.5})
+		sep := res.get(st+"/MapWithState/keys=10000000", "2", "ns/batch") / base
+		add(row{"State", "MapWithState over 10M keys, per batch (interleaved)", dur(l), "over 10k keys " + dur(s),
+			ratio(rt) + " (separate runs: " + ratio(sep) + ")", "≤ 1.5x both ways", rt <= 1.5 && sep <= 1.5})
 		u10k, u1m := res.get(st+"/UpdateStateByKey/keys=10000", "2", "ns/batch"), res.get(st+"/UpdateStateByKey/keys=1000000", "2", "ns/batch")
 		add(row{bench: "State", figure: "UpdateStateByKey, 10,000 updates over 10k keys, per batch", value: dur(u10k),
 			baseline: "MapWithState " + dur(base), ratio: ratio(u10k / base)})
