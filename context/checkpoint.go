@@ -138,6 +138,12 @@ func (ssc *StreamingContext) Checkpoint(dir string) error {
 func (ssc *StreamingContext) CheckpointDir() string {
 	ssc.mu.Lock()
 	defer ssc.mu.Unlock()
+	return ssc.checkpointDirLocked()
+}
+
+// checkpointDirLocked is CheckpointDir for callers that hold ssc.mu, such
+// as inputs starting inside Start.
+func (ssc *StreamingContext) checkpointDirLocked() string {
 	if ssc.ckpt == nil {
 		return ""
 	}

@@ -40,6 +40,7 @@ type config struct {
 	workers           int
 	continueOnFailure bool
 	backpressure      bool
+	writeAheadLog     bool
 }
 
 // WithLogger sets the logger. The default discards everything.
@@ -66,6 +67,13 @@ func WithContinueOnBatchFailure() Option {
 // spark.streaming.backpressure.enabled). The default is off: receivers take
 // what comes, up to their maximum rate.
 func WithBackpressure() Option { return optionFunc(func(c *config) { c.backpressure = true }) }
+
+// WithWriteAheadLog makes receiver streams write every received block to a
+// log under the checkpoint directory before Store returns, and replay after
+// a crash the blocks of batches that never completed: zero data loss with a
+// reliable receiver (Spark's spark.streaming.receiver.writeAheadLog.enable).
+// It needs a checkpoint directory. The default is off.
+func WithWriteAheadLog() Option { return optionFunc(func(c *config) { c.writeAheadLog = true }) }
 
 // Input is an input stream's source as the context drives it: it computes
 // the batch's RDD (dstream.Source), starts with the context, stops with it,

@@ -3,6 +3,8 @@ package context
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,13 +18,25 @@ import (
 // batch's RDD.
 type receiverSource[T any] struct {
 	ssc       *StreamingContext
-	sup       *receivers.Supervisor[T]
+	receiver  receivers.Receiver[T]
+	opts      []receivers.Option
 	streamID  int
 	estimator *receivers.PIDRateEstimator // nil without backpressure
+
+	// Set by Start.
+	sup *receivers.Supervisor[T]
+	wal *receivers.WAL[T] // nil without WithWriteAheadLog
 
 	mu      sync.Mutex
 	stopped bool // receiving stopped; one more allocation takes the rest
 	drained bool // the allocation after the stop happened
+	// recovered holds, by batch time, the blocks the write-ahead log had
+	// allocated to batches that never completed: a batch re-run at that
+	// time gets them again; a later batch takes those whose time passed.
+	recovered map[int64][]receivers.Block[T]
+	// alsoCompletes maps a batch time to the recovered batch times whose
+	// blocks it took, to mark them processed with it.
+	alsoCompletes map[int64][]time.Time
 }
 
 // ReceiverStream returns an input stream of what r stores, Spark's
@@ -31,22 +45,18 @@ type receiverSource[T any] struct {
 // between two batch times form the later batch, one partition per block
 // (see receivers.WithBlockInterval). Receiver events reach the context's
 // listeners. With WithBackpressure on the context, the receiver's rate
-// follows Spark's PID estimator fed by completed batches.
+// follows Spark's PID estimator fed by completed batches; with
+// WithWriteAheadLog, received blocks are logged under the checkpoint
+// directory before Store returns and replayed after a crash.
 func ReceiverStream[T any](ssc *StreamingContext, r receivers.Receiver[T], opts ...receivers.Option) dstream.DStream[T] {
-	src := &receiverSource[T]{ssc: ssc}
+	src := &receiverSource[T]{ssc: ssc, receiver: r, recovered: map[int64][]receivers.Block[T]{}, alsoCompletes: map[int64][]time.Time{}}
 	d := dstream.NewInputStream[T](ssc.graph, "ReceiverInputStream", src)
 	src.streamID = d.ID()
-	all := append([]receivers.Option{
+	src.opts = append([]receivers.Option{
 		receivers.WithLogger(ssc.cfg.logger.Named("receiver")),
 		receivers.WithName(fmt.Sprintf("%T", r)),
 	}, opts...)
-	all = append(all, receivers.WithStreamID(d.ID()), receivers.WithListener(receiverEvents{ssc}))
-	sup, err := receivers.NewSupervisor(r, all...)
-	if err != nil {
-		ssc.graph.RecordError(fmt.Errorf("context: ReceiverStream: %w", err))
-		return d
-	}
-	src.sup = sup
+	src.opts = append(src.opts, receivers.WithStreamID(d.ID()), receivers.WithListener(receiverEvents{ssc}))
 	if ssc.cfg.backpressure {
 		est, err := receivers.NewPIDRateEstimator(ssc.batchInterval, receivers.DefaultPIDConfig())
 		if err != nil {
@@ -78,11 +88,26 @@ func (s *receiverSource[T]) Compute(t time.Time) (*rdd.RDD[T], int64, error) {
 	if s.stopped {
 		s.drained = true
 	}
-	s.mu.Unlock()
-	blocks, err := s.sup.AllocateBlocks(t)
-	if err != nil {
-		return nil, 0, err
+	// Blocks a crashed run allocated to this very batch come back as they
+	// were; those of batches that are not re-run join this one.
+	blocks, rerun := s.recovered[t.UnixNano()]
+	delete(s.recovered, t.UnixNano())
+	var late []receivers.Block[T]
+	for bt, bs := range s.recovered {
+		if bt < t.UnixNano() {
+			late = append(late, bs...)
+			s.alsoCompletes[t.UnixNano()] = append(s.alsoCompletes[t.UnixNano()], time.Unix(0, bt))
+			delete(s.recovered, bt)
+		}
 	}
+	s.mu.Unlock()
+	if !rerun {
+		var err error
+		if blocks, err = s.sup.AllocateBlocks(t); err != nil {
+			return nil, 0, err
+		}
+	}
+	blocks = append(late, blocks...)
 	parts := make([][]T, len(blocks))
 	var records int64
 	for i, b := range blocks {
@@ -92,15 +117,68 @@ func (s *receiverSource[T]) Compute(t time.Time) (*rdd.RDD[T], int64, error) {
 	return rdd.FromPartitions(parts), records, nil
 }
 
-func (s *receiverSource[T]) Start(context.Context) error { return s.sup.Start() }
+// Start opens the write-ahead log when the context asks for one, picks up
+// what it recovered, and starts the supervisor.
+func (s *receiverSource[T]) Start(context.Context) error {
+	opts := s.opts
+	if s.ssc.cfg.writeAheadLog {
+		dir := s.ssc.checkpointDirLocked() // Start runs inputs' Start under ssc.mu
+		if dir == "" {
+			return fmt.Errorf("context: ReceiverInputStream (stream %d): the write-ahead log needs a checkpoint directory: call StreamingContext.Checkpoint", s.streamID)
+		}
+		w, err := receivers.OpenWAL[T](filepath.Join(dir, "receivedData", strconv.Itoa(s.streamID)),
+			receivers.WithWALLogger(s.ssc.cfg.logger.Named("wal")))
+		if err != nil {
+			return fmt.Errorf("context: ReceiverInputStream (stream %d): %w", s.streamID, err)
+		}
+		s.wal = w
+		opts = append(opts[:len(opts):len(opts)], receivers.WithWAL(w))
+	}
+	sup, err := receivers.NewSupervisor(s.receiver, opts...)
+	if err != nil {
+		s.closeWAL()
+		return fmt.Errorf("context: ReceiverInputStream (stream %d): %w", s.streamID, err)
+	}
+	s.sup = sup
+	s.mu.Lock()
+	for _, b := range sup.RecoveredBatches() {
+		s.recovered[b.Time.UnixNano()] = b.Blocks
+	}
+	s.mu.Unlock()
+	if err := sup.Start(); err != nil {
+		s.closeWAL()
+		return err
+	}
+	return nil
+}
 
-func (s *receiverSource[T]) Stop(bool) {
-	if err := s.sup.Stop(); err != nil {
-		s.ssc.cfg.logger.Warn("stopping receiver", "stream", s.streamID, "error", err)
+// Stop stops the receiver. A graceful stop keeps the write-ahead log open
+// for the batch that takes the last blocks; the final Stop(false), once
+// no batch runs any more, closes it.
+func (s *receiverSource[T]) Stop(graceful bool) {
+	if s.sup != nil {
+		if err := s.sup.Stop(); err != nil {
+			s.ssc.cfg.logger.Warn("stopping receiver", "stream", s.streamID, "error", err)
+		}
 	}
 	s.mu.Lock()
 	s.stopped = true
 	s.mu.Unlock()
+	if !graceful {
+		s.closeWAL()
+	}
+}
+
+func (s *receiverSource[T]) closeWAL() {
+	s.mu.Lock()
+	w := s.wal
+	s.wal = nil
+	s.mu.Unlock()
+	if w != nil {
+		if err := w.Close(); err != nil {
+			s.ssc.cfg.logger.Warn("closing the write-ahead log", "stream", s.streamID, "error", err)
+		}
+	}
 }
 
 // Pending is true after a stop until one more batch has taken the blocks
@@ -111,11 +189,19 @@ func (s *receiverSource[T]) Pending() bool {
 	return s.stopped && !s.drained
 }
 
-// BatchCompleted lets the write-ahead log drop what the batch needed and
-// feeds the rate estimator.
+// BatchCompleted lets the write-ahead log drop what the batch needed (and
+// what recovered batches it took in) and feeds the rate estimator.
 func (s *receiverSource[T]) BatchCompleted(info BatchInfo) {
-	if err := s.sup.MarkProcessed(info.BatchTime); err != nil {
-		s.ssc.cfg.logger.Warn("marking batch processed in the write-ahead log", "stream", s.streamID, "error", err)
+	if info.Err() == nil {
+		s.mu.Lock()
+		done := append(s.alsoCompletes[info.BatchTime.UnixNano()], info.BatchTime)
+		delete(s.alsoCompletes, info.BatchTime.UnixNano())
+		s.mu.Unlock()
+		for _, t := range done {
+			if err := s.sup.MarkProcessed(t); err != nil {
+				s.ssc.cfg.logger.Warn("marking batch processed in the write-ahead log", "stream", s.streamID, "error", err)
+			}
+		}
 	}
 	if s.estimator == nil {
 		return

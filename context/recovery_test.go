@@ -334,4 +334,3 @@ func TestGracefulStopWritesFinalCheckpoint(t *testing.T) {
 		require.True(t, strings.HasSuffix(k, "@6000"), "only batch 6 runs, not %s", k)
 	}
 }
-
