@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"strconv"
 	"time"
 
@@ -487,6 +488,11 @@ type windowCheckpointer[T any, K comparable, V any] struct {
 	// next snapshot reuses them instead of encoding the RDD again: the
 	// per-batch reductions stay in the window for window/slide snapshots.
 	prev map[windowSlot][]checkpoint.Entry
+
+	// encoded is the set of slots in prev, for the batch path: a snapshot
+	// does not collect an RDD that is already encoded.
+	mu      sync.Mutex
+	encoded map[windowSlot]bool
 }
 
 type windowSlot struct {
@@ -497,6 +503,9 @@ type windowSlot struct {
 type windowRDD[K comparable, V any] struct {
 	slot  windowSlot
 	pairs []rdd.Pair[K, V]
+	// reuse marks an RDD encoded by an earlier snapshot: its pairs were
+	// not collected, and its entries come from prev.
+	reuse bool
 }
 
 func (c *windowCheckpointer[T, K, V]) trackChanges() {}
@@ -511,7 +520,17 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 	parentSlide := c.reduced.slide
 	w := t.Add(-(t.Sub(zero) % slide)) // the latest window time at or before t
 	var rdds []windowRDD[K, V]
+	c.mu.Lock()
+	encoded := c.encoded
+	c.mu.Unlock()
 	collect := func(s *stream[T], at time.Time, window bool) error {
+		slot := windowSlot{at.UnixNano(), window}
+		if encoded[slot] {
+			// Immutable and encoded already: a checkpoint costs the batches
+			// that entered the window since the last one, not the window.
+			rdds = append(rdds, windowRDD[K, V]{slot: slot, reuse: true})
+			return nil
+		}
 		r, err := s.getOrCompute(at)
 		if err != nil || r == nil {
 			return err
@@ -520,7 +539,7 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 		if err != nil {
 			return err
 		}
-		rdds = append(rdds, windowRDD[K, V]{windowSlot{at.UnixNano(), window}, pairs})
+		rdds = append(rdds, windowRDD[K, V]{slot: slot, pairs: pairs})
 		return nil
 	}
 	if w.After(zero) {
@@ -538,13 +557,18 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 	}
 	return func(id string) (checkpoint.StateSnapshot, error) {
 		snap := checkpoint.StateSnapshot{StreamID: id}
-		var all []checkpoint.Entry
 		now := map[windowSlot][]checkpoint.Entry{}
+		var order []windowSlot
 		for _, wr := range rdds {
 			if entries, had := c.prev[wr.slot]; had {
-				all = append(all, entries...)
 				now[wr.slot] = entries
+				order = append(order, wr.slot)
 				continue
+			}
+			if wr.reuse {
+				// Encoded slots stay in prev while they are in the window,
+				// and windows only move forward.
+				return snap, fmt.Errorf("dstream: window checkpoint at %s: the data of batch %s was not kept", FormatTime(t), FormatTime(time.Unix(0, wr.slot.time)))
 			}
 			entries := make([]checkpoint.Entry, 0, len(wr.pairs)+1)
 			var zero V
@@ -560,9 +584,9 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 				}
 				entries = append(entries, e)
 			}
-			all = append(all, entries...)
 			snap.Changed = append(snap.Changed, entries...)
 			now[wr.slot] = entries
+			order = append(order, wr.slot)
 		}
 		for slot, entries := range c.prev {
 			if _, ok := now[slot]; !ok {
@@ -572,7 +596,23 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 			}
 		}
 		c.prev = now
-		snap.All = slices.Values(all)
+		set := make(map[windowSlot]bool, len(now))
+		for slot := range now {
+			set[slot] = true
+		}
+		c.mu.Lock()
+		c.encoded = set
+		c.mu.Unlock()
+		// All is read only when the store writes a full snapshot.
+		snap.All = func(yield func(checkpoint.Entry) bool) {
+			for _, slot := range order {
+				for _, e := range now[slot] {
+					if !yield(e) {
+						return
+					}
+				}
+			}
+		}
 		return snap, nil
 	}, nil
 }
