@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sluice-io/sluice/checkpoint"
