@@ -64,8 +64,8 @@ func (w *windowPipeline) check(tb testing.TB) {
 
 // BenchmarkWindow times one batch (slide) of ReduceByKeyAndWindow in steady
 // state, a windowed sum over 100,000 keys, every key in every batch, for
-// windows of 2, 10 and 60 batches, with and without the inverse function
-// (the shape of dstream's BenchmarkReduceByKeyAndWindow). With the inverse
+// windows of 2, 10 and 60 batches, with and without the inverse function.
+// With the inverse
 // a batch adds the new batch and subtracts the one leaving, so its time
 // should not depend on the window; without it, it grows with the window.
 // The interleaved case alternates a batch of the 60-batch and of the
