@@ -74,7 +74,6 @@ type fileSource[T any] struct {
 	// never taken twice while their batch is remembered.
 	selected map[int64][]string
 	seen     map[string]bool
-	lastScan time.Time
 	// restoredThrough is the batch time of a restored position: batches up
 	// to it re-read the files they took (positions.go).
 	restoredThrough time.Time
@@ -284,18 +283,6 @@ func (s *fileSource[T]) list() ([]string, error) {
 
 func (s *fileSource[T]) report(msg string, err error) {
 	s.ssc.reportInputError(s.streamID(), "FileInputStream "+s.pattern, msg, err)
-}
-
-// SelectedFiles returns the files each remembered batch took, by batch
-// time: the stream's position for checkpoints.
-func (s *fileSource[T]) selectedFiles() map[int64][]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[int64][]string, len(s.selected))
-	for k, v := range s.selected {
-		out[k] = append([]string(nil), v...)
-	}
-	return out
 }
 
 func (s *fileSource[T]) Start(context.Context) error { return nil }

@@ -2,7 +2,6 @@ package dstream
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/sluice-io/sluice/rdd"
 )
@@ -25,7 +24,6 @@ type opConfig struct {
 	inverse     any // func(V, V) V, for windowed reductions
 	filter      any // func(rdd.Pair[K, V]) bool, for windowed reductions
 	initial     any // *rdd.RDD[rdd.Pair[K, S]], for stateful operations
-	timeout     time.Duration
 }
 
 func configure(opts []Option) opConfig {

@@ -80,7 +80,6 @@ type Monitor struct {
 	alerts    int64
 	stats     map[DayKey]Stats
 	batches   int
-	err       error
 }
 
 // buildMonitor builds the pipeline on ssc over the files that appear in

@@ -65,8 +65,6 @@ func (r results) get(name, procs, unit string) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func (r results) runs(name, procs, unit string) int { return len(r[name+"@"+procs][unit]) }
-
 // rate formats a rate of things per second: rate(2.5e6, "lines") is
 // "2.50M lines/s".
 func rate(v float64, things string) string {
