@@ -59,9 +59,13 @@ func main() {
 	}
 	interrupt := make(chan os.Signal, 1)
 	signal.Notify(interrupt, os.Interrupt)
-	go func() {
-		<-interrupt
-		ssc.Stop(true)
+	defer signal.Stop(interrupt)
+	go func() { // ends with the context, whoever stops it
+		select {
+		case <-interrupt:
+			ssc.Stop(true)
+		case <-ssc.Done():
+		}
 	}()
 	if err := ssc.AwaitTermination(); err != nil {
 		fmt.Fprintln(os.Stderr, "wordcount:", err)
