@@ -18,7 +18,7 @@ func (p faultPoint) String() string {
 	return p.step + " " + randomPart.ReplaceAllString(p.path, "$1")
 }
 
-var randomPart = regexp.MustCompile(`-[0-9a-f]{8}(\.full|\.delta)`)
+var randomPart = regexp.MustCompile(`-[0-9a-f]{8}(\.full|\.delta|\.seg)`)
 
 // crashScenario replays the same sequence of checkpoints into a fresh
 // directory: batches 1..n-1 written whole, then batch n with the fault hook

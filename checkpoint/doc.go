@@ -30,11 +30,18 @@
 // # Incremental state
 //
 // A stream's state is written as deltas, the keys changed since its
-// previous checkpoint, with a full snapshot every [WithFullSnapshotEvery]
-// checkpoints, so a million-key state with ten thousand changes a batch
-// writes about ten thousand entries a batch. The periodic full snapshot is
-// built from the stream's snapshot iterator when given, otherwise by merging
-// the files on disk, on the writing goroutine. Changes of a checkpoint that
+// previous checkpoint, with a full snapshot once the deltas since the last
+// one would outgrow it (or every [WithFullSnapshotEvery] checkpoints), so a
+// million-key state with ten thousand changes a batch writes about twenty
+// thousand entries a batch, amortised, and a restore reads at most about
+// twice the state. The full snapshot is built from the stream's snapshot
+// iterator when given, otherwise by merging the files on disk, on the
+// writing goroutine.
+//
+// Data made of immutable parts, such as the per-batch reductions of an
+// inverse window, is written as segments ([StateSnapshot.Segments]): each
+// part once, when it appears, then kept by name until a checkpoint no
+// longer lists it. Changes of a checkpoint that
 // failed or that the [AsyncWriter] dropped go into the next delta. Restoring
 // reads the newest full snapshot and the deltas after it. Files that no
 // retained checkpoint refers to are removed after each write.

@@ -33,7 +33,7 @@ func checkDecodeError(t *testing.T, err error) {
 
 func FuzzDecodeMetadata(f *testing.F) {
 	m := testMetadata(3)
-	m.State = map[string]StateRef{"words": {Full: newStateFileName(1, true), Deltas: []string{newStateFileName(2, false)}}}
+	m.State = map[string]StateRef{"words": {Full: newStateFileName(1, fullSuffix), Deltas: []string{newStateFileName(2, deltaSuffix)}}}
 	full, err := encodeMetadata(m)
 	if err != nil {
 		f.Fatal(err)

@@ -3,7 +3,6 @@ package checkpoint
 import (
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -55,11 +54,33 @@ type StreamIdentity struct {
 }
 
 // StateRef names the state files of one stream in one checkpoint: the full
-// snapshot and the deltas written after it, oldest first. Its fields are
-// file names inside the stream's state directory, opaque to callers.
+// snapshot and the deltas written after it, oldest first, or, for a stream
+// checkpointed as segments (see [StateSnapshot.Segments]), its segments.
+// File names are inside the stream's state directory, opaque to callers.
 type StateRef struct {
-	Full   string   `msgpack:"full"`
-	Deltas []string `msgpack:"deltas,omitempty"`
+	Full     string       `msgpack:"full"`
+	Deltas   []string     `msgpack:"deltas,omitempty"`
+	Segments []SegmentRef `msgpack:"segments,omitempty"`
+}
+
+// SegmentRef is one segment of a [StateRef]: the caller's name for it and
+// the file that holds it.
+type SegmentRef struct {
+	Name string `msgpack:"name"`
+	File string `msgpack:"file"`
+}
+
+// files returns every file the reference names, in reading order.
+func (r StateRef) files() []string {
+	var out []string
+	if r.Full != "" {
+		out = append(out, r.Full)
+	}
+	out = append(out, r.Deltas...)
+	for _, sg := range r.Segments {
+		out = append(out, sg.File)
+	}
+	return out
 }
 
 // CheckGraph returns an error wrapping [ErrGraphMismatch] when streams, the
@@ -159,7 +180,10 @@ func decodeMetadata(data []byte) (*Metadata, error) {
 		m.Pending = append(m.Pending, fromNanos(p))
 	}
 	for id, ref := range m.State {
-		for _, name := range append(slices.Clip(ref.Deltas), ref.Full) {
+		if (ref.Full == "") == (len(ref.Segments) == 0) || ref.Full == "" && len(ref.Deltas) > 0 {
+			return nil, fmt.Errorf("%w: stream %s has a state reference with neither or both of a full snapshot and segments", ErrCorrupt, id)
+		}
+		for _, name := range ref.files() {
 			if !validStateFile(name) {
 				return nil, fmt.Errorf("%w: stream %s refers to bad state file name %q", ErrCorrupt, id, name)
 			}

@@ -12,7 +12,7 @@ type config struct {
 }
 
 func defaultConfig() config {
-	return config{retain: 10, fullEvery: 10, logger: hclog.Default().Named("checkpoint")}
+	return config{retain: 10, logger: hclog.Default().Named("checkpoint")}
 }
 
 type optionFunc func(*config)
@@ -28,8 +28,12 @@ func WithRetain(n int) Option {
 
 // WithFullSnapshotEvery writes a full snapshot of a stream's state every n
 // state checkpoints of that stream, and deltas in between, so restoring reads
-// one full snapshot and at most n-1 deltas. Default 10; n of 1 or below
-// writes a full snapshot every time.
+// one full snapshot and at most n-1 deltas; n of 1 or below writes a full
+// snapshot every time. By default a full snapshot is written instead when
+// the deltas since the last one would hold more entries than it does, which
+// keeps both the writing and the restoring cost proportional to the data,
+// whatever the state's size; a fixed period costs a whole-state rewrite
+// every n checkpoints however little changed.
 func WithFullSnapshotEvery(n int) Option {
 	return optionFunc(func(c *config) { c.fullEvery = max(n, 1) })
 }

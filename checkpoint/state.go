@@ -25,42 +25,66 @@ type Entry struct {
 
 // StateSnapshot is the state of one stream as of one batch, handed to
 // [Store.Write] after the batch took it, so writing never races the batch
-// that goes on changing the live state.
+// that goes on changing the live state. It takes one of two forms.
 //
-// Checkpoints of state are incremental: usually only Changed is written (a
-// delta). Every full-snapshot period (see [WithFullSnapshotEvery]) the store
-// writes a full snapshot: from All when given, otherwise by merging the
-// previous full snapshot and deltas on disk with Changed, off the batch
-// path. All is required for a stream's first checkpoint since [Open], when
-// the store has nothing on disk to build on.
+// Keyed state (Changed and All) is incremental: usually only Changed is
+// written (a delta). A full snapshot is written when the deltas since the
+// last one would hold more entries than it does (or every
+// [WithFullSnapshotEvery] checkpoints): from All when given, otherwise by
+// merging the previous full snapshot and deltas on disk with Changed, off the
+// batch path. So the entries written, full snapshots included, are at most
+// about twice the entries changed, whatever the size of the state, and a
+// restore reads at most about twice the live entries. All is required for a
+// stream's first checkpoint since [Open], when the store has nothing on disk
+// to build on.
+//
+// Segmented data (Segments) is a set of immutable named parts: each is
+// written once, when it first appears, and kept by name for as long as later
+// snapshots list it, so a checkpoint costs the segments that are new, not
+// the whole. An inverse window checkpoints this way: one segment per batch
+// reduction still in the window.
 type StateSnapshot struct {
 	// StreamID is the [StreamIdentity.ID] of the stream.
 	StreamID string
 	// Changed lists the keys updated or deleted since the previous
 	// StateSnapshot of this stream handed to the store, each once. An empty
-	// Changed writes no file at all.
+	// Changed (and nil All and Segments) writes no file at all: the
+	// stream's files of the previous checkpoint stay.
 	Changed []Entry
 	// All yields every live key of the snapshot (Deleted false), each once,
 	// or is nil. It is called only when a full snapshot is written, from
 	// the writing goroutine, so it must read an immutable copy.
 	All iter.Seq[Entry]
+	// Segments, when not nil, is the stream's whole data as segments; then
+	// Changed and All must be empty. Keys must be distinct across segments.
+	Segments []Segment
 }
 
-// State file names: <20-digit batch unix nanos>-<8 hex random>.full or
-// .delta, inside state/<escaped stream ID>/. The random part keeps a
+// Segment is one immutable part of a segmented [StateSnapshot].
+type Segment struct {
+	// Name identifies the segment among the stream's segments.
+	Name string
+	// Keep reports that an earlier snapshot of the stream handed the
+	// segment over: the store keeps the file it wrote then, and Entries is
+	// not read. Write fails if the store has no such segment (it was never
+	// written, or the store was opened since); hand it over again then.
+	Keep bool
+	// Entries are the segment's entries (none Deleted) when Keep is false.
+	Entries []Entry
+}
+
+// State file names: <20-digit batch unix nanos>-<8 hex random>.full,
+// .delta or .seg, inside state/<escaped stream ID>/. The random part keeps a
 // rewrite at the same batch time from replacing a file that an older
 // checkpoint still refers to.
 const (
 	stateDir    = "state"
 	fullSuffix  = ".full"
 	deltaSuffix = ".delta"
+	segSuffix   = ".seg"
 )
 
-func newStateFileName(batchNanos int64, full bool) string {
-	suffix := deltaSuffix
-	if full {
-		suffix = fullSuffix
-	}
+func newStateFileName(batchNanos int64, suffix string) string {
 	return fmt.Sprintf("%020d-%08x%s", batchNanos, rand.Uint32(), suffix)
 }
 
@@ -70,6 +94,9 @@ func validStateFile(name string) bool {
 	base, ok := strings.CutSuffix(name, fullSuffix)
 	if !ok {
 		base, ok = strings.CutSuffix(name, deltaSuffix)
+	}
+	if !ok {
+		base, ok = strings.CutSuffix(name, segSuffix)
 	}
 	if !ok || len(base) != 29 || base[20] != '-' {
 		return false

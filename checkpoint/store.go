@@ -39,6 +39,7 @@ type Store struct {
 	// chains holds, for each stream written since Open, the state files of
 	// its last checkpoint; a stream without one gets a full snapshot next.
 	chains map[string]StateRef
+	sizes  map[string]chainSize
 	stats  Stats
 
 	// carry holds, per stream, the changes of checkpoints that failed: they
@@ -61,6 +62,7 @@ type Stats struct {
 	Checkpoints   int64 // metadata checkpoints written
 	FullSnapshots int64 // full state files written
 	Deltas        int64 // delta state files written
+	Segments      int64 // segment files written
 	Entries       int64 // state entries written, full and delta
 	BytesWritten  int64 // bytes of all files written
 }
@@ -75,7 +77,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
 		return nil, fmt.Errorf("checkpoint: open %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, cfg: cfg, chains: map[string]StateRef{}, carry: map[string]changeSet{}}
+	s := &Store{dir: dir, cfg: cfg, chains: map[string]StateRef{}, sizes: map[string]chainSize{}, carry: map[string]changeSet{}}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -223,12 +225,13 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 		}
 	}()
 	refs := make(map[string]StateRef, len(c.State))
+	sizes := make(map[string]chainSize, len(c.State))
 	for _, st := range c.State {
-		ref, err := s.writeState(st.StreamID, changes[st.StreamID], st.All, batch)
+		ref, size, err := s.writeState(st.StreamID, changes[st.StreamID], st, batch)
 		if err != nil {
 			return fmt.Errorf("checkpoint: Write batch %s: state of stream %s: %w", when, st.StreamID, err)
 		}
-		refs[st.StreamID] = ref
+		refs[st.StreamID], sizes[st.StreamID] = ref, size
 	}
 	m.FormatVersion = FormatVersion
 	m.State = refs
@@ -243,6 +246,7 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 	s.stats.Checkpoints++
 	s.stats.BytesWritten += int64(len(data))
 	maps.Copy(s.chains, refs)
+	maps.Copy(s.sizes, sizes)
 	if err := s.collect(); err != nil {
 		if errors.Is(err, errCrash) {
 			return err
@@ -252,26 +256,45 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 	return nil
 }
 
-// writeState writes one stream's state file, or none when nothing changed,
-// and returns the stream's new chain of files. A full snapshot is written
-// from all when there is no chain yet; when the period calls for one, from
-// all if given, else by compacting the chain on disk with changes.
-func (s *Store) writeState(id string, changes []Entry, all iter.Seq[Entry], batch int64) (StateRef, error) {
+// chainSize is the number of entries in a stream's last full snapshot and
+// in the deltas written after it.
+type chainSize struct{ full, deltas int }
+
+// writeState writes one stream's state file(s), or none when nothing
+// changed, and returns the stream's new chain of files and its size. A full
+// snapshot is written from st.All when there is no chain yet; when one is
+// due (fullDue), from st.All if given, else by compacting the chain on disk
+// with changes.
+func (s *Store) writeState(id string, changes []Entry, st StateSnapshot, batch int64) (StateRef, chainSize, error) {
+	if st.Segments != nil {
+		if len(st.Changed) > 0 || st.All != nil {
+			return StateRef{}, chainSize{}, errors.New("a snapshot with Segments must have no Changed or All")
+		}
+		ref, err := s.writeSegments(id, st.Segments, batch)
+		return ref, chainSize{}, err
+	}
 	prev, chained := s.chains[id]
-	full := !chained || len(prev.Deltas)+1 >= s.cfg.fullEvery
+	size := s.sizes[id]
+	if chained && prev.Full == "" { // segmented until now
+		if len(changes) == 0 && st.All == nil {
+			return prev, size, nil
+		}
+		chained = false
+	}
+	full := !chained || s.fullDue(prev, size, len(changes))
 	if !full && len(changes) == 0 {
-		return prev, nil
+		return prev, size, nil
 	}
 	entries, hint := slices.Values(changes), 0
 	switch {
-	case full && all != nil:
-		entries = all
+	case full && st.All != nil:
+		entries = st.All
 	case full && !chained:
-		return StateRef{}, errors.New("the stream's first checkpoint since Open must be a full snapshot but StateSnapshot.All is nil")
+		return StateRef{}, size, errors.New("the stream's first checkpoint since Open must be a full snapshot but StateSnapshot.All is nil")
 	case full:
-		state, size, err := s.readChain(id, prev)
+		state, fileSize, err := s.readChain(id, prev)
 		if err != nil {
-			return StateRef{}, fmt.Errorf("compacting into a full snapshot: %w", err)
+			return StateRef{}, size, fmt.Errorf("compacting into a full snapshot: %w", err)
 		}
 		for _, e := range changes {
 			if e.Deleted {
@@ -286,39 +309,113 @@ func (s *Store) writeState(id string, changes []Entry, all iter.Seq[Entry], batc
 					return
 				}
 			}
-		}, size
+		}, fileSize
 	default:
-		for _, e := range changes {
-			hint += len(e.Key) + len(e.Value) + 8
+		hint = entriesSize(changes)
+	}
+	suffix := deltaSuffix
+	if full {
+		suffix = fullSuffix
+	}
+	name, n, err := s.writeStateFile(id, batch, suffix, entries, hint)
+	if err != nil {
+		return StateRef{}, size, err
+	}
+	if full {
+		s.stats.FullSnapshots++
+		return StateRef{Full: name}, chainSize{full: n}, nil
+	}
+	s.stats.Deltas++
+	size.deltas += n
+	return StateRef{Full: prev.Full, Deltas: append(slices.Clip(prev.Deltas), name)}, size, nil
+}
+
+// fullDue reports whether a stream's next state file, of changes entries
+// on the chain prev of the given size, should be a full snapshot: every
+// fullEvery checkpoints when set, else when the deltas would hold more
+// entries than the last full snapshot. The size rule bounds a restore to
+// about twice the live entries and makes the cost of compacting
+// proportional to the changes written since the last one (amortised),
+// whatever the size of the state.
+func (s *Store) fullDue(prev StateRef, size chainSize, changes int) bool {
+	if s.cfg.fullEvery > 0 {
+		return len(prev.Deltas)+1 >= s.cfg.fullEvery
+	}
+	return changes > 0 && size.deltas+changes > size.full
+}
+
+// writeSegments writes the new segments of a segmented snapshot and
+// returns the stream's segments, the kept ones referring to the files
+// written for them before.
+func (s *Store) writeSegments(id string, segs []Segment, batch int64) (StateRef, error) {
+	if len(segs) == 0 {
+		return StateRef{}, errors.New("a snapshot with Segments must have at least one segment")
+	}
+	written := map[string]string{}
+	if prev, ok := s.chains[id]; ok {
+		for _, sg := range prev.Segments {
+			written[sg.Name] = sg.File
 		}
 	}
-	name := newStateFileName(batch, full)
-	data, n, err := encodeState(id, batch, full, entries, hint)
+	ref := StateRef{Segments: make([]SegmentRef, 0, len(segs))}
+	seen := make(map[string]bool, len(segs))
+	for _, sg := range segs {
+		if seen[sg.Name] {
+			return StateRef{}, fmt.Errorf("segment %q is listed twice", sg.Name)
+		}
+		seen[sg.Name] = true
+		if sg.Keep {
+			file, ok := written[sg.Name]
+			if !ok {
+				return StateRef{}, fmt.Errorf("segment %q is to be kept but the store has not written it since Open", sg.Name)
+			}
+			ref.Segments = append(ref.Segments, SegmentRef{Name: sg.Name, File: file})
+			continue
+		}
+		file, _, err := s.writeStateFile(id, batch, segSuffix, slices.Values(sg.Entries), entriesSize(sg.Entries))
+		if err != nil {
+			return StateRef{}, fmt.Errorf("segment %q: %w", sg.Name, err)
+		}
+		s.stats.Segments++
+		ref.Segments = append(ref.Segments, SegmentRef{Name: sg.Name, File: file})
+	}
+	return ref, nil
+}
+
+func entriesSize(entries []Entry) int {
+	n := 0
+	for _, e := range entries {
+		n += len(e.Key) + len(e.Value) + 8
+	}
+	return n
+}
+
+// writeStateFile encodes entries into a new state file of stream id with
+// the given suffix and writes it atomically, returning its name and the
+// number of entries.
+func (s *Store) writeStateFile(id string, batch int64, suffix string, entries iter.Seq[Entry], hint int) (string, int, error) {
+	name := newStateFileName(batch, suffix)
+	data, n, err := encodeState(id, batch, suffix != deltaSuffix, entries, hint)
 	if err != nil {
-		return StateRef{}, err
+		return "", 0, err
 	}
 	dir := filepath.Join(s.dir, stateDir, escapeStreamID(id))
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		// A stream's first state file: its directory must survive a power
 		// loss as well as the file.
 		if err := os.Mkdir(dir, 0o755); err != nil {
-			return StateRef{}, err
+			return "", 0, err
 		}
 		if err := syncDir(filepath.Dir(dir)); err != nil {
-			return StateRef{}, err
+			return "", 0, err
 		}
 	}
 	if err := s.writeFileAtomic(filepath.Join(dir, name), data); err != nil {
-		return StateRef{}, err
+		return "", 0, err
 	}
 	s.stats.BytesWritten += int64(len(data))
 	s.stats.Entries += int64(n)
-	if full {
-		s.stats.FullSnapshots++
-		return StateRef{Full: name}, nil
-	}
-	s.stats.Deltas++
-	return StateRef{Full: prev.Full, Deltas: append(slices.Clip(prev.Deltas), name)}, nil
+	return name, n, nil
 }
 
 const (
@@ -374,7 +471,7 @@ func (s *Store) readMetadataFile(name string) (*Metadata, error) {
 
 func (s *Store) checkStateFiles(m *Metadata) error {
 	for id, ref := range m.State {
-		for _, f := range append([]string{ref.Full}, ref.Deltas...) {
+		for _, f := range ref.files() {
 			path := filepath.Join(s.dir, stateDir, escapeStreamID(id), f)
 			if _, err := os.Stat(path); err != nil {
 				return fmt.Errorf("checkpoint: batch %s refers to state file %s of stream %s: %w: %w", metaName(m.Time.UnixNano()), path, id, ErrCorrupt, err)
@@ -438,13 +535,14 @@ func (s *Store) ReadState(m *Metadata, streamID string) (map[string][]byte, erro
 	return state, err
 }
 
-// readChain reads a full snapshot and applies its deltas, returning the
-// state and the size of the full snapshot file.
+// readChain reads a full snapshot and applies its deltas, or reads every
+// segment, returning the state and the size of the full snapshot file (or
+// of all the segments).
 func (s *Store) readChain(streamID string, ref StateRef) (map[string][]byte, int, error) {
 	dir := filepath.Join(s.dir, stateDir, escapeStreamID(streamID))
 	var state map[string][]byte
-	fullSize := 0
-	for i, name := range append([]string{ref.Full}, ref.Deltas...) {
+	size := 0
+	for i, name := range ref.files() {
 		path := filepath.Join(dir, name)
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -452,7 +550,10 @@ func (s *Store) readChain(streamID string, ref StateRef) (map[string][]byte, int
 		}
 		if state == nil {
 			state = make(map[string][]byte, len(data)/16)
-			fullSize = len(data)
+		}
+		wantFull := i == 0 || ref.Full == ""
+		if wantFull {
+			size += len(data)
 		}
 		h, err := decodeState(data, func(key string, value []byte, deleted bool) {
 			if deleted {
@@ -461,14 +562,14 @@ func (s *Store) readChain(streamID string, ref StateRef) (map[string][]byte, int
 				state[key] = value
 			}
 		})
-		if err == nil && (h.streamID != streamID || h.full != (i == 0)) {
-			err = fmt.Errorf("%w: holds stream %q (full %v), expected stream %q (full %v)", ErrCorrupt, h.streamID, h.full, streamID, i == 0)
+		if err == nil && (h.streamID != streamID || h.full != wantFull) {
+			err = fmt.Errorf("%w: holds stream %q (full %v), expected stream %q (full %v)", ErrCorrupt, h.streamID, h.full, streamID, wantFull)
 		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("checkpoint: %s: %w", path, err)
 		}
 	}
-	return state, fullSize, nil
+	return state, size, nil
 }
 
 // collect removes metadata files beyond the retention, then the state files
@@ -501,7 +602,7 @@ func (s *Store) collect() error {
 			continue // its state files cannot be used anyway
 		}
 		for id, ref := range m.State {
-			for _, f := range append([]string{ref.Full}, ref.Deltas...) {
+			for _, f := range ref.files() {
 				live[escapeStreamID(id)+"/"+f] = true
 			}
 		}

@@ -429,8 +429,8 @@ func TestFullSnapshotNeedsAll(t *testing.T) {
 }
 
 func TestStateFileNames(t *testing.T) {
-	name := newStateFileName(batchTime(1).UnixNano(), true)
-	if !validStateFile(name) || !validStateFile(newStateFileName(5, false)) {
+	name := newStateFileName(batchTime(1).UnixNano(), fullSuffix)
+	if !validStateFile(name) || !validStateFile(newStateFileName(5, deltaSuffix)) {
 		t.Fatalf("%s not valid", name)
 	}
 	for _, bad := range []string{"", "../../etc/passwd", "01700000001000000000-0000000g.full", "01700000001000000000-00000000.meta", "x1700000001000000000-00000000.full"} {
