@@ -93,6 +93,12 @@ type checkpointer struct {
 
 	mu        sync.Mutex
 	generated map[int64]bool // batches generated and not completed
+	// written is the batch time of the newest checkpoint on disk, and
+	// writeErr the error of the newest write that failed after it; written
+	// is closed and replaced whenever either changes (AwaitCheckpoint).
+	written   time.Time
+	writeErr  error
+	writtenCh chan struct{}
 
 	// runner only
 	zeroTime      time.Time
@@ -128,7 +134,7 @@ func (ssc *StreamingContext) Checkpoint(dir string) error {
 		return fmt.Errorf("context: Checkpoint: %w", err)
 	}
 	ssc.mu.Lock()
-	ssc.ckpt = &checkpointer{store: store, generated: map[int64]bool{}, chained: map[string]bool{}}
+	ssc.ckpt = &checkpointer{store: store, generated: map[int64]bool{}, chained: map[string]bool{}, writtenCh: make(chan struct{})}
 	ssc.mu.Unlock()
 	ssc.graph.SetCheckpointing(true)
 	return nil
@@ -222,16 +228,70 @@ func (ssc *StreamingContext) prepareCheckpoints(zero time.Time) error {
 	for range checkpointWriterQueue {
 		c.slots <- struct{}{}
 	}
-	c.writer = c.store.NewAsyncWriter(checkpointWriterQueue, func(_ *checkpoint.Checkpoint, err error) {
+	c.writer = c.store.NewAsyncWriter(checkpointWriterQueue, func(ck *checkpoint.Checkpoint, err error) {
 		if err != nil {
 			c.failed.Store(true)
 		}
+		c.wrote(ck.Metadata.Time, err)
 		c.slots <- struct{}{}
 	})
 	c.jobs = make(chan checkpointJob, checkpointWriterQueue)
 	c.encDone = make(chan struct{})
 	go ssc.encodeCheckpoints(c)
 	return nil
+}
+
+// wrote records the outcome of writing the checkpoint of batch t.
+func (c *checkpointer) wrote(t time.Time, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.writeErr = fmt.Errorf("the checkpoint of batch %s was not written: %w", dstream.FormatTime(t), err)
+	} else if t.After(c.written) {
+		c.written, c.writeErr = t, nil
+	}
+	close(c.writtenCh)
+	c.writtenCh = make(chan struct{})
+}
+
+// AwaitCheckpoint waits until the checkpoint of batch t, or of a later
+// batch, is durable in the checkpoint directory: checkpoints are written
+// off the batch path, after the batch completed. It returns an error when
+// the context has no checkpoint directory, when a checkpoint write failed
+// since the last one written (the error says which batch and why; the
+// next data checkpoint is then written whole), when the context stopped
+// first, or when ctx ends.
+func (ssc *StreamingContext) AwaitCheckpoint(ctx context.Context, t time.Time) error {
+	ssc.mu.Lock()
+	c := ssc.ckpt
+	ssc.mu.Unlock()
+	if c == nil {
+		return errors.New("context: AwaitCheckpoint: no checkpoint directory is set")
+	}
+	for {
+		c.mu.Lock()
+		written, werr, changed := c.written, c.writeErr, c.writtenCh
+		c.mu.Unlock()
+		switch {
+		case !written.Before(t):
+			return nil
+		case werr != nil:
+			return fmt.Errorf("context: AwaitCheckpoint %s: %w", dstream.FormatTime(t), werr)
+		}
+		select {
+		case <-changed:
+		case <-ssc.Done():
+			c.mu.Lock()
+			written = c.written
+			c.mu.Unlock()
+			if !written.Before(t) {
+				return nil
+			}
+			return fmt.Errorf("context: AwaitCheckpoint %s: the context stopped with the newest checkpoint at batch %s", dstream.FormatTime(t), dstream.FormatTime(written))
+		case <-ctx.Done():
+			return fmt.Errorf("context: AwaitCheckpoint %s: %w", dstream.FormatTime(t), ctx.Err())
+		}
+	}
 }
 
 // batchGenerated records that batch t was generated.
@@ -346,7 +406,7 @@ func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 				err = fmt.Errorf("encoding the data of stream %s: %w", d.StreamID, err)
 				break
 			}
-			if !c.chained[d.StreamID] && snap.All == nil {
+			if !c.chained[d.StreamID] && snap.All == nil && snap.Segments == nil {
 				err = fmt.Errorf("stream %s: the first data checkpoint is not whole", d.StreamID)
 				break
 			}
@@ -373,6 +433,7 @@ func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 				<-c.slots
 			}
 			err = c.store.Write(ck)
+			c.wrote(job.meta.Time, err)
 			for range checkpointWriterQueue {
 				c.slots <- struct{}{}
 			}

@@ -1,8 +1,12 @@
 package context_test
 
 import (
+	stdctx "context"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -90,6 +94,80 @@ func TestMetadataWrittenAfterEveryBatch(t *testing.T) {
 	state, err := store.ReadState(m, "totals")
 	require.NoError(t, err)
 	require.NotEmpty(t, state)
+}
+
+// TestWindowCheckpointWritesEachBatchOnce checks that an inverse window's
+// data checkpoints write each per-batch reduction once, in the first data
+// checkpoint after it entered the window, and later ones refer to the same
+// file until the batch leaves the window.
+func TestWindowCheckpointWritesEachBatchOnce(t *testing.T) {
+	dir := t.TempDir()
+	r := startRun(t, dir, 0, statefulSetup(randomBatches(11, 12), newResults()))
+	store, err := checkpoint.Open(dir)
+	require.NoError(t, err)
+	segments := func() map[string]string {
+		m, err := store.LatestMetadata()
+		require.NoError(t, err)
+		out := map[string]string{}
+		for _, sg := range m.State["window"].Segments {
+			out[sg.Name] = sg.File
+		}
+		return out
+	}
+	// Data checkpoints every 2 s (the totals stream's interval); the window
+	// is 4 s with a 2 s slide over 1 s batches.
+	r.steps(6 * time.Second)
+	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(6000)))
+	at6 := segments()
+	r.steps(8 * time.Second)
+	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(8000)))
+	at8 := segments()
+	require.NoError(t, r.ssc.Stop(false))
+	ms := func(s int64) string { return fmt.Sprint(s * int64(time.Second)) }
+	want6 := []string{ms(6) + "-window", ms(3) + "-batch", ms(4) + "-batch", ms(5) + "-batch", ms(6) + "-batch"}
+	want8 := []string{ms(8) + "-window", ms(5) + "-batch", ms(6) + "-batch", ms(7) + "-batch", ms(8) + "-batch"}
+	require.ElementsMatch(t, want6, slices.Collect(maps.Keys(at6)))
+	require.ElementsMatch(t, want8, slices.Collect(maps.Keys(at8)))
+	for _, kept := range []string{ms(5) + "-batch", ms(6) + "-batch"} {
+		require.Equal(t, at6[kept], at8[kept], "batch %s written again", kept)
+	}
+	for _, fresh := range []string{ms(7) + "-batch", ms(8) + "-batch", ms(8) + "-window"} {
+		require.NotContains(t, slices.Collect(maps.Values(at6)), at8[fresh])
+	}
+	// Every checkpoint is retained: one file per batch reduction (1..8 s)
+	// and per window (2, 4, 6, 8 s), none written twice.
+	files, err := filepath.Glob(filepath.Join(dir, "state", "window", "*.seg"))
+	require.NoError(t, err)
+	require.Len(t, files, 12)
+}
+
+// TestAwaitCheckpoint waits for checkpoints written off the batch path and
+// reports a write that failed (the directory removed under the context)
+// and a context without a checkpoint directory.
+func TestAwaitCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	r := startRun(t, dir, 0, statefulSetup(randomBatches(3, 4), newResults()))
+	r.steps(2 * time.Second)
+	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(2000)))
+	store, err := checkpoint.Open(dir)
+	require.NoError(t, err)
+	m, err := store.LatestMetadata()
+	require.NoError(t, err)
+	require.Equal(t, time.UnixMilli(2000).UTC(), m.Time)
+	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(1000)), "an older batch is covered")
+
+	ctx, cancel := stdctx.WithTimeout(stdctx.Background(), 20*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, r.ssc.AwaitCheckpoint(ctx, time.UnixMilli(9000)), stdctx.DeadlineExceeded)
+
+	require.NoError(t, os.RemoveAll(dir))
+	r.steps(3 * time.Second)
+	err = r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(3000))
+	require.ErrorContains(t, err, "the checkpoint of batch 3000 ms was not written")
+
+	ssc, err := context.NewStreamingContext(time.Second)
+	require.NoError(t, err)
+	require.ErrorContains(t, ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(1000)), "no checkpoint directory")
 }
 
 // TestQueuePositionRestored: no item is taken twice, none is lost, across

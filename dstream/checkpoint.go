@@ -278,6 +278,9 @@ func (g *Graph) CheckpointData(ctx context.Context, t time.Time) ([]StreamData, 
 		if err != nil {
 			return nil, fmt.Errorf("dstream: data checkpoint of stream %s at batch %s: %w", c.id, FormatTime(t), err)
 		}
+		if enc == nil {
+			continue // no data yet
+		}
 		id := c.id
 		out = append(out, StreamData{StreamID: id, Encode: func() (checkpoint.StateSnapshot, error) { return enc(id) }})
 	}
@@ -473,7 +476,12 @@ type windowKey[K comparable] struct {
 
 // windowCheckpointer checkpoints an incrementally maintained window: its
 // latest window and the per-batch reductions that later windows subtract
-// or add, so the next window can be computed after a restart.
+// or add, so the next window can be computed after a restart. Each RDD is
+// one segment of the stream's checkpoint (checkpoint.Segment), immutable
+// once computed: a batch's reduction is collected and written once, by the
+// first checkpoint after it entered the window, and only named by the
+// later ones, so a checkpoint costs the batches that entered the window
+// since the previous one and the latest window, never the whole window.
 type windowCheckpointer[T any, K comparable, V any] struct {
 	out, reduced *stream[T]
 	window       time.Duration
@@ -481,18 +489,14 @@ type windowCheckpointer[T any, K comparable, V any] struct {
 	fromPairs    func(*rdd.RDD[rdd.Pair[K, V]]) *rdd.RDD[T]
 	part         rdd.Partitioner[K]
 
-	// prev is the encoded entries of each RDD of the previous snapshot, by
-	// batch time and side; only the encoding function uses it, and those
-	// run one at a time, in batch order. An RDD's entries never change once
-	// encoded (a batch's reduction and a window are immutable), so the
-	// next snapshot reuses them instead of encoding the RDD again: the
-	// per-batch reductions stay in the window for window/slide snapshots.
-	prev map[windowSlot][]checkpoint.Entry
-
-	// encoded is the set of slots in prev, for the batch path: a snapshot
-	// does not collect an RDD that is already encoded.
-	mu      sync.Mutex
-	encoded map[windowSlot]bool
+	// handed is the set of RDDs handed to the store by the encoding of the
+	// latest snapshot: the next snapshot does not collect them again but
+	// asks the store to keep them. resetChanges (after a failed write) and
+	// restore (a new store) empty it; gen counts those, so an encoding
+	// that ran across one does not put back what the reset removed.
+	mu     sync.Mutex
+	handed map[windowSlot]bool
+	gen    int
 }
 
 type windowSlot struct {
@@ -500,15 +504,30 @@ type windowSlot struct {
 	window bool
 }
 
+// name is the slot's segment name.
+func (s windowSlot) name() string {
+	if s.window {
+		return strconv.FormatInt(s.time, 10) + "-window"
+	}
+	return strconv.FormatInt(s.time, 10) + "-batch"
+}
+
 type windowRDD[K comparable, V any] struct {
 	slot  windowSlot
 	pairs []rdd.Pair[K, V]
-	// reuse marks an RDD encoded by an earlier snapshot: its pairs were
-	// not collected, and its entries come from prev.
-	reuse bool
+	// keep marks an RDD handed to the store before: its pairs were not
+	// collected.
+	keep bool
 }
 
 func (c *windowCheckpointer[T, K, V]) trackChanges() {}
+
+func (c *windowCheckpointer[T, K, V]) resetChanges() {
+	c.mu.Lock()
+	c.handed = nil
+	c.gen++
+	c.mu.Unlock()
+}
 
 func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time) (func(string) (checkpoint.StateSnapshot, error), error) {
 	c.out.mu.Lock()
@@ -521,14 +540,12 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 	w := t.Add(-(t.Sub(zero) % slide)) // the latest window time at or before t
 	var rdds []windowRDD[K, V]
 	c.mu.Lock()
-	encoded := c.encoded
+	handed, gen := c.handed, c.gen
 	c.mu.Unlock()
 	collect := func(s *stream[T], at time.Time, window bool) error {
 		slot := windowSlot{at.UnixNano(), window}
-		if encoded[slot] {
-			// Immutable and encoded already: a checkpoint costs the batches
-			// that entered the window since the last one, not the window.
-			rdds = append(rdds, windowRDD[K, V]{slot: slot, reuse: true})
+		if handed[slot] {
+			rdds = append(rdds, windowRDD[K, V]{slot: slot, keep: true})
 			return nil
 		}
 		r, err := s.getOrCompute(at)
@@ -556,65 +573,46 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 		}
 	}
 	return func(id string) (checkpoint.StateSnapshot, error) {
-		snap := checkpoint.StateSnapshot{StreamID: id}
-		now := map[windowSlot][]checkpoint.Entry{}
-		var order []windowSlot
+		snap := checkpoint.StateSnapshot{StreamID: id, Segments: make([]checkpoint.Segment, 0, len(rdds))}
+		now := make(map[windowSlot]bool, len(rdds))
 		for _, wr := range rdds {
-			if entries, had := c.prev[wr.slot]; had {
-				now[wr.slot] = entries
-				order = append(order, wr.slot)
-				continue
-			}
-			if wr.reuse {
-				// Encoded slots stay in prev while they are in the window,
-				// and windows only move forward.
-				return snap, fmt.Errorf("dstream: window checkpoint at %s: the data of batch %s was not kept", FormatTime(t), FormatTime(time.Unix(0, wr.slot.time)))
-			}
-			entries := make([]checkpoint.Entry, 0, len(wr.pairs)+1)
-			var zero V
-			for i := -1; i < len(wr.pairs); i++ {
-				k := windowKey[K]{Time: wr.slot.time, Window: wr.slot.window, Marker: i < 0}
-				v := zero
-				if i >= 0 {
-					k.Key, v = wr.pairs[i].Key, wr.pairs[i].Value
-				}
-				e, err := checkpoint.EncodeEntry(k, v)
-				if err != nil {
-					return snap, err
-				}
-				entries = append(entries, e)
-			}
-			snap.Changed = append(snap.Changed, entries...)
-			now[wr.slot] = entries
-			order = append(order, wr.slot)
-		}
-		for slot, entries := range c.prev {
-			if _, ok := now[slot]; !ok {
-				for _, e := range entries {
-					snap.Changed = append(snap.Changed, checkpoint.Entry{Key: e.Key, Deleted: true})
+			seg := checkpoint.Segment{Name: wr.slot.name(), Keep: wr.keep}
+			if !wr.keep {
+				var err error
+				if seg.Entries, err = encodeWindowRDD(wr); err != nil {
+					return snap, fmt.Errorf("dstream: window checkpoint at %s, RDD of batch %s: %w", FormatTime(t), FormatTime(time.Unix(0, wr.slot.time)), err)
 				}
 			}
-		}
-		c.prev = now
-		set := make(map[windowSlot]bool, len(now))
-		for slot := range now {
-			set[slot] = true
+			snap.Segments = append(snap.Segments, seg)
+			now[wr.slot] = true
 		}
 		c.mu.Lock()
-		c.encoded = set
-		c.mu.Unlock()
-		// All is read only when the store writes a full snapshot.
-		snap.All = func(yield func(checkpoint.Entry) bool) {
-			for _, slot := range order {
-				for _, e := range now[slot] {
-					if !yield(e) {
-						return
-					}
-				}
-			}
+		if c.gen == gen {
+			c.handed = now
 		}
+		c.mu.Unlock()
 		return snap, nil
 	}, nil
+}
+
+// encodeWindowRDD encodes one RDD of a window checkpoint: a marker entry
+// (so that an empty RDD is restored too), then its pairs.
+func encodeWindowRDD[K comparable, V any](wr windowRDD[K, V]) ([]checkpoint.Entry, error) {
+	entries := make([]checkpoint.Entry, 0, len(wr.pairs)+1)
+	var zero V
+	for i := -1; i < len(wr.pairs); i++ {
+		k := windowKey[K]{Time: wr.slot.time, Window: wr.slot.window, Marker: i < 0}
+		v := zero
+		if i >= 0 {
+			k.Key, v = wr.pairs[i].Key, wr.pairs[i].Value
+		}
+		e, err := checkpoint.EncodeEntry(k, v)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
 }
 
 func (c *windowCheckpointer[T, K, V]) restore(raw map[string][]byte, t time.Time) error {
@@ -622,15 +620,11 @@ func (c *windowCheckpointer[T, K, V]) restore(raw map[string][]byte, t time.Time
 	if err != nil {
 		return err
 	}
+	// The store that writes the next checkpoints has none of these yet.
+	c.resetChanges()
 	slots := map[windowSlot][]rdd.Pair[K, V]{}
-	c.prev = map[windowSlot][]checkpoint.Entry{}
 	for k, v := range data {
 		s := windowSlot{k.Time, k.Window}
-		e, err := checkpoint.EncodeEntry(k, v)
-		if err != nil {
-			return err
-		}
-		c.prev[s] = append(c.prev[s], e)
 		if k.Marker {
 			slots[s] = append(slots[s], []rdd.Pair[K, V]{}...)
 			continue

@@ -124,6 +124,19 @@ func (h *Harness) TryStep() (context.BatchInfo, error) {
 	}
 }
 
+// AwaitCheckpoint waits until the checkpoint of the last batch stepped is
+// durable (checkpoints are written off the batch path), failing the test if
+// it is not written within StepTimeout. The context must have a checkpoint
+// directory.
+func (h *Harness) AwaitCheckpoint() {
+	h.tb.Helper()
+	ctx, cancel := stdctx.WithTimeout(stdctx.Background(), StepTimeout)
+	defer cancel()
+	if err := h.ssc.AwaitCheckpoint(ctx, h.clock.Now()); err != nil {
+		h.tb.Fatalf("dstreamtest: %v", err)
+	}
+}
+
 // Stop stops the context without waiting for queued input. It is called
 // when the test ends.
 func (h *Harness) Stop() {
