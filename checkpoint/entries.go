@@ -1,7 +1,9 @@
 package checkpoint
 
 import (
+	"bytes"
 	"fmt"
+	"reflect"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -45,4 +47,105 @@ func DecodeState[K comparable, V any](raw map[string][]byte) (map[K]V, error) {
 		out[k] = v
 	}
 	return out, nil
+}
+
+// EntryEncoder encodes many entries of one key and value type with one
+// msgpack encoder into one buffer, for a delta or a segment of thousands of
+// entries: no allocation per entry, where [EncodeEntry] allocates several.
+// The zero value is not usable; call [NewEntryEncoder].
+type EntryEncoder[K comparable, V any] struct {
+	buf bytes.Buffer
+	enc *msgpack.Encoder
+	// k and v are the values being encoded, reflected once, so encoding
+	// does not box them into an interface per entry.
+	k      K
+	v      V
+	kv, vv reflect.Value
+	ends   []entryEnd
+	prefix []byte
+}
+
+type entryEnd struct {
+	key, value int // end offsets in buf
+	deleted    bool
+}
+
+// NewEntryEncoder returns an encoder with room for about n entries.
+func NewEntryEncoder[K comparable, V any](n int) *EntryEncoder[K, V] {
+	e := &EntryEncoder[K, V]{ends: make([]entryEnd, 0, n)}
+	e.buf.Grow(n * 16)
+	e.enc = msgpack.NewEncoder(&e.buf)
+	e.kv, e.vv = reflect.ValueOf(&e.k).Elem(), reflect.ValueOf(&e.v).Elem()
+	return e
+}
+
+// SetKeyPrefix makes the keys of the entries added next start with the
+// bytes p, followed by the encoding of their K. With p the msgpack encoding
+// of all but the last field of an as_array struct whose last field is a K
+// (see [KeyPrefix]), the keys are those of that struct, without the cost of
+// encoding the fields that are the same for every entry.
+func (e *EntryEncoder[K, V]) SetKeyPrefix(p []byte) { e.prefix = p }
+
+// KeyPrefix returns the prefix for [EntryEncoder.SetKeyPrefix] that makes
+// keys of type K encode as key, a struct encoded as a msgpack array whose
+// last field is of type K and holds the zero K.
+func KeyPrefix[K comparable](key any) ([]byte, error) {
+	whole, err := msgpack.Marshal(key)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: encode key prefix %v: %w", key, err)
+	}
+	var zero K
+	last, err := msgpack.Marshal(zero)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: encode key prefix %v: %w", key, err)
+	}
+	prefix, ok := bytes.CutSuffix(whole, last)
+	if !ok {
+		return nil, fmt.Errorf("checkpoint: key prefix: %v does not end with the encoding of a zero %T", key, zero)
+	}
+	return prefix, nil
+}
+
+// Set adds the entry for key k set to v.
+func (e *EntryEncoder[K, V]) Set(k K, v V) error {
+	e.k, e.v = k, v
+	e.buf.Write(e.prefix)
+	if err := e.enc.EncodeValue(e.kv); err != nil {
+		return fmt.Errorf("checkpoint: encode key %v: %w", k, err)
+	}
+	keyEnd := e.buf.Len()
+	if err := e.enc.EncodeValue(e.vv); err != nil {
+		return fmt.Errorf("checkpoint: encode value of key %v: %w", k, err)
+	}
+	e.ends = append(e.ends, entryEnd{key: keyEnd, value: e.buf.Len()})
+	return nil
+}
+
+// Delete adds the entry recording that key k was removed, as
+// [DeletedEntry] does.
+func (e *EntryEncoder[K, V]) Delete(k K) error {
+	e.k = k
+	e.buf.Write(e.prefix)
+	if err := e.enc.EncodeValue(e.kv); err != nil {
+		return fmt.Errorf("checkpoint: encode key %v: %w", k, err)
+	}
+	n := e.buf.Len()
+	e.ends = append(e.ends, entryEnd{key: n, value: n, deleted: true})
+	return nil
+}
+
+// Entries returns the entries added, in order. They share the encoder's
+// buffer, so the encoder must not be used afterwards.
+func (e *EntryEncoder[K, V]) Entries() []Entry {
+	data := e.buf.Bytes()
+	out := make([]Entry, len(e.ends))
+	start := 0
+	for i, end := range e.ends {
+		out[i] = Entry{Key: data[start:end.key:end.key], Deleted: end.deleted}
+		if !end.deleted {
+			out[i].Value = data[end.key:end.value:end.value]
+		}
+		start = end.value
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"math/rand/v2"
 	"strings"
 
@@ -161,9 +162,7 @@ func encodeState(streamID string, batchNanos int64, full bool, entries iter.Seq[
 			err = fmt.Errorf("checkpoint: stream %s: full snapshot yielded a deleted entry", streamID)
 			break
 		}
-		if err = encodeEntry(enc, e); err != nil {
-			break
-		}
+		encodeEntry(f, e)
 		n++
 	}
 	if err != nil {
@@ -173,21 +172,39 @@ func encodeState(streamID string, batchNanos int64, full bool, entries iter.Seq[
 	return f.finish(), n, nil
 }
 
-func encodeEntry(enc *msgpack.Encoder, e Entry) error {
-	if err := enc.EncodeArrayLen(3); err != nil {
-		return err
-	}
-	if err := enc.EncodeBytes(e.Key); err != nil {
-		return err
-	}
+// encodeEntry appends one entry as msgpack [bin key, bin value (nil when
+// deleted), bool deleted], the bytes msgpack's Encoder would write, without
+// its per-call overhead (it is the inner loop of writing a state file).
+func encodeEntry(f *frameBuffer, e Entry) {
 	value := e.Value
 	if e.Deleted {
 		value = nil
 	}
-	if err := enc.EncodeBytes(value); err != nil {
-		return err
+	f.WriteByte(msgpcode.FixedArrayLow | 3)
+	appendBin(f, e.Key)
+	appendBin(f, value)
+	if e.Deleted {
+		f.WriteByte(msgpcode.True)
+	} else {
+		f.WriteByte(msgpcode.False)
 	}
-	return enc.EncodeBool(e.Deleted)
+}
+
+// appendBin appends b as msgpack nil (b nil) or bin 8/16/32.
+func appendBin(f *frameBuffer, b []byte) {
+	n := len(b)
+	switch {
+	case b == nil:
+		f.WriteByte(msgpcode.Nil)
+		return
+	case n <= math.MaxUint8:
+		f.Write([]byte{msgpcode.Bin8, byte(n)})
+	case n <= math.MaxUint16:
+		f.Write([]byte{msgpcode.Bin16, byte(n >> 8), byte(n)})
+	default:
+		f.Write([]byte{msgpcode.Bin32, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+	}
+	f.Write(b)
 }
 
 // stateHeader is what a state file says about itself.

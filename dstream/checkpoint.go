@@ -389,20 +389,20 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 		sp.mu.Unlock()
 	}
 	return func(id string) (checkpoint.StateSnapshot, error) {
-		snap := checkpoint.StateSnapshot{StreamID: id, Changed: make([]checkpoint.Entry, 0, len(changed))}
+		snap := checkpoint.StateSnapshot{StreamID: id}
+		enc := checkpoint.NewEntryEncoder[K, storedState[S]](len(changed))
 		for _, ch := range changed {
-			var e checkpoint.Entry
 			var err error
 			if ch.deleted {
-				e, err = checkpoint.DeletedEntry(ch.key)
+				err = enc.Delete(ch.key)
 			} else {
-				e, err = checkpoint.EncodeEntry(ch.key, storedState[S]{State: ch.value.state, Updated: ch.value.updated})
+				err = enc.Set(ch.key, storedState[S]{State: ch.value.state, Updated: ch.value.updated})
 			}
 			if err != nil {
 				return snap, err
 			}
-			snap.Changed = append(snap.Changed, e)
 		}
+		snap.Changed = enc.Entries()
 		if full {
 			live := snap.Changed
 			snap.All = func(yield func(checkpoint.Entry) bool) {
@@ -598,21 +598,30 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 // encodeWindowRDD encodes one RDD of a window checkpoint: a marker entry
 // (so that an empty RDD is restored too), then its pairs.
 func encodeWindowRDD[K comparable, V any](wr windowRDD[K, V]) ([]checkpoint.Entry, error) {
-	entries := make([]checkpoint.Entry, 0, len(wr.pairs)+1)
-	var zero V
-	for i := -1; i < len(wr.pairs); i++ {
-		k := windowKey[K]{Time: wr.slot.time, Window: wr.slot.window, Marker: i < 0}
-		v := zero
-		if i >= 0 {
-			k.Key, v = wr.pairs[i].Key, wr.pairs[i].Value
-		}
-		e, err := checkpoint.EncodeEntry(k, v)
-		if err != nil {
+	// Every key is a windowKey that differs from the others only in its
+	// last field: encode the others once, as a prefix.
+	markerPrefix, err := checkpoint.KeyPrefix[K](windowKey[K]{Time: wr.slot.time, Window: wr.slot.window, Marker: true})
+	if err != nil {
+		return nil, err
+	}
+	prefix, err := checkpoint.KeyPrefix[K](windowKey[K]{Time: wr.slot.time, Window: wr.slot.window})
+	if err != nil {
+		return nil, err
+	}
+	enc := checkpoint.NewEntryEncoder[K, V](len(wr.pairs) + 1)
+	enc.SetKeyPrefix(markerPrefix)
+	var k K
+	var v V
+	if err := enc.Set(k, v); err != nil {
+		return nil, err
+	}
+	enc.SetKeyPrefix(prefix)
+	for _, p := range wr.pairs {
+		if err := enc.Set(p.Key, p.Value); err != nil {
 			return nil, err
 		}
-		entries = append(entries, e)
 	}
-	return entries, nil
+	return enc.Entries(), nil
 }
 
 func (c *windowCheckpointer[T, K, V]) restore(raw map[string][]byte, t time.Time) error {

@@ -1,0 +1,111 @@
+package checkpoint
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+type arrayKey struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Time     int64
+	Flag     bool
+	Key      string
+}
+
+// TestEntryEncoderMatchesEncodeEntry checks that entries encoded in bulk
+// are byte for byte those of EncodeEntry and DeletedEntry: keys of the two
+// must merge in deltas and compactions.
+func TestEntryEncoderMatchesEncodeEntry(t *testing.T) {
+	type value struct {
+		N    int
+		Tags []string
+	}
+	keys := []arrayKey{{Time: 1, Key: "a"}, {Time: -1 << 40, Flag: true, Key: ""}, {Time: 7, Key: "ünïcode"}}
+	enc := NewEntryEncoder[arrayKey, value](1) // grows past its hint
+	var want []Entry
+	for i, k := range keys {
+		v := value{N: i * 1000, Tags: []string{k.Key}}
+		require.NoError(t, enc.Set(k, v))
+		want = append(want, must(EncodeEntry(k, v)))
+		require.NoError(t, enc.Delete(k))
+		want = append(want, must(DeletedEntry(k)))
+	}
+	got := enc.Entries()
+	require.Len(t, got, len(want))
+	for i := range want {
+		require.Equal(t, want[i].Key, got[i].Key, "entry %d key", i)
+		require.Equal(t, want[i].Deleted, got[i].Deleted, "entry %d deleted", i)
+		if !want[i].Deleted {
+			require.Equal(t, want[i].Value, got[i].Value, "entry %d value", i)
+		} else {
+			require.Empty(t, got[i].Value)
+		}
+	}
+	// Appending to an entry's key must not overwrite the next entry.
+	k0 := append(got[0].Key, 0xff)
+	require.Equal(t, want[0].Value, got[0].Value)
+	require.Equal(t, len(want[0].Key)+1, len(k0))
+}
+
+func TestEntryEncoderReportsUnencodable(t *testing.T) {
+	enc := NewEntryEncoder[int, chan int](1)
+	require.ErrorContains(t, enc.Set(3, make(chan int)), "encode value of key 3")
+}
+
+// TestKeyPrefix checks that keys encoded as a prefix and a last field are
+// those of the whole struct.
+func TestKeyPrefix(t *testing.T) {
+	prefix, err := KeyPrefix[string](arrayKey{Time: 1 << 50, Flag: true})
+	require.NoError(t, err)
+	enc := NewEntryEncoder[string, int](2)
+	enc.SetKeyPrefix(prefix)
+	for _, k := range []string{"", "word", string(make([]byte, 300))} {
+		require.NoError(t, enc.Set(k, len(k)))
+	}
+	got := enc.Entries()
+	for i, k := range []string{"", "word", string(make([]byte, 300))} {
+		want := must(EncodeEntry(arrayKey{Time: 1 << 50, Flag: true, Key: k}, len(k)))
+		require.Equal(t, want, got[i])
+		back, err := DecodeState[arrayKey, int](map[string][]byte{string(got[i].Key): got[i].Value})
+		require.NoError(t, err)
+		require.Equal(t, map[arrayKey]int{{Time: 1 << 50, Flag: true, Key: k}: len(k)}, back)
+	}
+	_, err = KeyPrefix[string](arrayKey{Key: "not zero"})
+	require.ErrorContains(t, err, "does not end with the encoding of a zero string")
+}
+
+// TestEncodeEntryMatchesMsgpack checks the hand-written entry encoding
+// against msgpack's Encoder at every bin length boundary, and that it
+// parses back.
+func TestEncodeEntryMatchesMsgpack(t *testing.T) {
+	for _, n := range []int{-1, 0, 1, 255, 256, 65535, 65536} {
+		var b []byte
+		if n >= 0 {
+			b = bytes.Repeat([]byte{'x'}, n)
+		}
+		for _, e := range []Entry{{Key: b, Value: b}, {Key: b, Deleted: true}, {Key: []byte("k"), Value: b}} {
+			var want bytes.Buffer
+			enc := msgpack.NewEncoder(&want)
+			value := e.Value
+			if e.Deleted {
+				value = nil
+			}
+			require.NoError(t, enc.EncodeArrayLen(3))
+			require.NoError(t, enc.EncodeBytes(e.Key))
+			require.NoError(t, enc.EncodeBytes(value))
+			require.NoError(t, enc.EncodeBool(e.Deleted))
+			f := &frameBuffer{}
+			encodeEntry(f, e)
+			require.Equal(t, want.Bytes(), f.Bytes(), "length %d, deleted %v", n, e.Deleted)
+			key, val, deleted, rest, err := parseEntry(f.Bytes())
+			require.NoError(t, err)
+			require.Empty(t, rest)
+			require.Equal(t, len(e.Key), len(key))
+			require.Equal(t, len(value), len(val))
+			require.Equal(t, e.Deleted, deleted)
+		}
+	}
+}
