@@ -348,62 +348,35 @@ func (c *stateCheckpointer[K, S]) resetChanges() {
 	}
 }
 
-type changedEntry[K comparable, S any] struct {
-	key     K
-	value   stateEntry[S]
-	deleted bool
-}
-
 func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (func(string) (checkpoint.StateSnapshot, error), error) {
 	// Every batch up to t has normally been applied by its jobs already.
 	if err := c.applier.applyThrough(ctx, t); err != nil {
 		return nil, err
 	}
-	// takeChanges without the update times would lose timeouts; this is
-	// the same walk keeping them.
-	var changed []changedEntry[K, S]
-	full := true
-	for i := range c.store.parts {
-		sp := &c.store.parts[i]
-		sp.mu.Lock()
-		if sp.all || sp.changed == nil {
-			for k, e := range sp.m {
-				changed = append(changed, changedEntry[K, S]{key: k, value: e})
-			}
-			for k := range sp.changed {
-				if _, ok := sp.m[k]; !ok {
-					changed = append(changed, changedEntry[K, S]{key: k, deleted: true})
-				}
-			}
-		} else {
-			full = false
-			for k := range sp.changed {
-				e, ok := sp.m[k]
-				changed = append(changed, changedEntry[K, S]{key: k, value: e, deleted: !ok})
-			}
-		}
-		if sp.changed != nil {
-			clear(sp.changed)
-		}
-		sp.all = false
-		sp.mu.Unlock()
-	}
+	changes := c.store.takeChanges()
 	return func(id string) (checkpoint.StateSnapshot, error) {
 		snap := checkpoint.StateSnapshot{StreamID: id}
-		enc := checkpoint.NewEntryEncoder[K, storedState[S]](len(changed))
-		for _, ch := range changed {
-			var err error
-			if ch.deleted {
-				err = enc.Delete(ch.key)
-			} else {
-				err = enc.Set(ch.key, storedState[S]{State: ch.value.state, Updated: ch.value.updated})
-			}
-			if err != nil {
+		enc := checkpoint.NewEntryEncoder[K, storedState[S]](changes.len())
+		for _, p := range changes.Live {
+			if err := enc.Set(p.Key, storedState[S]{State: p.Value.state, Updated: p.Value.updated}); err != nil {
 				return snap, err
 			}
 		}
+		for _, set := range changes.Changed {
+			for k, ch := range set {
+				var err error
+				if ch.removed {
+					err = enc.Delete(k)
+				} else {
+					err = enc.Set(k, storedState[S]{State: ch.entry.state, Updated: ch.entry.updated})
+				}
+				if err != nil {
+					return snap, err
+				}
+			}
+		}
 		snap.Changed = enc.Entries()
-		if full {
+		if changes.Full {
 			live := snap.Changed
 			snap.All = func(yield func(checkpoint.Entry) bool) {
 				for _, e := range live {

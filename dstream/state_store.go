@@ -29,11 +29,14 @@ import (
 // # Changed keys
 //
 // Once startTrackingChanges is called (by the checkpoint integration), each
-// partition records in a set every key it updates or removes; takeChanges
-// returns and clears them: the delta for an incremental checkpoint. A
-// batch that touches every key (UpdateStateByKey) marks the partition
-// allChanged instead of growing the set, and takeChanges reports every live
-// key. Without tracking nothing is recorded, so there is no cost.
+// partition records in a set every key it updates or removes, with its
+// entry after the change; takeChanges hands the sets over and starts new
+// ones: the delta for an incremental checkpoint, taken between batches at
+// the cost of swapping a map per partition, and read by the checkpoint
+// encoder without touching the state. A batch that touches every key
+// (UpdateStateByKey) marks the partition allChanged instead of growing the
+// set, and takeChanges copies every live key. Without tracking nothing is
+// recorded, so there is no cost.
 //
 // # Timeouts
 //
@@ -52,6 +55,12 @@ type stateEntry[S any] struct {
 	updated int64
 }
 
+// stateChange is a key's entry after its last change, or its removal.
+type stateChange[S any] struct {
+	entry   stateEntry[S]
+	removed bool
+}
+
 // expiryBucket holds the keys updated at one batch time.
 type expiryBucket[K comparable] struct {
 	time int64
@@ -62,7 +71,7 @@ type expiryBucket[K comparable] struct {
 type statePartition[K comparable, S any] struct {
 	mu      sync.RWMutex
 	m       map[K]stateEntry[S]
-	changed map[K]struct{} // keys updated or removed since takeChanges; nil when not tracking
+	changed map[K]stateChange[S] // keys updated or removed since takeChanges; nil when not tracking
 	all     bool           // every key may have changed since takeChanges
 	expiry  []expiryBucket[K]
 	spare   [][]K // emptied bucket slices, reused
@@ -95,54 +104,65 @@ func (st *stateStore[K, S]) startTrackingChanges() {
 		sp := &st.parts[i]
 		sp.mu.Lock()
 		if sp.changed == nil {
-			sp.changed = map[K]struct{}{}
+			sp.changed = map[K]stateChange[S]{}
 			sp.all = true // what is there now has not been reported
 		}
 		sp.mu.Unlock()
 	}
 }
 
-// stateChanges is what changed in a store since the previous takeChanges:
-// the keys updated, with their state, and the keys removed.
+// stateChanges is what changed in a store since the previous takeChanges.
 type stateChanges[K comparable, S any] struct {
-	Updated []rdd.Pair[K, S]
-	Removed []K
-	// Full reports that Updated holds every live key (a full snapshot is
-	// as cheap as a delta).
+	// Changed holds, per partition, the keys changed with their entries
+	// after the change; the caller owns the sets. For a partition in Live,
+	// only its removals.
+	Changed []map[K]stateChange[S]
+	// Live holds a copy of every live key of the partitions where every key
+	// may have changed (tracking just started, or an UpdateStateByKey
+	// batch).
+	Live []rdd.Pair[K, stateEntry[S]]
+	// Full reports that every partition is in Live: Live is the whole
+	// state.
 	Full bool
+}
+
+// len returns the number of changes.
+func (c stateChanges[K, S]) len() int {
+	n := len(c.Live)
+	for _, set := range c.Changed {
+		n += len(set)
+	}
+	return n
 }
 
 // takeChanges returns the keys changed since the previous call (or since
 // startTrackingChanges) and starts recording anew. It must not run
 // concurrently with a batch's update (the checkpoint takes it after the
-// batch, in the job loop).
+// batch, in the job loop). Its cost is a map swap per partition, except
+// for partitions where every key may have changed, which are copied.
 func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
-	var out stateChanges[K, S]
-	out.Full = true
+	out := stateChanges[K, S]{Full: true, Changed: make([]map[K]stateChange[S], len(st.parts))}
 	for i := range st.parts {
 		sp := &st.parts[i]
 		sp.mu.Lock()
 		if sp.all || sp.changed == nil {
 			for k, e := range sp.m {
-				out.Updated = append(out.Updated, rdd.KV(k, e.state))
+				out.Live = append(out.Live, rdd.Pair[K, stateEntry[S]]{Key: k, Value: e})
 			}
+			removed := map[K]stateChange[S]{}
 			for k := range sp.changed {
 				if _, ok := sp.m[k]; !ok {
-					out.Removed = append(out.Removed, k)
+					removed[k] = stateChange[S]{removed: true}
 				}
+			}
+			out.Changed[i] = removed
+			if sp.changed != nil {
+				clear(sp.changed)
 			}
 		} else {
 			out.Full = false
-			for k := range sp.changed {
-				if e, ok := sp.m[k]; ok {
-					out.Updated = append(out.Updated, rdd.KV(k, e.state))
-				} else {
-					out.Removed = append(out.Removed, k)
-				}
-			}
-		}
-		if sp.changed != nil {
-			clear(sp.changed)
+			out.Changed[i] = sp.changed
+			sp.changed = make(map[K]stateChange[S], len(out.Changed[i]))
 		}
 		sp.all = false
 		sp.mu.Unlock()
@@ -162,17 +182,17 @@ func (st *stateStore[K, S]) len() int {
 	return n
 }
 
-// markChanged records that k was updated or removed.
-func (sp *statePartition[K, S]) markChanged(k K) {
+// markChanged records that k was set to e.
+func (sp *statePartition[K, S]) markChanged(k K, e stateEntry[S]) {
 	if sp.changed != nil && !sp.all {
-		sp.changed[k] = struct{}{}
+		sp.changed[k] = stateChange[S]{entry: e}
 	}
 }
 
 // markRemoved records that k was removed, even in an allChanged batch.
 func (sp *statePartition[K, S]) markRemoved(k K) {
 	if sp.changed != nil {
-		sp.changed[k] = struct{}{}
+		sp.changed[k] = stateChange[S]{removed: true}
 	}
 }
 
@@ -180,8 +200,9 @@ func (sp *statePartition[K, S]) markRemoved(k K) {
 // of k's previous entry, or minBatchTime when it had none. With a timeout
 // the key is indexed in t's bucket.
 func (sp *statePartition[K, S]) put(k K, s S, t, prev int64, timeout bool) {
-	sp.m[k] = stateEntry[S]{state: s, updated: t}
-	sp.markChanged(k)
+	e := stateEntry[S]{state: s, updated: t}
+	sp.m[k] = e
+	sp.markChanged(k, e)
 	if timeout && prev != t {
 		sp.index(k, t)
 	}

@@ -57,10 +57,30 @@ func TestStateLifecycle(t *testing.T) {
 	check(&s, rdd.Some(3), false, false, true)
 }
 
-func sortedChanges(c stateChanges[int, int]) stateChanges[int, int] {
-	slices.SortFunc(c.Updated, func(a, b rdd.Pair[int, int]) int { return a.Key - b.Key })
-	slices.Sort(c.Removed)
-	return c
+// flatChanges is stateChanges as sorted lists, for comparisons.
+type flatChanges struct {
+	Updated []rdd.Pair[int, int]
+	Removed []int
+	Full    bool
+}
+
+func sortedChanges(c stateChanges[int, int]) flatChanges {
+	out := flatChanges{Full: c.Full}
+	for _, p := range c.Live {
+		out.Updated = append(out.Updated, rdd.KV(p.Key, p.Value.state))
+	}
+	for _, set := range c.Changed {
+		for k, ch := range set {
+			if ch.removed {
+				out.Removed = append(out.Removed, k)
+			} else {
+				out.Updated = append(out.Updated, rdd.KV(k, ch.entry.state))
+			}
+		}
+	}
+	slices.SortFunc(out.Updated, func(a, b rdd.Pair[int, int]) int { return a.Key - b.Key })
+	slices.Sort(out.Removed)
+	return out
 }
 
 // takeChanges reports the keys updated or removed since the previous call,
@@ -96,7 +116,7 @@ func TestStateStoreTakeChanges(t *testing.T) {
 	require.False(t, c.Full)
 	require.Equal(t, []rdd.Pair[int, int]{rdd.KV(1, 11), rdd.KV(4, 40)}, c.Updated)
 	require.Equal(t, []int{2}, c.Removed)
-	require.Empty(t, st.takeChanges().Updated)
+	require.Empty(t, sortedChanges(st.takeChanges()).Updated)
 
 	// Expiry: key 3 (updated at 0) expires at threshold 1; 1 and 4 do not.
 	var expired []int
@@ -118,4 +138,26 @@ func TestStateStoreTakeChanges(t *testing.T) {
 	for i := range st.parts {
 		require.Empty(t, st.parts[i].expiry)
 	}
+}
+
+// TestStateStoreChangesHandedOver checks that the changes taken carry each
+// key's entry as of its last change, with its update time, and that later
+// batches record into new sets (the checkpoint encoder reads the taken ones
+// while the next batch runs).
+func TestStateStoreChangesHandedOver(t *testing.T) {
+	st := newStateStore[int, int](rdd.NewHashPartitioner[int](2), 0)
+	st.startTrackingChanges()
+	st.takeChanges() // the first take is full
+	sp := &st.parts[st.part.Partition(7)]
+	sp.put(7, 70, 5, minBatchTime, false)
+	sp.put(7, 71, 6, 5, false)
+	taken := st.takeChanges()
+	require.False(t, taken.Full)
+	sp.put(7, 72, 7, 6, false)
+	sp.remove(7)
+	set := taken.Changed[st.part.Partition(7)]
+	require.Equal(t, map[int]stateChange[int]{7: {entry: stateEntry[int]{state: 71, updated: 6}}}, set)
+	next := st.takeChanges()
+	require.Equal(t, map[int]stateChange[int]{7: {removed: true}}, next.Changed[st.part.Partition(7)])
+	require.Equal(t, 1, taken.len())
 }
