@@ -39,8 +39,9 @@ fi
 for round in $( [ -n "${FROM:-}" ] || seq "$COUNT"); do
 	echo "== round $round of $COUNT"
 	bench 'BenchmarkWordCount' 3x 1,2
-	bench 'BenchmarkWindow' 5x
-	bench 'BenchmarkState' 50x
+	bench 'BenchmarkWindow' 3x                                  # an op is 10 batches
+	bench 'BenchmarkState/(MapWithState|UpdateStateByKey)' 10x # an op is 10 batches
+	bench 'BenchmarkState/handwritten' 200x
 	bench 'BenchmarkCheckpoint' 5x
 	bench 'BenchmarkBatchOverhead' 1s
 	bench 'BenchmarkSocketIngest' 3x

@@ -183,6 +183,16 @@ func main() {
 		sep := res.get(st+"/MapWithState/keys=10000000", "2", "ns/batch") / base
 		add(row{"State", "MapWithState over 10M keys, per batch (interleaved)", dur(l), "over 10k keys " + dur(s),
 			ratio(rt) + " (separate runs: " + ratio(sep) + ")", "≤ 1.5x both ways", rt <= 1.5 && sep <= 1.5})
+		m1, m10 := res.get(st+"/MapWithState/keys=1000000", "2", "ns/batch"), res.get(st+"/MapWithState/keys=10000000", "2", "ns/batch")
+		add(row{bench: "State", figure: "MapWithState over 10M keys, per batch (about the same keys changed per checkpoint as over 1M)", value: dur(m10),
+			baseline: "over 1M keys " + dur(m1), ratio: ratio(m10 / m1)})
+		const nd = "/MapWithState/interleaved-no-data-checkpoints"
+		s, l = res.get(st+nd, "2", "keys10k-ns/batch"), res.get(st+nd, "2", "keys10M-ns/batch")
+		add(row{bench: "State", figure: "MapWithState over 10M keys without data checkpoints, per batch (interleaved)", value: dur(l),
+			baseline: "over 10k keys " + dur(s), ratio: ratio(res.get(st+nd, "2", "keys10M/keys10k"))})
+		h10k, h10m := res.get(st+"/handwritten/keys=10000", "2", "ns/batch"), res.get(st+"/handwritten/keys=10000000", "2", "ns/batch")
+		add(row{bench: "State", figure: "hand-written map loop, 10,000 updates over 10M keys, per batch", value: dur(h10m),
+			baseline: "over 10k keys " + dur(h10k), ratio: ratio(h10m / h10k)})
 		u10k, u1m := res.get(st+"/UpdateStateByKey/keys=10000", "2", "ns/batch"), res.get(st+"/UpdateStateByKey/keys=1000000", "2", "ns/batch")
 		add(row{bench: "State", figure: "UpdateStateByKey, 10,000 updates over 10k keys, per batch", value: dur(u10k),
 			baseline: "MapWithState " + dur(base), ratio: ratio(u10k / base)})
