@@ -182,10 +182,30 @@ func (st *stateStore[K, S]) len() int {
 	return n
 }
 
+// maxChangedShare bounds a partition's set of changed keys to this share
+// of its keys (beyond a floor of minChangedBound): past it, the partition
+// counts every key as changed, as a batch of UpdateStateByKey does, and
+// keeps only its removals. A long checkpoint interval then costs at most
+// half the state again in memory, not a copy of it, and the next
+// checkpoint copies the partition, which costs about what the set would.
+const (
+	maxChangedShare = 2
+	minChangedBound = 4096
+)
+
 // markChanged records that k was set to e.
 func (sp *statePartition[K, S]) markChanged(k K, e stateEntry[S]) {
-	if sp.changed != nil && !sp.all {
-		sp.changed[k] = stateChange[S]{entry: e}
+	if sp.changed == nil || sp.all {
+		return
+	}
+	sp.changed[k] = stateChange[S]{entry: e}
+	if n := len(sp.changed); n > minChangedBound && n > len(sp.m)/maxChangedShare {
+		sp.all = true
+		for k, ch := range sp.changed {
+			if !ch.removed {
+				delete(sp.changed, k)
+			}
+		}
 	}
 }
 

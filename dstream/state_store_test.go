@@ -161,3 +161,35 @@ func TestStateStoreChangesHandedOver(t *testing.T) {
 	require.Equal(t, map[int]stateChange[int]{7: {removed: true}}, next.Changed[st.part.Partition(7)])
 	require.Equal(t, 1, taken.len())
 }
+
+// TestStateStoreChangedSetBounded checks that a partition whose changed
+// keys outgrow half its keys stops recording them one by one and reports
+// every key at the next take, removals included.
+func TestStateStoreChangedSetBounded(t *testing.T) {
+	const keys = 3 * minChangedBound
+	st := newStateStore[int, int](rdd.NewHashPartitioner[int](1), 0)
+	sp := &st.parts[0]
+	for k := range keys {
+		sp.put(k, k, 1, minBatchTime, false)
+	}
+	st.startTrackingChanges()
+	st.takeChanges()
+	sp.remove(0)
+	for k := 1; k <= keys/2+1; k++ {
+		sp.put(k, -k, 2, 1, false)
+	}
+	require.True(t, sp.all, "the set outgrew half the keys")
+	require.Equal(t, map[int]stateChange[int]{0: {removed: true}}, sp.changed, "only removals are kept")
+	sp.remove(keys - 1)
+	c := sortedChanges(st.takeChanges())
+	require.True(t, c.Full)
+	require.Len(t, c.Updated, keys-2)
+	require.Equal(t, -1, c.Updated[0].Value)
+	require.Equal(t, []int{0, keys - 1}, c.Removed)
+	require.False(t, sp.all)
+	// Tracking goes on key by key after the take.
+	sp.put(5, 55, 3, 2, false)
+	c = sortedChanges(st.takeChanges())
+	require.False(t, c.Full)
+	require.Equal(t, []rdd.Pair[int, int]{rdd.KV(5, 55)}, c.Updated)
+}
