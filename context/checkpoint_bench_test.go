@@ -18,7 +18,8 @@ import (
 // interval (a data checkpoint every 10 batches, metadata every batch) and
 // on with a data checkpoint every batch, so that every batch runs while
 // the previous checkpoint is being written. The snapshot is taken on the
-// batch path (the changed keys are copied), encoded and written off it.
+// batch path (each partition hands over its set of changed keys), encoded
+// and written off it.
 func BenchmarkCheckpointBatchTime(b *testing.B) {
 	const keys, updates = 1_000_000, 10_000
 	initial := make([]rdd.Pair[int, int64], keys)
