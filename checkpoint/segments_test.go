@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // windowModel is a segmented stream as an inverse window keeps it: one
@@ -312,4 +314,38 @@ func TestFullSnapshotWhenDeltasOutgrowIt(t *testing.T) {
 	if limit := int64(keys + 2*changedTotal + keys); st.Entries > limit {
 		t.Fatalf("wrote %d entries for %d changes over %d keys, want at most %d", st.Entries, changedTotal, keys, limit)
 	}
+}
+
+// TestDeltaWithRepeatedKeys checks that a key listed more than once in
+// Changed takes its last entry: in a delta read back, in a compaction, and
+// after a failed write carried into the next delta.
+func TestDeltaWithRepeatedKeys(t *testing.T) {
+	s, _ := openTest(t, t.TempDir(), WithFullSnapshotEvery(2))
+	set := func(k int, v int64) Entry { return must(EncodeEntry(k, v)) }
+	del := func(k int) Entry { return must(DeletedEntry(k)) }
+	write := func(i int, changed []Entry, all map[int]int64) *Metadata {
+		st := StateSnapshot{StreamID: "words", Changed: changed}
+		if all != nil {
+			st.All = allEntries(t, all)
+		}
+		c := &Checkpoint{Metadata: testMetadata(i), State: []StateSnapshot{st}}
+		require.NoError(t, s.Write(c))
+		return c.Metadata
+	}
+	write(1, []Entry{set(1, 1), set(2, 2)}, map[int]int64{1: 1, 2: 2})
+	m := write(2, []Entry{set(1, 10), set(1, 11), del(2), set(2, 20), set(3, 3), del(3)}, nil)
+	checkState(t, s, m, "words", map[int]int64{1: 11, 2: 20})
+	m = write(3, []Entry{del(1), set(1, 12), set(4, 4), set(4, 40)}, nil) // a full snapshot, by compaction
+	require.Empty(t, m.State["words"].Deltas)
+	checkState(t, s, m, "words", map[int]int64{1: 12, 2: 20, 4: 40})
+	s.faults = func(step, path string) error {
+		if step == stepRename && strings.HasSuffix(path, metaSuffix) {
+			return errors.New("disk full")
+		}
+		return nil
+	}
+	require.Error(t, s.Write(&Checkpoint{Metadata: testMetadata(4), State: []StateSnapshot{{StreamID: "words", Changed: []Entry{set(5, 5), set(5, 50)}}}}))
+	s.faults = nil
+	m = write(5, []Entry{set(5, 51), del(4)}, nil)
+	checkState(t, s, m, "words", map[int]int64{1: 12, 2: 20, 5: 51})
 }

@@ -48,7 +48,8 @@ type StateSnapshot struct {
 	// StreamID is the [StreamIdentity.ID] of the stream.
 	StreamID string
 	// Changed lists the keys updated or deleted since the previous
-	// StateSnapshot of this stream handed to the store, each once. An empty
+	// StateSnapshot of this stream handed to the store, in order: a key
+	// listed more than once takes its last entry. An empty
 	// Changed (and nil All and Segments) writes no file at all: the
 	// stream's files of the previous checkpoint stay.
 	Changed []Entry

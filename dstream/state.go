@@ -246,7 +246,7 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 			vals[i] = append(vals[i], kv.Value)
 		}
 		seen := make([]bool, len(keys))
-		if sp.changed != nil {
+		if sp.tracking {
 			sp.all = true
 		}
 		for k, e := range sp.m {
@@ -259,7 +259,7 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 			if ns := update(bt, k, vs, rdd.Some(e.state)); ns.Valid {
 				sp.m[k] = stateEntry[S]{state: ns.Value, updated: tn}
 			} else {
-				sp.remove(k)
+				sp.remove(k, e.updated)
 			}
 		}
 		for i, k := range keys {
@@ -521,7 +521,7 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 			switch {
 			case state.removed:
 				if ok {
-					sp.remove(kv.Key)
+					sp.remove(kv.Key, prev)
 				}
 			case state.updated || (ok && timeout):
 				sp.put(kv.Key, state.value, tn, prev, timeout)

@@ -29,13 +29,16 @@ import (
 // # Changed keys
 //
 // Once startTrackingChanges is called (by the checkpoint integration), each
-// partition records in a set every key it updates or removes, with its
-// entry after the change; takeChanges hands the sets over and starts new
-// ones: the delta for an incremental checkpoint, taken between batches at
-// the cost of swapping a map per partition, and read by the checkpoint
+// partition appends every update and removal, with the key's entry after
+// it, to a log: an append per change on the batch path, no lookup. A key
+// changed again since the last take is counted as a repeat (its previous
+// update time is after the take), so the encoder knows whether the log is
+// worth deduplicating. takeChanges hands the logs over and starts new ones:
+// the delta for an incremental checkpoint, taken between batches at the
+// cost of swapping a slice per partition, and read by the checkpoint
 // encoder without touching the state. A batch that touches every key
 // (UpdateStateByKey) marks the partition allChanged instead of growing the
-// set, and takeChanges copies every live key. Without tracking nothing is
+// log, and takeChanges copies every live key. Without tracking nothing is
 // recorded, so there is no cost.
 //
 // # Timeouts
@@ -55,10 +58,16 @@ type stateEntry[S any] struct {
 	updated int64
 }
 
-// stateChange is a key's entry after its last change, or its removal.
+// stateChange is a key's entry after a change, or its removal.
 type stateChange[S any] struct {
 	entry   stateEntry[S]
 	removed bool
+}
+
+// changeRecord is one change in a partition's log.
+type changeRecord[K comparable, S any] struct {
+	key    K
+	change stateChange[S]
 }
 
 // expiryBucket holds the keys updated at one batch time.
@@ -69,12 +78,20 @@ type expiryBucket[K comparable] struct {
 
 // statePartition is one partition of a stateStore.
 type statePartition[K comparable, S any] struct {
-	mu      sync.RWMutex
-	m       map[K]stateEntry[S]
-	changed map[K]stateChange[S] // keys updated or removed since takeChanges; nil when not tracking
-	all     bool           // every key may have changed since takeChanges
-	expiry  []expiryBucket[K]
-	spare   [][]K // emptied bucket slices, reused
+	mu sync.RWMutex
+	m  map[K]stateEntry[S]
+	// tracking is set by startTrackingChanges; then log holds the changes
+	// since takeChanges in order (the last record of a key wins), repeats
+	// counts the records of keys already in it, and since is the batch time
+	// of the last take. all reports that every key may have changed since
+	// takeChanges; the log then holds removals only.
+	tracking bool
+	log      []changeRecord[K, S]
+	repeats  int
+	since    int64
+	all      bool
+	expiry   []expiryBucket[K]
+	spare    [][]K // emptied bucket slices, reused
 }
 
 // stateStore is the state of one stateful stream.
@@ -103,8 +120,8 @@ func (st *stateStore[K, S]) startTrackingChanges() {
 	for i := range st.parts {
 		sp := &st.parts[i]
 		sp.mu.Lock()
-		if sp.changed == nil {
-			sp.changed = map[K]stateChange[S]{}
+		if !sp.tracking {
+			sp.tracking, sp.since = true, minBatchTime
 			sp.all = true // what is there now has not been reported
 		}
 		sp.mu.Unlock()
@@ -113,10 +130,13 @@ func (st *stateStore[K, S]) startTrackingChanges() {
 
 // stateChanges is what changed in a store since the previous takeChanges.
 type stateChanges[K comparable, S any] struct {
-	// Changed holds, per partition, the keys changed with their entries
-	// after the change; the caller owns the sets. For a partition in Live,
-	// only its removals.
-	Changed []map[K]stateChange[S]
+	// Changed holds, per partition, its log of changes in order, the last
+	// record of a key winning; the caller owns the logs. For a partition in
+	// Live, only its removals.
+	Changed [][]changeRecord[K, S]
+	// Repeats holds, per partition, how many records of Changed are of a
+	// key changed earlier in the same log.
+	Repeats []int
 	// Live holds a copy of every live key of the partitions where every key
 	// may have changed (tracking just started, or an UpdateStateByKey
 	// batch).
@@ -126,46 +146,61 @@ type stateChanges[K comparable, S any] struct {
 	Full bool
 }
 
-// len returns the number of changes.
+// len returns the number of records.
 func (c stateChanges[K, S]) len() int {
 	n := len(c.Live)
-	for _, set := range c.Changed {
-		n += len(set)
+	for _, log := range c.Changed {
+		n += len(log)
 	}
 	return n
 }
 
-// takeChanges returns the keys changed since the previous call (or since
+// takeChanges returns the changes since the previous call (or since
 // startTrackingChanges) and starts recording anew. It must not run
 // concurrently with a batch's update (the checkpoint takes it after the
-// batch, in the job loop). Its cost is a map swap per partition, except
+// batch, in the job loop). Its cost is a slice swap per partition, except
 // for partitions where every key may have changed, which are copied.
 func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
-	out := stateChanges[K, S]{Full: true, Changed: make([]map[K]stateChange[S], len(st.parts))}
+	out := stateChanges[K, S]{Full: true, Changed: make([][]changeRecord[K, S], len(st.parts)), Repeats: make([]int, len(st.parts))}
+	now := st.applied.Load()
 	for i := range st.parts {
 		sp := &st.parts[i]
 		sp.mu.Lock()
-		if sp.all || sp.changed == nil {
+		if sp.all || !sp.tracking {
 			for k, e := range sp.m {
 				out.Live = append(out.Live, rdd.Pair[K, stateEntry[S]]{Key: k, Value: e})
 			}
-			removed := map[K]stateChange[S]{}
-			for k := range sp.changed {
-				if _, ok := sp.m[k]; !ok {
-					removed[k] = stateChange[S]{removed: true}
+			var removed []changeRecord[K, S]
+			for _, r := range sp.log {
+				if _, ok := sp.m[r.key]; !ok && r.change.removed {
+					removed = append(removed, r)
 				}
 			}
-			out.Changed[i] = removed
-			if sp.changed != nil {
-				clear(sp.changed)
-			}
+			out.Changed[i], out.Repeats[i] = removed, len(removed) // removals may repeat
+			sp.log = sp.log[:0]
 		} else {
 			out.Full = false
-			out.Changed[i] = sp.changed
-			sp.changed = make(map[K]stateChange[S], len(out.Changed[i]))
+			out.Changed[i], out.Repeats[i] = sp.log, sp.repeats
+			sp.log = make([]changeRecord[K, S], 0, len(out.Changed[i]))
 		}
-		sp.all = false
+		sp.repeats, sp.since, sp.all = 0, now, false
 		sp.mu.Unlock()
+	}
+	return out
+}
+
+// dedupChanges returns the records of log that are the last of their key,
+// in order.
+func dedupChanges[K comparable, S any](log []changeRecord[K, S]) []changeRecord[K, S] {
+	last := make(map[K]int, len(log))
+	for i, r := range log {
+		last[r.key] = i
+	}
+	out := make([]changeRecord[K, S], 0, len(last))
+	for i, r := range log {
+		if last[r.key] == i {
+			out = append(out, r)
+		}
 	}
 	return out
 }
@@ -182,37 +217,38 @@ func (st *stateStore[K, S]) len() int {
 	return n
 }
 
-// maxChangedShare bounds a partition's set of changed keys to this share
-// of its keys (beyond a floor of minChangedBound): past it, the partition
-// counts every key as changed, as a batch of UpdateStateByKey does, and
-// keeps only its removals. A long checkpoint interval then costs at most
-// half the state again in memory, not a copy of it, and the next
-// checkpoint copies the partition, which costs about what the set would.
+// maxChangedShare bounds a partition's log to this share of its keys
+// (beyond a floor of minChangedBound): past it, the partition counts every
+// key as changed, as a batch of UpdateStateByKey does, and keeps only its
+// removals. A long checkpoint interval then costs at most half the state
+// again in memory, not a copy of it, and the next checkpoint copies the
+// partition, which costs about what the log would.
 const (
 	maxChangedShare = 2
 	minChangedBound = 4096
 )
 
-// markChanged records that k was set to e.
-func (sp *statePartition[K, S]) markChanged(k K, e stateEntry[S]) {
-	if sp.changed == nil || sp.all {
+// record logs a change of k whose previous update was at batch time prev
+// (minBatchTime for a new key). In an allChanged partition only removals
+// are logged.
+func (sp *statePartition[K, S]) record(k K, ch stateChange[S], prev int64) {
+	if !sp.tracking || sp.all && !ch.removed {
 		return
 	}
-	sp.changed[k] = stateChange[S]{entry: e}
-	if n := len(sp.changed); n > minChangedBound && n > len(sp.m)/maxChangedShare {
+	if prev > sp.since {
+		sp.repeats++ // changed since the take: an earlier record has it
+	}
+	sp.log = append(sp.log, changeRecord[K, S]{key: k, change: ch})
+	if n := len(sp.log); !sp.all && n > minChangedBound && n > len(sp.m)/maxChangedShare {
 		sp.all = true
-		for k, ch := range sp.changed {
-			if !ch.removed {
-				delete(sp.changed, k)
+		kept := sp.log[:0]
+		for _, r := range sp.log {
+			if r.change.removed {
+				kept = append(kept, r)
 			}
 		}
-	}
-}
-
-// markRemoved records that k was removed, even in an allChanged batch.
-func (sp *statePartition[K, S]) markRemoved(k K) {
-	if sp.changed != nil {
-		sp.changed[k] = stateChange[S]{removed: true}
+		clear(sp.log[len(kept):])
+		sp.log = kept
 	}
 }
 
@@ -222,16 +258,16 @@ func (sp *statePartition[K, S]) markRemoved(k K) {
 func (sp *statePartition[K, S]) put(k K, s S, t, prev int64, timeout bool) {
 	e := stateEntry[S]{state: s, updated: t}
 	sp.m[k] = e
-	sp.markChanged(k, e)
+	sp.record(k, stateChange[S]{entry: e}, prev)
 	if timeout && prev != t {
 		sp.index(k, t)
 	}
 }
 
-// remove deletes k.
-func (sp *statePartition[K, S]) remove(k K) {
+// remove deletes k, last updated at batch time prev.
+func (sp *statePartition[K, S]) remove(k K, prev int64) {
 	delete(sp.m, k)
-	sp.markRemoved(k)
+	sp.record(k, stateChange[S]{removed: true}, prev)
 }
 
 // index adds k to the expiry bucket of batch time t, the newest bucket.
@@ -260,7 +296,7 @@ func (sp *statePartition[K, S]) expire(threshold int64, visit func(k K, s S)) {
 				continue // removed, or updated again later
 			}
 			visit(k, e.state)
-			sp.remove(k)
+			sp.remove(k, e.updated)
 		}
 		if cap(b.keys) <= 1<<16 {
 			clear(b.keys)

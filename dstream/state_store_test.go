@@ -69,12 +69,12 @@ func sortedChanges(c stateChanges[int, int]) flatChanges {
 	for _, p := range c.Live {
 		out.Updated = append(out.Updated, rdd.KV(p.Key, p.Value.state))
 	}
-	for _, set := range c.Changed {
-		for k, ch := range set {
-			if ch.removed {
-				out.Removed = append(out.Removed, k)
+	for _, log := range c.Changed {
+		for _, rec := range dedupChanges(log) {
+			if rec.change.removed {
+				out.Removed = append(out.Removed, rec.key)
 			} else {
-				out.Updated = append(out.Updated, rdd.KV(k, ch.entry.state))
+				out.Updated = append(out.Updated, rdd.KV(rec.key, rec.change.entry.state))
 			}
 		}
 	}
@@ -111,7 +111,7 @@ func TestStateStoreTakeChanges(t *testing.T) {
 	}
 	put(1, 11, 1)
 	put(4, 40, 1)
-	st.parts[st.part.Partition(2)].remove(2)
+	st.parts[st.part.Partition(2)].remove(2, 0)
 	c = sortedChanges(st.takeChanges())
 	require.False(t, c.Full)
 	require.Equal(t, []rdd.Pair[int, int]{rdd.KV(1, 11), rdd.KV(4, 40)}, c.Updated)
@@ -141,29 +141,41 @@ func TestStateStoreTakeChanges(t *testing.T) {
 }
 
 // TestStateStoreChangesHandedOver checks that the changes taken carry each
-// key's entry as of its last change, with its update time, and that later
-// batches record into new sets (the checkpoint encoder reads the taken ones
-// while the next batch runs).
+// key's entry as of each change, with its update time and the count of
+// repeats, and that later batches record into new logs (the checkpoint
+// encoder reads the taken ones while the next batch runs).
 func TestStateStoreChangesHandedOver(t *testing.T) {
 	st := newStateStore[int, int](rdd.NewHashPartitioner[int](2), 0)
 	st.startTrackingChanges()
+	st.applied.Store(4)
 	st.takeChanges() // the first take is full
-	sp := &st.parts[st.part.Partition(7)]
+	p := st.part.Partition(7)
+	sp := &st.parts[p]
 	sp.put(7, 70, 5, minBatchTime, false)
 	sp.put(7, 71, 6, 5, false)
+	st.applied.Store(6)
 	taken := st.takeChanges()
 	require.False(t, taken.Full)
 	sp.put(7, 72, 7, 6, false)
-	sp.remove(7)
-	set := taken.Changed[st.part.Partition(7)]
-	require.Equal(t, map[int]stateChange[int]{7: {entry: stateEntry[int]{state: 71, updated: 6}}}, set)
+	sp.remove(7, 7)
+	want := []changeRecord[int, int]{
+		{key: 7, change: stateChange[int]{entry: stateEntry[int]{state: 70, updated: 5}}},
+		{key: 7, change: stateChange[int]{entry: stateEntry[int]{state: 71, updated: 6}}},
+	}
+	require.Equal(t, want, taken.Changed[p], "the later batch does not touch the log taken")
+	require.Equal(t, 1, taken.Repeats[p], "the second update of 7 is a repeat")
+	require.Equal(t, want[1:], dedupChanges(taken.Changed[p]))
 	next := st.takeChanges()
-	require.Equal(t, map[int]stateChange[int]{7: {removed: true}}, next.Changed[st.part.Partition(7)])
-	require.Equal(t, 1, taken.len())
+	require.Equal(t, []changeRecord[int, int]{
+		{key: 7, change: stateChange[int]{entry: stateEntry[int]{state: 72, updated: 7}}},
+		{key: 7, change: stateChange[int]{removed: true}},
+	}, next.Changed[p])
+	require.Equal(t, 1, next.Repeats[p], "7 was updated after the take at 6")
+	require.Equal(t, 2, next.len())
 }
 
-// TestStateStoreChangedSetBounded checks that a partition whose changed
-// keys outgrow half its keys stops recording them one by one and reports
+// TestStateStoreChangedSetBounded checks that a partition whose log
+// outgrows half its keys stops recording updates one by one and reports
 // every key at the next take, removals included.
 func TestStateStoreChangedSetBounded(t *testing.T) {
 	const keys = 3 * minChangedBound
@@ -173,14 +185,15 @@ func TestStateStoreChangedSetBounded(t *testing.T) {
 		sp.put(k, k, 1, minBatchTime, false)
 	}
 	st.startTrackingChanges()
+	st.applied.Store(1)
 	st.takeChanges()
-	sp.remove(0)
+	sp.remove(0, 1)
 	for k := 1; k <= keys/2+1; k++ {
 		sp.put(k, -k, 2, 1, false)
 	}
-	require.True(t, sp.all, "the set outgrew half the keys")
-	require.Equal(t, map[int]stateChange[int]{0: {removed: true}}, sp.changed, "only removals are kept")
-	sp.remove(keys - 1)
+	require.True(t, sp.all, "the log outgrew half the keys")
+	require.Equal(t, []changeRecord[int, int]{{key: 0, change: stateChange[int]{removed: true}}}, sp.log, "only removals are kept")
+	sp.remove(keys-1, 1)
 	c := sortedChanges(st.takeChanges())
 	require.True(t, c.Full)
 	require.Len(t, c.Updated, keys-2)
