@@ -61,8 +61,46 @@ type EntryEncoder[K comparable, V any] struct {
 	k      K
 	v      V
 	kv, vv reflect.Value
+	kf, vf fastKind
 	ends   []entryEnd
 	prefix []byte
+}
+
+// fastKind names the types EntryEncoder encodes by calling the msgpack
+// Encoder method msgpack itself would choose, without its lookup of the
+// type's encoder per value (a sync.Map read): exactly these types, not
+// types defined on them, which may have encoders of their own.
+type fastKind uint8
+
+const (
+	slowKind   fastKind = iota
+	intKind             // int: EncodeInt, compact
+	int64Kind           // int64: EncodeInt64, as msgpack encodes int64 by default
+	stringKind          // string: EncodeString
+)
+
+func fastKindOf(t reflect.Type) fastKind {
+	switch t {
+	case reflect.TypeFor[int]():
+		return intKind
+	case reflect.TypeFor[int64]():
+		return int64Kind
+	case reflect.TypeFor[string]():
+		return stringKind
+	}
+	return slowKind
+}
+
+func (e *EntryEncoder[K, V]) encode(v reflect.Value, kind fastKind) error {
+	switch kind {
+	case intKind:
+		return e.enc.EncodeInt(v.Int())
+	case int64Kind:
+		return e.enc.EncodeInt64(v.Int())
+	case stringKind:
+		return e.enc.EncodeString(v.String())
+	}
+	return e.enc.EncodeValue(v)
 }
 
 type entryEnd struct {
@@ -76,6 +114,7 @@ func NewEntryEncoder[K comparable, V any](n int) *EntryEncoder[K, V] {
 	e.buf.Grow(n * 16)
 	e.enc = msgpack.NewEncoder(&e.buf)
 	e.kv, e.vv = reflect.ValueOf(&e.k).Elem(), reflect.ValueOf(&e.v).Elem()
+	e.kf, e.vf = fastKindOf(e.kv.Type()), fastKindOf(e.vv.Type())
 	return e
 }
 
@@ -110,11 +149,11 @@ func KeyPrefix[K comparable](key any) ([]byte, error) {
 func (e *EntryEncoder[K, V]) Set(k K, v V) error {
 	e.k, e.v = k, v
 	e.buf.Write(e.prefix)
-	if err := e.enc.EncodeValue(e.kv); err != nil {
+	if err := e.encode(e.kv, e.kf); err != nil {
 		return fmt.Errorf("checkpoint: encode key %v: %w", k, err)
 	}
 	keyEnd := e.buf.Len()
-	if err := e.enc.EncodeValue(e.vv); err != nil {
+	if err := e.encode(e.vv, e.vf); err != nil {
 		return fmt.Errorf("checkpoint: encode value of key %v: %w", k, err)
 	}
 	e.ends = append(e.ends, entryEnd{key: keyEnd, value: e.buf.Len()})
@@ -126,7 +165,7 @@ func (e *EntryEncoder[K, V]) Set(k K, v V) error {
 func (e *EntryEncoder[K, V]) Delete(k K) error {
 	e.k = k
 	e.buf.Write(e.prefix)
-	if err := e.enc.EncodeValue(e.kv); err != nil {
+	if err := e.encode(e.kv, e.kf); err != nil {
 		return fmt.Errorf("checkpoint: encode key %v: %w", k, err)
 	}
 	n := e.buf.Len()

@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -108,4 +109,25 @@ func TestEncodeEntryMatchesMsgpack(t *testing.T) {
 			require.Equal(t, e.Deleted, deleted)
 		}
 	}
+}
+
+// TestEntryEncoderFastKinds checks that int, int64 and string keys and
+// values, which skip msgpack's encoder lookup, encode as msgpack encodes
+// them, and that a type defined on one of them goes through msgpack.
+func TestEntryEncoderFastKinds(t *testing.T) {
+	type myInt int
+	ints := []int{0, 1, 127, 128, 255, 256, 65535, 65536, 1<<32 - 1, 1 << 32, -1, -32, -33, -128, -129, -32768, -32769, -1 << 31, -1<<31 - 1, 1<<63 - 1, -1 << 63}
+	encInt := NewEntryEncoder[int, int64](len(ints))
+	encStr := NewEntryEncoder[string, myInt](len(ints))
+	for _, n := range ints {
+		require.NoError(t, encInt.Set(n, int64(n)))
+		require.NoError(t, encStr.Set(string(make([]byte, n&0x1ffff)), myInt(n)))
+	}
+	for i, e := range encInt.Entries() {
+		require.Equal(t, must(EncodeEntry(ints[i], int64(ints[i]))), e, "int %d", ints[i])
+	}
+	for i, e := range encStr.Entries() {
+		require.Equal(t, must(EncodeEntry(string(make([]byte, ints[i]&0x1ffff)), myInt(ints[i]))), e, "string of %d bytes", ints[i]&0x1ffff)
+	}
+	require.Equal(t, slowKind, fastKindOf(reflect.TypeFor[myInt]()))
 }
