@@ -288,7 +288,8 @@ func (s *Store) writeState(id string, changes []Entry, st StateSnapshot, batch i
 	entries, hint := slices.Values(changes), 0
 	switch {
 	case full && st.All != nil:
-		entries = st.All
+		// The changes usually hold all the entries (a first checkpoint).
+		entries, hint = st.All, entriesSize(changes)
 	case full && !chained:
 		return StateRef{}, size, errors.New("the stream's first checkpoint since Open must be a full snapshot but StateSnapshot.All is nil")
 	case full:

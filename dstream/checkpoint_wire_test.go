@@ -1,0 +1,52 @@
+package dstream
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/sluice-io/sluice/checkpoint"
+)
+
+// storedWire is storedState without its hand-written encoder: the bytes
+// the as_array tag gives.
+type storedWire[S any] struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	State    S
+	Updated  int64
+}
+
+type wireStruct struct {
+	A string
+	B []int
+}
+
+type count int64
+
+// checkStoredState checks that storedState encodes as its tag says and
+// decodes back.
+func checkStoredState[S any](t *testing.T, states ...S) {
+	t.Helper()
+	enc := checkpoint.NewEntryEncoder[int, storedState[S]](len(states))
+	for i, st := range states {
+		require.NoError(t, enc.Set(i, storedState[S]{State: st, Updated: int64(i) - 1<<40}))
+	}
+	for i, e := range enc.Entries() {
+		want, err := msgpack.Marshal(storedWire[S]{State: states[i], Updated: int64(i) - 1<<40})
+		require.NoError(t, err)
+		require.Equal(t, want, e.Value, "state %v", states[i])
+		var back storedState[S]
+		require.NoError(t, msgpack.Unmarshal(e.Value, &back))
+		require.Equal(t, storedState[S]{State: states[i], Updated: int64(i) - 1<<40}, back)
+	}
+}
+
+func TestStoredStateWire(t *testing.T) {
+	checkStoredState(t, int64(0), 5, -1<<50, 1<<62)
+	checkStoredState(t, 0, 127, 128, -33, 1<<40)
+	checkStoredState(t, "", "word", string(make([]byte, 300)))
+	checkStoredState(t, count(7), count(-1<<33))
+	checkStoredState(t, wireStruct{A: "x", B: []int{1, 2}}, wireStruct{})
+	checkStoredState(t, []string{"a"}, nil)
+}
