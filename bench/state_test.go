@@ -152,7 +152,7 @@ func BenchmarkState(b *testing.B) {
 			s.h.Stop()
 		})
 	}
-	for _, keys := range []int{10_000, 10_000_000} {
+	for _, keys := range []int{10_000, 1_000_000, 10_000_000} {
 		b.Run(fmt.Sprintf("handwritten/keys=%d", keys), func(b *testing.B) { benchStateHandwritten(b, keys) })
 	}
 	for _, tc := range []struct {
