@@ -363,7 +363,10 @@ type mapWithState[K comparable, V, S, M any] struct {
 // hash-partitioned by key, updated in place once per batch at job-run time,
 // in batch order, by one task per partition; a key's records are seen in
 // the order of the batch's partitions. StateSnapshots gives the whole state
-// after each batch.
+// after each batch. Its data checkpoints write the keys changed since the
+// previous one (Spark writes the whole state), so they too cost the data,
+// not the state; a full snapshot is rewritten only once those deltas would
+// outgrow it.
 //
 // A panic in the mapping function, or a misuse of State (ErrInvalidState),
 // fails the batch, and the stream produces no more batches (the state is

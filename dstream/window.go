@@ -174,7 +174,9 @@ func filterOf[K comparable, V any](g *Graph, op string, c opConfig) func(rdd.Pai
 // is proportional to the data entering and leaving the window and to the
 // number of keys in it, not to its length. The per-batch reductions and
 // the windows are persisted and released once no window needs them, and
-// the stream must checkpoint. With an inverse a key whose value returns to
+// the stream must checkpoint; its data checkpoint writes each per-batch
+// reduction once, after it entered the window, and the latest window, so
+// it too costs the batches entering, not the window. With an inverse a key whose value returns to
 // the identity stays (with a value such as 0) unless WithFilter removes it.
 // Windows that do not overlap (slide ≥ window) are always reduced from
 // their own batches, which is cheaper and, unlike Spark, also correct for
