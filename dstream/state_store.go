@@ -177,6 +177,7 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 				}
 			}
 			out.Changed[i], out.Repeats[i] = removed, len(removed) // removals may repeat
+			clear(sp.log) // drop the keys it holds
 			sp.log = sp.log[:0]
 		} else {
 			out.Full = false
