@@ -4,7 +4,6 @@ import (
 	stdctx "context"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"testing"
 	"time"
 
@@ -168,17 +167,7 @@ func BenchmarkState(b *testing.B) {
 func benchStateInterleaved(b *testing.B, checkpointEvery time.Duration) {
 	small := newStatePipeline(b, "MapWithState", 10_000, checkpointEvery)
 	large := newStatePipeline(b, "MapWithState", 10_000_000, checkpointEvery)
-	b.ResetTimer()
-	var ts, tl time.Duration
-	for range b.N {
-		start := time.Now()
-		small.op()
-		runtime.GC()
-		mid := time.Now()
-		large.op()
-		runtime.GC()
-		ts, tl = ts+mid.Sub(start), tl+time.Since(mid)
-	}
+	ts, tl := interleave(b, small.op, large.op)
 	b.ReportMetric(float64(ts.Nanoseconds())/float64(b.N*small.interval), "keys10k-ns/batch")
 	b.ReportMetric(float64(tl.Nanoseconds())/float64(b.N*large.interval), "keys10M-ns/batch")
 	b.ReportMetric(tl.Seconds()/ts.Seconds(), "keys10M/keys10k")

@@ -3,7 +3,6 @@ package bench
 import (
 	stdctx "context"
 	"fmt"
-	"runtime"
 	"testing"
 	"time"
 
@@ -123,17 +122,7 @@ func BenchmarkWindow(b *testing.B) {
 	}
 	b.Run("inverse=true/interleaved", func(b *testing.B) {
 		short, long := newWindowPipeline(b, 2, true), newWindowPipeline(b, 60, true)
-		b.ResetTimer()
-		var ts, tl time.Duration
-		for range b.N {
-			start := time.Now()
-			short.op()
-			runtime.GC()
-			mid := time.Now()
-			long.op()
-			runtime.GC()
-			ts, tl = ts+mid.Sub(start), tl+time.Since(mid)
-		}
+		ts, tl := interleave(b, short.op, long.op)
 		b.StopTimer()
 		short.check(b)
 		long.check(b)

@@ -71,6 +71,47 @@ func (c *crashScenario) write(i int) error {
 	return err
 }
 
+// metaRenameStep returns the index of the step that renames the metadata
+// file into place among the steps of one write.
+func metaRenameStep(t *testing.T, points []faultPoint) int {
+	t.Helper()
+	at := -1
+	for k, p := range points {
+		if p.step == stepRename && strings.HasSuffix(p.path, metaSuffix) {
+			at = k
+		}
+	}
+	if at < 0 {
+		t.Fatalf("no metadata rename among %v", points)
+	}
+	return at
+}
+
+// reopenAfterCrash reopens dir as a restarted process would after the
+// write of batch crashed was cut short, and checks that the newest
+// readable checkpoint is the previous batch, or batch crashed when the cut
+// came after its metadata was renamed into place, with no file skipped as
+// unreadable. It returns the store, that checkpoint and its batch.
+func reopenAfterCrash(t *testing.T, dir string, afterMetaRename bool, crashed int, opts ...Option) (*Store, *Metadata, int) {
+	t.Helper()
+	s, logs := openTest(t, dir, opts...)
+	m, err := s.LatestMetadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := crashed - 1
+	if afterMetaRename {
+		want = crashed
+	}
+	if !m.Time.Equal(batchTime(want)) {
+		t.Fatalf("recovered batch %v, want %v", m.Time, batchTime(want))
+	}
+	if strings.Contains(logs.String(), "skipping") {
+		t.Fatalf("a crash left an unreadable file: %s", logs.String())
+	}
+	return s, m, want
+}
+
 // TestCrashBetweenEverySteps crashes the writer before every step (create,
 // torn write, fsync, close, rename, directory fsync of each state and
 // metadata file, and each removal of retention) of checkpoints that write
@@ -96,16 +137,10 @@ func TestCrashBetweenEverySteps(t *testing.T) {
 		if err := dry.write(crashed); err != nil {
 			t.Fatal(err)
 		}
-		metaRenamed := -1
+		metaRenamed := metaRenameStep(t, points)
 		var kinds []string
-		for k, p := range points {
-			if p.step == stepRename && strings.HasSuffix(p.path, metaSuffix) {
-				metaRenamed = k
-			}
+		for _, p := range points {
 			kinds = append(kinds, p.String())
-		}
-		if metaRenamed < 0 {
-			t.Fatalf("batch %d: no metadata rename among %v", crashed, kinds)
 		}
 		t.Logf("batch %d: %d steps: %s", crashed, len(points), strings.Join(kinds, ", "))
 
@@ -132,22 +167,7 @@ func TestCrashBetweenEverySteps(t *testing.T) {
 					t.Fatalf("write: got %v, want the injected crash", err)
 				}
 
-				// Restart.
-				s, logs := openTest(t, c.dir, WithRetain(crashRetain), WithFullSnapshotEvery(crashFullEvery))
-				m, err := s.LatestMetadata()
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := crashed - 1
-				if k > metaRenamed {
-					want = crashed
-				}
-				if !m.Time.Equal(batchTime(want)) {
-					t.Fatalf("recovered batch %v, want %v", m.Time, batchTime(want))
-				}
-				if strings.Contains(logs.String(), "skipping") {
-					t.Fatalf("a crash left an unreadable file: %s", logs.String())
-				}
+				s, m, want := reopenAfterCrash(t, c.dir, k > metaRenamed, crashed, WithRetain(crashRetain), WithFullSnapshotEvery(crashFullEvery))
 				for j, md := range c.models {
 					checkState(t, s, m, md.id, c.want[want][j])
 				}
@@ -166,7 +186,7 @@ func TestCrashBetweenEverySteps(t *testing.T) {
 					t.Fatal(err)
 				}
 				s2, _ := openTest(t, c.dir)
-				m, err = s2.LatestMetadata()
+				m, err := s2.LatestMetadata()
 				if err != nil {
 					t.Fatal(err)
 				}

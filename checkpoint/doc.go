@@ -36,13 +36,14 @@
 // thousand entries a batch, amortised, and a restore reads at most about
 // twice the state. The full snapshot is built from the stream's snapshot
 // iterator when given, otherwise by merging the files on disk, on the
-// writing goroutine.
+// writing goroutine. Changes of a checkpoint that failed or that the
+// [AsyncWriter] dropped go into the next delta. Restoring reads the newest
+// full snapshot and the deltas after it.
 //
 // Data made of immutable parts, such as the per-batch reductions of an
 // inverse window, is written as segments ([StateSnapshot.Segments]): each
 // part once, when it appears, then kept by name until a checkpoint no
-// longer lists it. Changes of a checkpoint that
-// failed or that the [AsyncWriter] dropped go into the next delta. Restoring
-// reads the newest full snapshot and the deltas after it. Files that no
-// retained checkpoint refers to are removed after each write.
+// longer lists it. Restoring reads every segment listed.
+//
+// Files that no retained checkpoint refers to are removed after each write.
 package checkpoint

@@ -206,14 +206,9 @@ func TestSegmentsCrashAtEveryStep(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	metaRenamed := -1
-	for k, p := range points {
-		if p.step == stepRename && strings.HasSuffix(p.path, metaSuffix) {
-			metaRenamed = k
-		}
-	}
-	if metaRenamed < 0 || !strings.Contains(fmt.Sprint(points), segSuffix) {
-		t.Fatalf("dry run: no metadata rename or no segment among %v", points)
+	metaRenamed := metaRenameStep(t, points)
+	if !strings.Contains(fmt.Sprint(points), segSuffix) {
+		t.Fatalf("dry run: no segment written among %v", points)
 	}
 	for k, p := range points {
 		t.Run(fmt.Sprintf("step%02d-%s", k, p.step), func(t *testing.T) {
@@ -229,21 +224,7 @@ func TestSegmentsCrashAtEveryStep(t *testing.T) {
 			if !errors.Is(err, errCrash) {
 				t.Fatalf("write: got %v, want the injected crash", err)
 			}
-			s, logs := openTest(t, dir, WithRetain(2))
-			m, err := s.LatestMetadata()
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := crashed - 1
-			if k > metaRenamed {
-				want = crashed
-			}
-			if !m.Time.Equal(batchTime(want)) {
-				t.Fatalf("recovered batch %v, want %v", m.Time, batchTime(want))
-			}
-			if strings.Contains(logs.String(), "skipping") {
-				t.Fatalf("a crash left an unreadable file: %s", logs.String())
-			}
+			s, m, want := reopenAfterCrash(t, dir, k > metaRenamed, crashed, WithRetain(2))
 			checkState(t, s, m, "window", wants[want])
 			clear(w.written) // a new store has written nothing yet
 			for i := crashed + 1; i <= crashed+2; i++ {
@@ -348,4 +329,55 @@ func TestDeltaWithRepeatedKeys(t *testing.T) {
 	s.faults = nil
 	m = write(5, []Entry{set(5, 51), del(4)}, nil)
 	checkState(t, s, m, "words", map[int]int64{1: 12, 2: 20, 5: 51})
+}
+
+// TestStateRefShapeChecked checks that metadata whose state reference has
+// both a full snapshot and segments, or neither, or deltas without a full
+// snapshot, reads as corrupt.
+func TestStateRefShapeChecked(t *testing.T) {
+	full, seg := newStateFileName(1, fullSuffix), newStateFileName(1, segSuffix)
+	for name, ref := range map[string]StateRef{
+		"both":            {Full: full, Segments: []SegmentRef{{Name: "a", File: seg}}},
+		"neither":         {},
+		"deltas, no full": {Deltas: []string{newStateFileName(1, deltaSuffix)}, Segments: []SegmentRef{{Name: "a", File: seg}}},
+	} {
+		m := testMetadata(1)
+		m.State = map[string]StateRef{"window": ref}
+		data, err := encodeMetadata(m)
+		require.NoError(t, err)
+		_, err = decodeMetadata(data)
+		require.ErrorIs(t, err, ErrCorrupt, name)
+	}
+	for _, ref := range []StateRef{{Full: full}, {Segments: []SegmentRef{{Name: "a", File: seg}}}} {
+		m := testMetadata(1)
+		m.State = map[string]StateRef{"window": ref}
+		data, err := encodeMetadata(m)
+		require.NoError(t, err)
+		_, err = decodeMetadata(data)
+		require.NoError(t, err)
+	}
+}
+
+// TestStreamChangesForm checks a stream going from segments to keyed state
+// (which needs a full snapshot, All) and back.
+func TestStreamChangesForm(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	one := must(EncodeEntry(1, int64(1)))
+	write := func(i int, st StateSnapshot) (*Metadata, error) {
+		st.StreamID = "s"
+		c := &Checkpoint{Metadata: testMetadata(i), State: []StateSnapshot{st}}
+		return c.Metadata, s.Write(c)
+	}
+	_, err := write(1, StateSnapshot{Segments: []Segment{{Name: "a", Entries: []Entry{one}}}})
+	require.NoError(t, err)
+	_, err = write(2, StateSnapshot{Changed: []Entry{must(EncodeEntry(2, int64(2)))}})
+	require.ErrorContains(t, err, "must be a full snapshot")
+	m, err := write(3, StateSnapshot{Changed: []Entry{must(EncodeEntry(2, int64(2)))}, All: allEntries(t, map[int]int64{2: 2})})
+	require.NoError(t, err)
+	require.NotEmpty(t, m.State["s"].Full)
+	checkState(t, s, m, "s", map[int]int64{2: 2})
+	m, err = write(4, StateSnapshot{Segments: []Segment{{Name: "b", Entries: []Entry{one}}}})
+	require.NoError(t, err)
+	require.Empty(t, m.State["s"].Full)
+	checkState(t, s, m, "s", map[int]int64{1: 1})
 }

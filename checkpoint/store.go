@@ -38,8 +38,7 @@ type Store struct {
 	mu sync.Mutex
 	// chains holds, for each stream written since Open, the state files of
 	// its last checkpoint; a stream without one gets a full snapshot next.
-	chains map[string]StateRef
-	sizes  map[string]chainSize
+	chains map[string]chain
 	stats  Stats
 
 	// carry holds, per stream, the changes of checkpoints that failed: they
@@ -77,7 +76,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
 		return nil, fmt.Errorf("checkpoint: open %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, cfg: cfg, chains: map[string]StateRef{}, sizes: map[string]chainSize{}, carry: map[string]changeSet{}}
+	s := &Store{dir: dir, cfg: cfg, chains: map[string]chain{}, carry: map[string]changeSet{}}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -224,17 +223,17 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 			}
 		}
 	}()
-	refs := make(map[string]StateRef, len(c.State))
-	sizes := make(map[string]chainSize, len(c.State))
+	chains := make(map[string]chain, len(c.State))
+	m.State = make(map[string]StateRef, len(c.State))
 	for _, st := range c.State {
-		ref, size, err := s.writeState(st.StreamID, changes[st.StreamID], st, batch)
+		ch, err := s.writeState(st.StreamID, changes[st.StreamID], st, batch)
 		if err != nil {
+			m.State = nil
 			return fmt.Errorf("checkpoint: Write batch %s: state of stream %s: %w", when, st.StreamID, err)
 		}
-		refs[st.StreamID], sizes[st.StreamID] = ref, size
+		chains[st.StreamID], m.State[st.StreamID] = ch, ch.ref
 	}
 	m.FormatVersion = FormatVersion
-	m.State = refs
 	data, err := encodeMetadata(m)
 	if err != nil {
 		return fmt.Errorf("checkpoint: Write batch %s: encode metadata: %w", when, err)
@@ -245,8 +244,7 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 	ok = true
 	s.stats.Checkpoints++
 	s.stats.BytesWritten += int64(len(data))
-	maps.Copy(s.chains, refs)
-	maps.Copy(s.sizes, sizes)
+	maps.Copy(s.chains, chains)
 	if err := s.collect(); err != nil {
 		if errors.Is(err, errCrash) {
 			return err
@@ -256,34 +254,36 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 	return nil
 }
 
-// chainSize is the number of entries in a stream's last full snapshot and
-// in the deltas written after it.
-type chainSize struct{ full, deltas int }
+// chain is a stream's state files as of its last checkpoint, with the
+// number of entries in its full snapshot and in the deltas after it.
+type chain struct {
+	ref                       StateRef
+	fullEntries, deltaEntries int
+}
 
 // writeState writes one stream's state file(s), or none when nothing
-// changed, and returns the stream's new chain of files and its size. A full
+// changed, and returns the stream's new chain of files. A full
 // snapshot is written from st.All when there is no chain yet; when one is
 // due (fullDue), from st.All if given, else by compacting the chain on disk
 // with changes.
-func (s *Store) writeState(id string, changes []Entry, st StateSnapshot, batch int64) (StateRef, chainSize, error) {
+func (s *Store) writeState(id string, changes []Entry, st StateSnapshot, batch int64) (chain, error) {
 	if st.Segments != nil {
 		if len(st.Changed) > 0 || st.All != nil {
-			return StateRef{}, chainSize{}, errors.New("a snapshot with Segments must have no Changed or All")
+			return chain{}, errors.New("a snapshot with Segments must have no Changed or All")
 		}
 		ref, err := s.writeSegments(id, st.Segments, batch)
-		return ref, chainSize{}, err
+		return chain{ref: ref}, err
 	}
 	prev, chained := s.chains[id]
-	size := s.sizes[id]
-	if chained && prev.Full == "" { // segmented until now
+	if chained && prev.ref.Full == "" { // segmented until now
 		if len(changes) == 0 && st.All == nil {
-			return prev, size, nil
+			return prev, nil
 		}
 		chained = false
 	}
-	full := !chained || s.fullDue(prev, size, len(changes))
+	full := !chained || s.fullDue(prev, len(changes))
 	if !full && len(changes) == 0 {
-		return prev, size, nil
+		return prev, nil
 	}
 	entries, hint := slices.Values(changes), 0
 	switch {
@@ -291,11 +291,11 @@ func (s *Store) writeState(id string, changes []Entry, st StateSnapshot, batch i
 		// The changes usually hold all the entries (a first checkpoint).
 		entries, hint = st.All, entriesSize(changes)
 	case full && !chained:
-		return StateRef{}, size, errors.New("the stream's first checkpoint since Open must be a full snapshot but StateSnapshot.All is nil")
+		return chain{}, errors.New("the stream's first checkpoint since Open must be a full snapshot but StateSnapshot.All is nil")
 	case full:
-		state, fileSize, err := s.readChain(id, prev)
+		state, fileSize, err := s.readChain(id, prev.ref)
 		if err != nil {
-			return StateRef{}, size, fmt.Errorf("compacting into a full snapshot: %w", err)
+			return chain{}, fmt.Errorf("compacting into a full snapshot: %w", err)
 		}
 		for _, e := range changes {
 			if e.Deleted {
@@ -320,29 +320,30 @@ func (s *Store) writeState(id string, changes []Entry, st StateSnapshot, batch i
 	}
 	name, n, err := s.writeStateFile(id, batch, suffix, entries, hint)
 	if err != nil {
-		return StateRef{}, size, err
+		return chain{}, err
 	}
 	if full {
 		s.stats.FullSnapshots++
-		return StateRef{Full: name}, chainSize{full: n}, nil
+		return chain{ref: StateRef{Full: name}, fullEntries: n}, nil
 	}
 	s.stats.Deltas++
-	size.deltas += n
-	return StateRef{Full: prev.Full, Deltas: append(slices.Clip(prev.Deltas), name)}, size, nil
+	prev.ref.Deltas = append(slices.Clip(prev.ref.Deltas), name)
+	prev.deltaEntries += n
+	return prev, nil
 }
 
 // fullDue reports whether a stream's next state file, of changes entries
-// on the chain prev of the given size, should be a full snapshot: every
+// on the chain prev, should be a full snapshot: every
 // fullEvery checkpoints when set, else when the deltas would hold more
 // entries than the last full snapshot. The size rule bounds a restore to
 // about twice the live entries and makes the cost of compacting
 // proportional to the changes written since the last one (amortised),
 // whatever the size of the state.
-func (s *Store) fullDue(prev StateRef, size chainSize, changes int) bool {
+func (s *Store) fullDue(prev chain, changes int) bool {
 	if s.cfg.fullEvery > 0 {
-		return len(prev.Deltas)+1 >= s.cfg.fullEvery
+		return len(prev.ref.Deltas)+1 >= s.cfg.fullEvery
 	}
-	return changes > 0 && size.deltas+changes > size.full
+	return changes > 0 && prev.deltaEntries+changes > prev.fullEntries
 }
 
 // writeSegments writes the new segments of a segmented snapshot and
@@ -354,7 +355,7 @@ func (s *Store) writeSegments(id string, segs []Segment, batch int64) (StateRef,
 	}
 	written := map[string]string{}
 	if prev, ok := s.chains[id]; ok {
-		for _, sg := range prev.Segments {
+		for _, sg := range prev.ref.Segments {
 			written[sg.Name] = sg.File
 		}
 	}

@@ -168,6 +168,15 @@ func TestAwaitCheckpoint(t *testing.T) {
 	ssc, err := context.NewStreamingContext(time.Second)
 	require.NoError(t, err)
 	require.ErrorContains(t, ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(1000)), "no checkpoint directory")
+
+	// A context that stops before the batch is checkpointed.
+	r = startRun(t, t.TempDir(), 0, statefulSetup(randomBatches(3, 4), newResults()))
+	r.steps(time.Second)
+	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(1000)))
+	require.NoError(t, r.ssc.Stop(false))
+	require.ErrorContains(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(5000)),
+		"the context stopped with the newest checkpoint at batch 1000 ms")
+	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(1000)))
 }
 
 // TestQueuePositionRestored: no item is taken twice, none is lost, across

@@ -398,10 +398,10 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 			}
 			for _, rec := range log {
 				var err error
-				if rec.change.removed {
+				if rec.removed {
 					err = enc.Delete(rec.key)
 				} else {
-					err = enc.Set(rec.key, storedState[S]{State: rec.change.entry.state, Updated: rec.change.entry.updated})
+					err = enc.Set(rec.key, storedState[S]{State: rec.entry.state, Updated: rec.entry.updated})
 				}
 				if err != nil {
 					return snap, err

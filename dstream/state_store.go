@@ -58,16 +58,12 @@ type stateEntry[S any] struct {
 	updated int64
 }
 
-// stateChange is a key's entry after a change, or its removal.
-type stateChange[S any] struct {
+// changeRecord is one change in a partition's log: the key's entry after
+// it, or its removal.
+type changeRecord[K comparable, S any] struct {
+	key     K
 	entry   stateEntry[S]
 	removed bool
-}
-
-// changeRecord is one change in a partition's log.
-type changeRecord[K comparable, S any] struct {
-	key    K
-	change stateChange[S]
 }
 
 // expiryBucket holds the keys updated at one batch time.
@@ -172,12 +168,13 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 			}
 			var removed []changeRecord[K, S]
 			for _, r := range sp.log {
-				if _, ok := sp.m[r.key]; !ok && r.change.removed {
+				if _, ok := sp.m[r.key]; !ok && r.removed {
 					removed = append(removed, r)
 				}
 			}
-			out.Changed[i], out.Repeats[i] = removed, len(removed) // removals may repeat
-			clear(sp.log) // drop the keys it holds
+			// Removals may repeat a key. The reused log drops the keys it held.
+			out.Changed[i], out.Repeats[i] = removed, len(removed)
+			clear(sp.log)
 			sp.log = sp.log[:0]
 		} else {
 			out.Full = false
@@ -229,23 +226,23 @@ const (
 	minChangedBound = 4096
 )
 
-// record logs a change of k whose previous update was at batch time prev
+// record logs a change whose key was last updated at batch time prev
 // (minBatchTime for a new key). In an allChanged partition only removals
 // are logged.
-func (sp *statePartition[K, S]) record(k K, ch stateChange[S], prev int64) {
-	if !sp.tracking || sp.all && !ch.removed {
+func (sp *statePartition[K, S]) record(r changeRecord[K, S], prev int64) {
+	if !sp.tracking || sp.all && !r.removed {
 		return
 	}
 	if prev > sp.since {
 		sp.repeats++ // changed since the take: an earlier record has it
 	}
-	sp.log = append(sp.log, changeRecord[K, S]{key: k, change: ch})
+	sp.log = append(sp.log, r)
 	if n := len(sp.log); !sp.all && n > minChangedBound && n > len(sp.m)/maxChangedShare {
 		sp.all = true
 		kept := sp.log[:0]
-		for _, r := range sp.log {
-			if r.change.removed {
-				kept = append(kept, r)
+		for _, rec := range sp.log {
+			if rec.removed {
+				kept = append(kept, rec)
 			}
 		}
 		clear(sp.log[len(kept):])
@@ -259,7 +256,7 @@ func (sp *statePartition[K, S]) record(k K, ch stateChange[S], prev int64) {
 func (sp *statePartition[K, S]) put(k K, s S, t, prev int64, timeout bool) {
 	e := stateEntry[S]{state: s, updated: t}
 	sp.m[k] = e
-	sp.record(k, stateChange[S]{entry: e}, prev)
+	sp.record(changeRecord[K, S]{key: k, entry: e}, prev)
 	if timeout && prev != t {
 		sp.index(k, t)
 	}
@@ -268,7 +265,7 @@ func (sp *statePartition[K, S]) put(k K, s S, t, prev int64, timeout bool) {
 // remove deletes k, last updated at batch time prev.
 func (sp *statePartition[K, S]) remove(k K, prev int64) {
 	delete(sp.m, k)
-	sp.record(k, stateChange[S]{removed: true}, prev)
+	sp.record(changeRecord[K, S]{key: k, removed: true}, prev)
 }
 
 // index adds k to the expiry bucket of batch time t, the newest bucket.

@@ -71,10 +71,10 @@ func sortedChanges(c stateChanges[int, int]) flatChanges {
 	}
 	for _, log := range c.Changed {
 		for _, rec := range dedupChanges(log) {
-			if rec.change.removed {
+			if rec.removed {
 				out.Removed = append(out.Removed, rec.key)
 			} else {
-				out.Updated = append(out.Updated, rdd.KV(rec.key, rec.change.entry.state))
+				out.Updated = append(out.Updated, rdd.KV(rec.key, rec.entry.state))
 			}
 		}
 	}
@@ -159,16 +159,16 @@ func TestStateStoreChangesHandedOver(t *testing.T) {
 	sp.put(7, 72, 7, 6, false)
 	sp.remove(7, 7)
 	want := []changeRecord[int, int]{
-		{key: 7, change: stateChange[int]{entry: stateEntry[int]{state: 70, updated: 5}}},
-		{key: 7, change: stateChange[int]{entry: stateEntry[int]{state: 71, updated: 6}}},
+		{key: 7, entry: stateEntry[int]{state: 70, updated: 5}},
+		{key: 7, entry: stateEntry[int]{state: 71, updated: 6}},
 	}
 	require.Equal(t, want, taken.Changed[p], "the later batch does not touch the log taken")
 	require.Equal(t, 1, taken.Repeats[p], "the second update of 7 is a repeat")
 	require.Equal(t, want[1:], dedupChanges(taken.Changed[p]))
 	next := st.takeChanges()
 	require.Equal(t, []changeRecord[int, int]{
-		{key: 7, change: stateChange[int]{entry: stateEntry[int]{state: 72, updated: 7}}},
-		{key: 7, change: stateChange[int]{removed: true}},
+		{key: 7, entry: stateEntry[int]{state: 72, updated: 7}},
+		{key: 7, removed: true},
 	}, next.Changed[p])
 	require.Equal(t, 1, next.Repeats[p], "7 was updated after the take at 6")
 	require.Equal(t, 2, next.len())
@@ -192,7 +192,7 @@ func TestStateStoreChangedSetBounded(t *testing.T) {
 		sp.put(k, -k, 2, 1, false)
 	}
 	require.True(t, sp.all, "the log outgrew half the keys")
-	require.Equal(t, []changeRecord[int, int]{{key: 0, change: stateChange[int]{removed: true}}}, sp.log, "only removals are kept")
+	require.Equal(t, []changeRecord[int, int]{{key: 0, removed: true}}, sp.log, "only removals are kept")
 	sp.remove(keys-1, 1)
 	c := sortedChanges(st.takeChanges())
 	require.True(t, c.Full)
