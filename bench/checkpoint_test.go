@@ -41,11 +41,11 @@ func mustEntry(k string, v int64) checkpoint.Entry {
 
 // checkpointChanges returns the n-th batch's 10,000 changed keys, a spread
 // of existing keys with new values.
-func checkpointChanges(n int) []checkpoint.Entry {
-	out := make([]checkpoint.Entry, checkpointChanged)
-	for i := range out {
+func checkpointChanges(n int) checkpoint.Entries {
+	var out checkpoint.Entries
+	for i := range checkpointChanged {
 		k := (i*(checkpointKeys/checkpointChanged) + n*7) % checkpointKeys
-		out[i] = mustEntry(fmt.Sprintf("key-%07d", k), int64(n))
+		out.Append(mustEntry(fmt.Sprintf("key-%07d", k), int64(n)))
 	}
 	return out
 }
@@ -58,7 +58,7 @@ func openStore(b *testing.B, opts ...checkpoint.Option) *checkpoint.Store {
 	return s
 }
 
-func stateCheckpoint(i int, changed []checkpoint.Entry) *checkpoint.Checkpoint {
+func stateCheckpoint(i int, changed checkpoint.Entries) *checkpoint.Checkpoint {
 	return &checkpoint.Checkpoint{
 		Metadata: &checkpoint.Metadata{Time: time.Unix(1_700_000_000+int64(i), 0), BatchInterval: time.Second},
 		State:    []checkpoint.StateSnapshot{{StreamID: "state", Changed: changed, All: slices.Values(checkpointState())}},
@@ -105,7 +105,7 @@ func BenchmarkCheckpoint(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			i++
-			if err := s.Write(stateCheckpoint(i, nil)); err != nil {
+			if err := s.Write(stateCheckpoint(i, checkpoint.Entries{})); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -115,10 +115,10 @@ func BenchmarkCheckpoint(b *testing.B) {
 	})
 	b.Run("write/incremental", func(b *testing.B) {
 		s := openStore(b, checkpoint.WithFullSnapshotEvery(1<<30))
-		if err := s.Write(stateCheckpoint(0, nil)); err != nil {
+		if err := s.Write(stateCheckpoint(0, checkpoint.Entries{})); err != nil {
 			b.Fatal(err)
 		}
-		changes := [][]checkpoint.Entry{checkpointChanges(1), checkpointChanges(2)}
+		changes := []checkpoint.Entries{checkpointChanges(1), checkpointChanges(2)}
 		before := s.Stats().BytesWritten
 		i := 0
 		for b.Loop() {
@@ -137,7 +137,7 @@ func BenchmarkCheckpoint(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			s := openStore(b)
 			for i := range deltas + 1 {
-				var changed []checkpoint.Entry
+				var changed checkpoint.Entries
 				if i > 0 {
 					changed = checkpointChanges(i)
 				}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // The steps of writing one file, in order, and of removing one. Tests hook
@@ -34,11 +35,12 @@ func (s *Store) fault(step, path string) error {
 	return nil
 }
 
-// writeFileAtomic writes data to path the way hashicorp/raft writes
-// snapshots: to path+".tmp", fsync, close, rename over path, fsync the
-// directory. A reader sees either the old file (or none) or the whole new
-// one; a crash leaves at most a *.tmp, removed by the next Open.
-func (s *Store) writeFileAtomic(path string, data []byte) (err error) {
+// writeFileAtomic writes the parts of a file, one after the other, to path
+// the way hashicorp/raft writes snapshots: to path+".tmp", fsync, close,
+// rename over path, fsync the directory. A reader sees either the old file
+// (or none) or the whole new one; a crash leaves at most a *.tmp, removed
+// by the next Open.
+func (s *Store) writeFileAtomic(path string, parts ...[]byte) (err error) {
 	tmp := path + tmpSuffix
 	if err := s.fault(stepCreate, tmp); err != nil {
 		return err
@@ -55,13 +57,15 @@ func (s *Store) writeFileAtomic(path string, data []byte) (err error) {
 		}
 	}()
 	if err := s.fault(stepWrite, tmp); err != nil {
-		_, _ = f.Write(data[:len(data)/2]) // a torn write
+		_, _ = f.Write(slices.Concat(parts...)[:size(parts)/2]) // a torn write
 		crashed = true
 		_ = f.Close()
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("checkpoint: write %s: %w", tmp, err)
+	for _, p := range parts {
+		if _, err := f.Write(p); err != nil {
+			return fmt.Errorf("checkpoint: write %s: %w", tmp, err)
+		}
 	}
 	if err := s.fault(stepSync, tmp); err != nil {
 		crashed = true
@@ -97,6 +101,15 @@ func (s *Store) writeFileAtomic(path string, data []byte) (err error) {
 		return err
 	}
 	return nil
+}
+
+// size returns the total length of parts.
+func size(parts [][]byte) int {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	return n
 }
 
 // syncDir fsyncs a directory so that renames and creations in it survive a

@@ -3,9 +3,12 @@ package checkpoint
 import (
 	"bytes"
 	"fmt"
+	"iter"
+	"math"
 	"reflect"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // EncodeEntry returns the [Entry] for key k set to v, both msgpack-encoded.
@@ -49,21 +52,75 @@ func DecodeState[K comparable, V any](raw map[string][]byte) (map[K]V, error) {
 	return out, nil
 }
 
+// Entries is a list of state entries in the encoding of a state file: one
+// buffer, each entry a msgpack [bin key, bin value or nil, bool deleted].
+// [EntryEncoder] builds it, and the store writes its bytes as they are, so
+// nothing is done per entry between the encoder and the file. The zero
+// value is an empty list.
+type Entries struct {
+	data    []byte
+	n       int
+	deleted int
+}
+
+// EntriesOf returns a list of the entries given, in order.
+func EntriesOf(list ...Entry) Entries {
+	var es Entries
+	for _, e := range list {
+		es.Append(e)
+	}
+	return es
+}
+
+// Append adds e at the end of the list.
+func (es *Entries) Append(e Entry) {
+	es.data = appendEntry(es.data, e)
+	es.n++
+	if e.Deleted {
+		es.deleted++
+	}
+}
+
+// Len returns the number of entries.
+func (es Entries) Len() int { return es.n }
+
+// All yields the entries in order. Their keys and values share the list's
+// buffer: they must not be modified.
+func (es Entries) All() iter.Seq[Entry] {
+	return func(yield func(Entry) bool) {
+		rest := es.data
+		for range es.n {
+			key, value, deleted, r, err := parseEntry(rest)
+			if err != nil {
+				// Entries is built only by Append and EntryEncoder.
+				panic(fmt.Sprintf("checkpoint: Entries holds a malformed entry: %v", err))
+			}
+			rest = r
+			if !yield(Entry{Key: key, Value: value, Deleted: deleted}) {
+				return
+			}
+		}
+	}
+}
+
 // EntryEncoder encodes many entries of one key and value type with one
-// msgpack encoder into one buffer, for a delta or a segment of thousands of
-// entries: no allocation per entry, where [EncodeEntry] allocates several.
+// msgpack encoder into one buffer, the [Entries] it returns: for a delta or
+// a segment of thousands of entries, no allocation per entry, where
+// [EncodeEntry] allocates several.
 // The zero value is not usable; call [NewEntryEncoder].
 type EntryEncoder[K comparable, V any] struct {
 	buf bytes.Buffer
 	enc *msgpack.Encoder
 	// k and v are the values being encoded, reflected once, so encoding
 	// does not box them into an interface per entry.
-	k      K
-	v      V
-	kv, vv reflect.Value
-	kf, vf fastKind
-	ends   []entryEnd
-	prefix []byte
+	k       K
+	v       V
+	kv, vv  reflect.Value
+	kf, vf  fastKind
+	n       int // entries encoded
+	deleted int // of which deletions
+	hint    int // entries expected
+	prefix  []byte
 }
 
 // fastKind names the types EntryEncoder encodes by calling the msgpack
@@ -103,15 +160,10 @@ func (e *EntryEncoder[K, V]) encode(v reflect.Value, kind fastKind) error {
 	return e.enc.EncodeValue(v)
 }
 
-type entryEnd struct {
-	key, value int // end offsets in buf
-	deleted    bool
-}
-
 // NewEntryEncoder returns an encoder with room for about n entries.
 func NewEntryEncoder[K comparable, V any](n int) *EntryEncoder[K, V] {
-	e := &EntryEncoder[K, V]{ends: make([]entryEnd, 0, n)}
-	e.buf.Grow(n * 16)
+	e := &EntryEncoder[K, V]{hint: n}
+	e.buf.Grow(64)
 	e.enc = msgpack.NewEncoder(&e.buf)
 	e.kv, e.vv = reflect.ValueOf(&e.k).Elem(), reflect.ValueOf(&e.v).Elem()
 	e.kf, e.vf = fastKindOf(e.kv.Type()), fastKindOf(e.vv.Type())
@@ -148,15 +200,20 @@ func KeyPrefix[K comparable](key any) ([]byte, error) {
 // Set adds the entry for key k set to v.
 func (e *EntryEncoder[K, V]) Set(k K, v V) error {
 	e.k, e.v = k, v
-	e.buf.Write(e.prefix)
-	if err := e.encode(e.kv, e.kf); err != nil {
+	start := e.buf.Len()
+	e.buf.WriteByte(msgpcode.FixedArrayLow | 3)
+	if err := e.key(); err != nil {
+		e.buf.Truncate(start)
 		return fmt.Errorf("checkpoint: encode key %v: %w", k, err)
 	}
-	keyEnd := e.buf.Len()
+	bin := e.openBin()
 	if err := e.encode(e.vv, e.vf); err != nil {
+		e.buf.Truncate(start)
 		return fmt.Errorf("checkpoint: encode value of key %v: %w", k, err)
 	}
-	e.ends = append(e.ends, entryEnd{key: keyEnd, value: e.buf.Len()})
+	e.closeBin(bin)
+	e.buf.WriteByte(msgpcode.False)
+	e.added(start)
 	return nil
 }
 
@@ -164,27 +221,63 @@ func (e *EntryEncoder[K, V]) Set(k K, v V) error {
 // [DeletedEntry] does.
 func (e *EntryEncoder[K, V]) Delete(k K) error {
 	e.k = k
-	e.buf.Write(e.prefix)
-	if err := e.encode(e.kv, e.kf); err != nil {
+	start := e.buf.Len()
+	e.buf.WriteByte(msgpcode.FixedArrayLow | 3)
+	if err := e.key(); err != nil {
+		e.buf.Truncate(start)
 		return fmt.Errorf("checkpoint: encode key %v: %w", k, err)
 	}
-	n := e.buf.Len()
-	e.ends = append(e.ends, entryEnd{key: n, value: n, deleted: true})
+	e.buf.Write([]byte{msgpcode.Nil, msgpcode.True})
+	e.deleted++
+	e.added(start)
 	return nil
+}
+
+// key appends the bin of the key prefix and e.k.
+func (e *EntryEncoder[K, V]) key() error {
+	bin := e.openBin()
+	e.buf.Write(e.prefix)
+	if err := e.encode(e.kv, e.kf); err != nil {
+		return err
+	}
+	e.closeBin(bin)
+	return nil
+}
+
+// added counts the entry that starts at start. After the first, the buffer
+// grows once to the size the expected entries will need if they are alike.
+func (e *EntryEncoder[K, V]) added(start int) {
+	e.n++
+	if e.n == 1 && e.hint > 1 {
+		e.buf.Grow((e.buf.Len() - start) * (e.hint - 1) * 9 / 8)
+	}
+}
+
+// openBin starts a bin whose bytes are appended next, returning where its
+// header is; closeBin writes the header once the length is known.
+func (e *EntryEncoder[K, V]) openBin() int {
+	at := e.buf.Len()
+	e.buf.Write([]byte{msgpcode.Bin8, 0})
+	return at
+}
+
+// closeBin sets the length of the bin opened at at, which runs to the end
+// of the buffer, widening its header (and moving its bytes) past bin 8.
+func (e *EntryEncoder[K, V]) closeBin(at int) {
+	n := e.buf.Len() - at - 2
+	if n <= math.MaxUint8 {
+		e.buf.Bytes()[at+1] = byte(n)
+		return
+	}
+	header := appendBinHeader(nil, n)
+	e.buf.Write(header[2:]) // room for the wider header
+	b := e.buf.Bytes()
+	copy(b[at+len(header):], b[at+2:at+2+n])
+	copy(b[at:], header)
 }
 
 // Entries returns the entries added, in order. They share the encoder's
 // buffer, so the encoder must not be used afterwards.
-func (e *EntryEncoder[K, V]) Entries() []Entry {
-	data := e.buf.Bytes()
-	out := make([]Entry, len(e.ends))
-	start := 0
-	for i, end := range e.ends {
-		out[i] = Entry{Key: data[start:end.key:end.key], Deleted: end.deleted}
-		if !end.deleted {
-			out[i].Value = data[end.key:end.value:end.value]
-		}
-		start = end.value
-	}
-	return out
+func (e *EntryEncoder[K, V]) Entries() Entries {
+	return Entries{data: e.buf.Bytes(), n: e.n, deleted: e.deleted}
 }

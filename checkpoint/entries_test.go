@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,7 +35,8 @@ func TestEntryEncoderMatchesEncodeEntry(t *testing.T) {
 		require.NoError(t, enc.Delete(k))
 		want = append(want, must(DeletedEntry(k)))
 	}
-	got := enc.Entries()
+	require.Equal(t, EntriesOf(want...), enc.Entries(), "the encoder's list is byte for byte the one Append builds")
+	got := slices.Collect(enc.Entries().All())
 	require.Len(t, got, len(want))
 	for i := range want {
 		require.Equal(t, want[i].Key, got[i].Key, "entry %d key", i)
@@ -66,7 +68,7 @@ func TestKeyPrefix(t *testing.T) {
 	for _, k := range []string{"", "word", string(make([]byte, 300))} {
 		require.NoError(t, enc.Set(k, len(k)))
 	}
-	got := enc.Entries()
+	got := slices.Collect(enc.Entries().All())
 	for i, k := range []string{"", "word", string(make([]byte, 300))} {
 		want := must(EncodeEntry(arrayKey{Time: 1 << 50, Flag: true, Key: k}, len(k)))
 		require.Equal(t, want, got[i])
@@ -98,10 +100,9 @@ func TestEncodeEntryMatchesMsgpack(t *testing.T) {
 			require.NoError(t, enc.EncodeBytes(e.Key))
 			require.NoError(t, enc.EncodeBytes(value))
 			require.NoError(t, enc.EncodeBool(e.Deleted))
-			f := &frameBuffer{}
-			encodeEntry(f, e)
-			require.Equal(t, want.Bytes(), f.Bytes(), "length %d, deleted %v", n, e.Deleted)
-			key, val, deleted, rest, err := parseEntry(f.Bytes())
+			b := appendEntry(nil, e)
+			require.Equal(t, want.Bytes(), b, "length %d, deleted %v", n, e.Deleted)
+			key, val, deleted, rest, err := parseEntry(b)
 			require.NoError(t, err)
 			require.Empty(t, rest)
 			require.Equal(t, len(e.Key), len(key))
@@ -123,11 +124,32 @@ func TestEntryEncoderFastKinds(t *testing.T) {
 		require.NoError(t, encInt.Set(n, int64(n)))
 		require.NoError(t, encStr.Set(string(make([]byte, n&0x1ffff)), myInt(n)))
 	}
-	for i, e := range encInt.Entries() {
+	for i, e := range slices.Collect(encInt.Entries().All()) {
 		require.Equal(t, must(EncodeEntry(ints[i], int64(ints[i]))), e, "int %d", ints[i])
 	}
-	for i, e := range encStr.Entries() {
+	for i, e := range slices.Collect(encStr.Entries().All()) {
 		require.Equal(t, must(EncodeEntry(string(make([]byte, ints[i]&0x1ffff)), myInt(ints[i]))), e, "string of %d bytes", ints[i]&0x1ffff)
 	}
 	require.Equal(t, slowKind, fastKindOf(reflect.TypeFor[myInt]()))
+}
+
+// TestEntryEncoderWidensBins checks keys and values of every bin width,
+// whose headers the encoder widens after encoding them, against Append,
+// and a failed Set leaving the list as it was.
+func TestEntryEncoderWidensBins(t *testing.T) {
+	enc := NewEntryEncoder[string, string](2)
+	var want []Entry
+	for _, n := range []int{0, 250, 255, 256, 65535, 65536, 3} {
+		k, v := string(bytes.Repeat([]byte{'k'}, n)), string(bytes.Repeat([]byte{'v'}, n/2))
+		require.NoError(t, enc.Set(k, v))
+		want = append(want, must(EncodeEntry(k, v)))
+		require.NoError(t, enc.Delete(k))
+		want = append(want, must(DeletedEntry(k)))
+	}
+	require.Equal(t, EntriesOf(want...), enc.Entries())
+
+	bad := NewEntryEncoder[int, any](2)
+	require.NoError(t, bad.Set(1, "one"))
+	require.Error(t, bad.Set(2, make(chan int)))
+	require.Equal(t, EntriesOf(must(EncodeEntry(1, any("one")))), bad.Entries())
 }

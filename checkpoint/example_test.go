@@ -44,7 +44,7 @@ func ExampleStore() {
 	all1 := stateEntries(batch1)
 	err = store.Write(&checkpoint.Checkpoint{
 		Metadata: &checkpoint.Metadata{Time: start.Add(time.Second), BatchInterval: time.Second, Streams: graph, LastCompleted: start.Add(time.Second)},
-		State:    []checkpoint.StateSnapshot{{StreamID: "counts", Changed: all1, All: slices.Values(all1)}},
+		State:    []checkpoint.StateSnapshot{{StreamID: "counts", Changed: checkpoint.EntriesOf(all1...), All: slices.Values(all1)}},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -55,7 +55,7 @@ func ExampleStore() {
 	delB, _ := checkpoint.DeletedEntry("b")
 	err = store.Write(&checkpoint.Checkpoint{
 		Metadata: &checkpoint.Metadata{Time: start.Add(2 * time.Second), BatchInterval: time.Second, Streams: graph, LastCompleted: start.Add(2 * time.Second)},
-		State:    []checkpoint.StateSnapshot{{StreamID: "counts", Changed: []checkpoint.Entry{setA, delB}}},
+		State:    []checkpoint.StateSnapshot{{StreamID: "counts", Changed: checkpoint.EntriesOf(setA, delB)}},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -64,15 +64,15 @@ func FuzzDecodeMetadata(f *testing.F) {
 
 func FuzzDecodeState(f *testing.F) {
 	entries := []Entry{{Key: []byte{1}, Value: []byte{2}}, {Key: []byte("k"), Deleted: true}, {}}
-	delta, _, err := encodeState("words", 7, false, slices.Values(entries), 0)
+	delta, err := stateFile("words", 7, false, EntriesOf(entries...))
 	if err != nil {
 		f.Fatal(err)
 	}
-	full, _, err := encodeState("w", 8, true, slices.Values(entries[:1]), 0)
+	full, err := stateFile("w", 8, true, EntriesOf(entries[:1]...))
 	if err != nil {
 		f.Fatal(err)
 	}
-	seedFiles(f, delta, full)
+	seedFiles(f, slices.Concat(delta...), slices.Concat(full...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, b := range [][]byte{data, frame(data)} {
 			n := 0

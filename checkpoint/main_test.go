@@ -88,7 +88,7 @@ func (m *model) snapshot(t testing.TB) StateSnapshot {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st.Changed = append(st.Changed, e)
+		st.Changed.Append(e)
 	}
 	clear(m.changed)
 	st.All = allEntries(t, maps.Clone(m.live))

@@ -47,7 +47,7 @@ func (w *windowModel) snapshot(t testing.TB, i int) (StateSnapshot, map[int]int6
 				if err != nil {
 					t.Fatal(err)
 				}
-				seg.Entries = append(seg.Entries, e)
+				seg.Entries.Append(e)
 			}
 		}
 		st.Segments = append(st.Segments, seg)
@@ -124,7 +124,7 @@ func TestSegmentsWrittenOnce(t *testing.T) {
 func TestSegmentsRefused(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := openTest(t, dir)
-	one := []Entry{must(EncodeEntry(1, int64(1)))}
+	one := EntriesOf(must(EncodeEntry(1, int64(1))))
 	write := func(s *Store, i int, st StateSnapshot) error {
 		st.StreamID = "window"
 		return s.Write(&Checkpoint{Metadata: testMetadata(i), State: []StateSnapshot{st}})
@@ -305,7 +305,7 @@ func TestDeltaWithRepeatedKeys(t *testing.T) {
 	set := func(k int, v int64) Entry { return must(EncodeEntry(k, v)) }
 	del := func(k int) Entry { return must(DeletedEntry(k)) }
 	write := func(i int, changed []Entry, all map[int]int64) *Metadata {
-		st := StateSnapshot{StreamID: "words", Changed: changed}
+		st := StateSnapshot{StreamID: "words", Changed: EntriesOf(changed...)}
 		if all != nil {
 			st.All = allEntries(t, all)
 		}
@@ -325,7 +325,7 @@ func TestDeltaWithRepeatedKeys(t *testing.T) {
 		}
 		return nil
 	}
-	require.Error(t, s.Write(&Checkpoint{Metadata: testMetadata(4), State: []StateSnapshot{{StreamID: "words", Changed: []Entry{set(5, 5), set(5, 50)}}}}))
+	require.Error(t, s.Write(&Checkpoint{Metadata: testMetadata(4), State: []StateSnapshot{{StreamID: "words", Changed: EntriesOf(set(5, 5), set(5, 50))}}}))
 	s.faults = nil
 	m = write(5, []Entry{set(5, 51), del(4)}, nil)
 	checkState(t, s, m, "words", map[int]int64{1: 12, 2: 20, 5: 51})
@@ -368,15 +368,15 @@ func TestStreamChangesForm(t *testing.T) {
 		c := &Checkpoint{Metadata: testMetadata(i), State: []StateSnapshot{st}}
 		return c.Metadata, s.Write(c)
 	}
-	_, err := write(1, StateSnapshot{Segments: []Segment{{Name: "a", Entries: []Entry{one}}}})
+	_, err := write(1, StateSnapshot{Segments: []Segment{{Name: "a", Entries: EntriesOf(one)}}})
 	require.NoError(t, err)
-	_, err = write(2, StateSnapshot{Changed: []Entry{must(EncodeEntry(2, int64(2)))}})
+	_, err = write(2, StateSnapshot{Changed: EntriesOf(must(EncodeEntry(2, int64(2))))})
 	require.ErrorContains(t, err, "must be a full snapshot")
-	m, err := write(3, StateSnapshot{Changed: []Entry{must(EncodeEntry(2, int64(2)))}, All: allEntries(t, map[int]int64{2: 2})})
+	m, err := write(3, StateSnapshot{Changed: EntriesOf(must(EncodeEntry(2, int64(2)))), All: allEntries(t, map[int]int64{2: 2})})
 	require.NoError(t, err)
 	require.NotEmpty(t, m.State["s"].Full)
 	checkState(t, s, m, "s", map[int]int64{2: 2})
-	m, err = write(4, StateSnapshot{Segments: []Segment{{Name: "b", Entries: []Entry{one}}}})
+	m, err = write(4, StateSnapshot{Segments: []Segment{{Name: "b", Entries: EntriesOf(one)}}})
 	require.NoError(t, err)
 	require.Empty(t, m.State["s"].Full)
 	checkState(t, s, m, "s", map[int]int64{1: 1})

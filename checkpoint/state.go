@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"iter"
 	"math"
 	"math/rand/v2"
@@ -49,10 +50,11 @@ type StateSnapshot struct {
 	StreamID string
 	// Changed lists the keys updated or deleted since the previous
 	// StateSnapshot of this stream handed to the store, in order: a key
-	// listed more than once takes its last entry. An empty
-	// Changed (and nil All and Segments) writes no file at all: the
-	// stream's files of the previous checkpoint stay.
-	Changed []Entry
+	// listed more than once takes its last entry. A delta file is
+	// Changed's bytes as they are. An empty Changed (and nil All and
+	// Segments) writes no file at all: the stream's files of the previous
+	// checkpoint stay.
+	Changed Entries
 	// All yields every live key of the snapshot (Deleted false), each once,
 	// or is nil. It is called only when a full snapshot is written, from
 	// the writing goroutine, so it must read an immutable copy.
@@ -72,7 +74,7 @@ type Segment struct {
 	// written, or the store was opened since); hand it over again then.
 	Keep bool
 	// Entries are the segment's entries (none Deleted) when Keep is false.
-	Entries []Entry
+	Entries Entries
 }
 
 // State file names: <20-digit batch unix nanos>-<8 hex random>.full,
@@ -133,79 +135,74 @@ func escapeStreamID(id string) string {
 	return b.String()
 }
 
-// encodeState builds a whole state file. Payload: a msgpack array of
-// stream ID, batch unix nanos, full flag and the entries, each an array of
-// key, value (nil when deleted) and deleted flag. The entries' array length
-// is written as array32 and patched at the end, so entries stream from an
-// iterator in one pass.
-func encodeState(streamID string, batchNanos int64, full bool, entries iter.Seq[Entry], sizeHint int) ([]byte, int, error) {
-	f := newFrameBuffer(sizeHint)
-	enc := msgpack.NewEncoder(f)
+// stateFile returns the bytes of a state file of es, in three parts: the
+// frame's header with the payload's, es's bytes as they are, and the
+// checksum. Payload: a msgpack array of stream ID, batch unix nanos, full
+// flag and the entries, each an array of key, value (nil when deleted) and
+// deleted flag.
+func stateFile(streamID string, batchNanos int64, full bool, es Entries) ([][]byte, error) {
+	if full && es.deleted > 0 {
+		return nil, fmt.Errorf("checkpoint: stream %s: a full snapshot or segment holds %d deleted entries", streamID, es.deleted)
+	}
+	var payload bytes.Buffer
+	enc := msgpack.NewEncoder(&payload)
 	if err := enc.EncodeArrayLen(4); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if err := enc.EncodeString(streamID); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if err := enc.EncodeInt(batchNanos); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if err := enc.EncodeBool(full); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	f.WriteByte(0xdd) // array32
-	countAt := f.Len()
-	f.Write([]byte{0, 0, 0, 0})
-	n := 0
-	var err error
-	for e := range entries {
-		if full && e.Deleted {
-			err = fmt.Errorf("checkpoint: stream %s: full snapshot yielded a deleted entry", streamID)
-			break
-		}
-		encodeEntry(f, e)
-		n++
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	binary.BigEndian.PutUint32(f.Bytes()[countAt:], uint32(n))
-	return f.finish(), n, nil
+	payload.WriteByte(msgpcode.Array32)
+	payload.Write(binary.BigEndian.AppendUint32(nil, uint32(es.n)))
+	head := make([]byte, headerSize, headerSize+payload.Len())
+	copy(head, magic)
+	binary.BigEndian.PutUint16(head[len(magic):], FormatVersion)
+	binary.BigEndian.PutUint64(head[len(magic)+2:], uint64(payload.Len()+len(es.data)))
+	head = append(head, payload.Bytes()...)
+	sum := crc32.Update(crc32.Checksum(head, castagnoli), castagnoli, es.data)
+	return [][]byte{head, es.data, binary.BigEndian.AppendUint32(nil, sum)}, nil
 }
 
-// encodeEntry appends one entry as msgpack [bin key, bin value (nil when
+// appendEntry appends one entry as msgpack [bin key, bin value (nil when
 // deleted), bool deleted], the bytes msgpack's Encoder would write, without
-// its per-call overhead (it is the inner loop of writing a state file).
-func encodeEntry(f *frameBuffer, e Entry) {
+// its per-call overhead.
+func appendEntry(b []byte, e Entry) []byte {
 	value := e.Value
 	if e.Deleted {
 		value = nil
 	}
-	f.WriteByte(msgpcode.FixedArrayLow | 3)
-	appendBin(f, e.Key)
-	appendBin(f, value)
+	b = append(b, msgpcode.FixedArrayLow|3)
+	b = appendBin(b, e.Key)
+	b = appendBin(b, value)
 	if e.Deleted {
-		f.WriteByte(msgpcode.True)
-	} else {
-		f.WriteByte(msgpcode.False)
+		return append(b, msgpcode.True)
 	}
+	return append(b, msgpcode.False)
 }
 
-// appendBin appends b as msgpack nil (b nil) or bin 8/16/32.
-func appendBin(f *frameBuffer, b []byte) {
-	n := len(b)
-	switch {
-	case b == nil:
-		f.WriteByte(msgpcode.Nil)
-		return
-	case n <= math.MaxUint8:
-		f.Write([]byte{msgpcode.Bin8, byte(n)})
-	case n <= math.MaxUint16:
-		f.Write([]byte{msgpcode.Bin16, byte(n >> 8), byte(n)})
-	default:
-		f.Write([]byte{msgpcode.Bin32, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+// appendBin appends x as msgpack nil (x nil) or bin 8/16/32.
+func appendBin(b, x []byte) []byte {
+	if x == nil {
+		return append(b, msgpcode.Nil)
 	}
-	f.Write(b)
+	return append(appendBinHeader(b, len(x)), x...)
+}
+
+// appendBinHeader appends the header of a msgpack bin of n bytes.
+func appendBinHeader(b []byte, n int) []byte {
+	switch {
+	case n <= math.MaxUint8:
+		return append(b, msgpcode.Bin8, byte(n))
+	case n <= math.MaxUint16:
+		return append(b, msgpcode.Bin16, byte(n>>8), byte(n))
+	}
+	return append(b, msgpcode.Bin32, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
 // stateHeader is what a state file says about itself.

@@ -138,10 +138,19 @@ func (s *Store) Write(c *Checkpoint) error {
 type changeSet map[string]Entry
 
 // add records changes on top of cs, later ones winning.
-func (cs changeSet) add(changes []Entry) {
-	for _, e := range changes {
+func (cs changeSet) add(changes iter.Seq[Entry]) {
+	for e := range changes {
 		cs[string(e.Key)] = e
 	}
+}
+
+// entries returns the changes as a list.
+func (cs changeSet) entries() Entries {
+	var es Entries
+	for _, e := range cs {
+		es.Append(e)
+	}
+	return es
 }
 
 // addDropped records that c was dropped unwritten, on top of the changes of
@@ -153,7 +162,7 @@ func (s *Store) addDropped(earlier map[string]changeSet, c *Checkpoint) {
 		s.dropped = earlier
 	} else {
 		for id, cs := range earlier { // a drop raced in between
-			cs.add(slices.Collect(maps.Values(s.dropped[id])))
+			cs.add(maps.Values(s.dropped[id]))
 			s.dropped[id] = cs
 		}
 	}
@@ -166,7 +175,7 @@ func (s *Store) addDropped(earlier map[string]changeSet, c *Checkpoint) {
 			cs = changeSet{}
 			s.dropped[st.StreamID] = cs
 		}
-		cs.add(st.Changed)
+		cs.add(st.Changed.All())
 	}
 }
 
@@ -195,7 +204,7 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 
 	// Each stream's changes: those of failed and dropped checkpoints, then
 	// this one's.
-	changes := make(map[string][]Entry, len(c.State))
+	changes := make(map[string]Entries, len(c.State))
 	for _, st := range c.State {
 		if _, dup := changes[st.StreamID]; dup {
 			return fmt.Errorf("checkpoint: Write batch %s: stream %s has two state snapshots", when, st.StreamID)
@@ -206,10 +215,10 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 			continue
 		}
 		cs := changeSet{}
-		cs.add(slices.Collect(maps.Values(earlier)))
-		cs.add(slices.Collect(maps.Values(dropped)))
-		cs.add(st.Changed)
-		changes[st.StreamID] = slices.Collect(maps.Values(cs))
+		cs.add(maps.Values(earlier))
+		cs.add(maps.Values(dropped))
+		cs.add(st.Changed.All())
+		changes[st.StreamID] = cs.entries()
 	}
 	ok := false
 	defer func() {
@@ -218,7 +227,7 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 				delete(s.carry, id)
 			} else {
 				cs := changeSet{}
-				cs.add(ch)
+				cs.add(ch.All())
 				s.carry[id] = cs
 			}
 		}
@@ -266,9 +275,9 @@ type chain struct {
 // snapshot is written from st.All when there is no chain yet; when one is
 // due (fullDue), from st.All if given, else by compacting the chain on disk
 // with changes.
-func (s *Store) writeState(id string, changes []Entry, st StateSnapshot, batch int64) (chain, error) {
+func (s *Store) writeState(id string, changes Entries, st StateSnapshot, batch int64) (chain, error) {
 	if st.Segments != nil {
-		if len(st.Changed) > 0 || st.All != nil {
+		if st.Changed.Len() > 0 || st.All != nil {
 			return chain{}, errors.New("a snapshot with Segments must have no Changed or All")
 		}
 		ref, err := s.writeSegments(id, st.Segments, batch)
@@ -276,20 +285,23 @@ func (s *Store) writeState(id string, changes []Entry, st StateSnapshot, batch i
 	}
 	prev, chained := s.chains[id]
 	if chained && prev.ref.Full == "" { // segmented until now
-		if len(changes) == 0 && st.All == nil {
+		if changes.Len() == 0 && st.All == nil {
 			return prev, nil
 		}
 		chained = false
 	}
-	full := !chained || s.fullDue(prev, len(changes))
-	if !full && len(changes) == 0 {
+	full := !chained || s.fullDue(prev, changes.Len())
+	if !full && changes.Len() == 0 {
 		return prev, nil
 	}
-	entries, hint := slices.Values(changes), 0
+	entries := changes
 	switch {
 	case full && st.All != nil:
 		// The changes usually hold all the entries (a first checkpoint).
-		entries, hint = st.All, entriesSize(changes)
+		entries = Entries{data: make([]byte, 0, len(changes.data))}
+		for e := range st.All {
+			entries.Append(e)
+		}
 	case full && !chained:
 		return chain{}, errors.New("the stream's first checkpoint since Open must be a full snapshot but StateSnapshot.All is nil")
 	case full:
@@ -297,28 +309,23 @@ func (s *Store) writeState(id string, changes []Entry, st StateSnapshot, batch i
 		if err != nil {
 			return chain{}, fmt.Errorf("compacting into a full snapshot: %w", err)
 		}
-		for _, e := range changes {
+		for e := range changes.All() {
 			if e.Deleted {
 				delete(state, string(e.Key))
 			} else {
 				state[string(e.Key)] = e.Value
 			}
 		}
-		entries, hint = func(yield func(Entry) bool) {
-			for k, v := range state {
-				if !yield(Entry{Key: []byte(k), Value: v}) {
-					return
-				}
-			}
-		}, fileSize
-	default:
-		hint = entriesSize(changes)
+		entries = Entries{data: make([]byte, 0, fileSize)}
+		for k, v := range state {
+			entries.Append(Entry{Key: []byte(k), Value: v})
+		}
 	}
 	suffix := deltaSuffix
 	if full {
 		suffix = fullSuffix
 	}
-	name, n, err := s.writeStateFile(id, batch, suffix, entries, hint)
+	name, n, err := s.writeStateFile(id, batch, suffix, entries)
 	if err != nil {
 		return chain{}, err
 	}
@@ -374,7 +381,7 @@ func (s *Store) writeSegments(id string, segs []Segment, batch int64) (StateRef,
 			ref.Segments = append(ref.Segments, SegmentRef{Name: sg.Name, File: file})
 			continue
 		}
-		file, _, err := s.writeStateFile(id, batch, segSuffix, slices.Values(sg.Entries), entriesSize(sg.Entries))
+		file, _, err := s.writeStateFile(id, batch, segSuffix, sg.Entries)
 		if err != nil {
 			return StateRef{}, fmt.Errorf("segment %q: %w", sg.Name, err)
 		}
@@ -384,20 +391,12 @@ func (s *Store) writeSegments(id string, segs []Segment, batch int64) (StateRef,
 	return ref, nil
 }
 
-func entriesSize(entries []Entry) int {
-	n := 0
-	for _, e := range entries {
-		n += len(e.Key) + len(e.Value) + 8
-	}
-	return n
-}
-
-// writeStateFile encodes entries into a new state file of stream id with
-// the given suffix and writes it atomically, returning its name and the
-// number of entries.
-func (s *Store) writeStateFile(id string, batch int64, suffix string, entries iter.Seq[Entry], hint int) (string, int, error) {
+// writeStateFile writes entries into a new state file of stream id with
+// the given suffix, atomically, and returns its name and the number of
+// entries.
+func (s *Store) writeStateFile(id string, batch int64, suffix string, entries Entries) (string, int, error) {
 	name := newStateFileName(batch, suffix)
-	data, n, err := encodeState(id, batch, suffix != deltaSuffix, entries, hint)
+	parts, err := stateFile(id, batch, suffix != deltaSuffix, entries)
 	if err != nil {
 		return "", 0, err
 	}
@@ -412,12 +411,14 @@ func (s *Store) writeStateFile(id string, batch int64, suffix string, entries it
 			return "", 0, err
 		}
 	}
-	if err := s.writeFileAtomic(filepath.Join(dir, name), data); err != nil {
+	if err := s.writeFileAtomic(filepath.Join(dir, name), parts...); err != nil {
 		return "", 0, err
 	}
-	s.stats.BytesWritten += int64(len(data))
-	s.stats.Entries += int64(n)
-	return name, n, nil
+	for _, p := range parts {
+		s.stats.BytesWritten += int64(len(p))
+	}
+	s.stats.Entries += int64(entries.Len())
+	return name, entries.Len(), nil
 }
 
 const (

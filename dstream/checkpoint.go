@@ -412,7 +412,7 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 		if changes.Full {
 			live := snap.Changed
 			snap.All = func(yield func(checkpoint.Entry) bool) {
-				for _, e := range live {
+				for e := range live.All() {
 					if !e.Deleted && !yield(e) {
 						return
 					}
@@ -603,28 +603,28 @@ func (c *windowCheckpointer[T, K, V]) snapshot(ctx context.Context, t time.Time)
 
 // encodeWindowRDD encodes one RDD of a window checkpoint: a marker entry
 // (so that an empty RDD is restored too), then its pairs.
-func encodeWindowRDD[K comparable, V any](wr windowRDD[K, V]) ([]checkpoint.Entry, error) {
+func encodeWindowRDD[K comparable, V any](wr windowRDD[K, V]) (checkpoint.Entries, error) {
 	// Every key is a windowKey that differs from the others only in its
 	// last field: encode the others once, as a prefix.
 	markerPrefix, err := checkpoint.KeyPrefix[K](windowKey[K]{Time: wr.slot.time, Window: wr.slot.window, Marker: true})
 	if err != nil {
-		return nil, err
+		return checkpoint.Entries{}, err
 	}
 	prefix, err := checkpoint.KeyPrefix[K](windowKey[K]{Time: wr.slot.time, Window: wr.slot.window})
 	if err != nil {
-		return nil, err
+		return checkpoint.Entries{}, err
 	}
 	enc := checkpoint.NewEntryEncoder[K, V](len(wr.pairs) + 1)
 	enc.SetKeyPrefix(markerPrefix)
 	var k K
 	var v V
 	if err := enc.Set(k, v); err != nil {
-		return nil, err
+		return checkpoint.Entries{}, err
 	}
 	enc.SetKeyPrefix(prefix)
 	for _, p := range wr.pairs {
 		if err := enc.Set(p.Key, p.Value); err != nil {
-			return nil, err
+			return checkpoint.Entries{}, err
 		}
 	}
 	return enc.Entries(), nil

@@ -1,6 +1,7 @@
 package dstream
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -32,7 +33,7 @@ func checkStoredState[S any](t *testing.T, states ...S) {
 	for i, st := range states {
 		require.NoError(t, enc.Set(i, storedState[S]{State: st, Updated: int64(i) - 1<<40}))
 	}
-	for i, e := range enc.Entries() {
+	for i, e := range slices.Collect(enc.Entries().All()) {
 		want, err := msgpack.Marshal(storedWire[S]{State: states[i], Updated: int64(i) - 1<<40})
 		require.NoError(t, err)
 		require.Equal(t, want, e.Value, "state %v", states[i])

@@ -345,7 +345,8 @@ type mapWithState[K comparable, V, S, M any] struct {
 	store   *stateStore[K, S]
 	applier *stateApplier
 	mapped  *stream[M]
-	loaded  bool // guarded by applier.mu
+	loaded  bool             // guarded by applier.mu
+	inbox   stateInbox[K, V] // used by apply, one batch at a time
 
 	snapMu    sync.Mutex
 	snapshots *stream[rdd.Pair[K, S]]
@@ -492,9 +493,13 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 	fn := c.spec.fn
 	timeout := st.timeout > 0
 	threshold := tn - int64(st.timeout)
+	ib := &c.inbox
+	if err := ib.fill(ctx, in, st.part); err != nil {
+		return nil, err
+	}
+	defer ib.release()
 	outs := make([][]M, len(st.parts))
-	placed := rdd.PartitionBy(in, rdd.WithPartitioner(st.part))
-	err := placed.ForeachPartition(ctx, func(p int, recs iter.Seq[rdd.Pair[K, V]]) (err error) {
+	err := rdd.Parallelize(make([]struct{}, len(st.parts)), len(st.parts)).ForeachPartition(ctx, func(p int, _ iter.Seq[struct{}]) (err error) {
 		sp := &st.parts[p]
 		sp.mu.Lock()
 		defer sp.mu.Unlock()
@@ -508,10 +513,8 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 				panic(v)
 			}
 		}()
-		var (
-			out   []M
-			state State[S]
-		)
+		var state State[S]
+		out := make([]M, 0, ib.len(p))
 		one := func(kv rdd.Pair[K, V]) {
 			key = kv.Key
 			e, ok := sp.m[kv.Key]
@@ -535,24 +538,18 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 		}
 		// Records are applied in chunks: the keys of a chunk are looked up
 		// first, back to back, so that the cache misses of a large state
-		// overlap (sp.touch) instead of each record waiting for its own.
-		var chunk [stateChunk]rdd.Pair[K, V]
-		n := 0
+		// overlap (touchState) instead of each record waiting for its own.
 		var touched int64
-		for kv := range recs {
-			chunk[n] = kv
-			n++
-			if n == stateChunk {
-				touched += touchState(sp.m, chunk[:])
+		for _, bufs := range ib.byTask[:ib.tasks] {
+			recs := bufs[p]
+			for len(recs) > 0 {
+				chunk := recs[:min(len(recs), stateChunk)]
+				recs = recs[len(chunk):]
+				touched += touchState(sp.m, chunk)
 				for _, kv := range chunk {
 					one(kv)
 				}
-				n = 0
 			}
-		}
-		touched += touchState(sp.m, chunk[:n])
-		for _, kv := range chunk[:n] {
-			one(kv)
 		}
 		stateTouched.Add(touched)
 		if timeout {

@@ -450,6 +450,65 @@ func (a *stateApplier) applyThrough(ctx context.Context, t time.Time) error {
 	return nil
 }
 
+// stateInbox holds one batch's records routed to the state partitions of
+// their keys, in buffers kept from batch to batch: the routing of a
+// MapWithState batch allocates nothing once the buffers have grown to the
+// batch size (a shuffle would allocate its buckets anew every batch, and a
+// large state makes fresh memory expensive: it comes cache-cold, and often
+// page-faulted). The stateApplier runs one batch at a time, so one inbox
+// serves every batch of a stream.
+type stateInbox[K comparable, V any] struct {
+	// byTask[m][p] are the records of input partition m whose keys belong
+	// to state partition p, in order; only the first tasks entries are of
+	// the current batch.
+	byTask [][][]rdd.Pair[K, V]
+	tasks  int
+}
+
+// fill reads every partition of in, one task each, and routes its records
+// to the state partitions of their keys.
+func (ib *stateInbox[K, V]) fill(ctx context.Context, in *rdd.RDD[rdd.Pair[K, V]], part rdd.Partitioner[K]) error {
+	ib.tasks = in.NumPartitions()
+	for len(ib.byTask) < ib.tasks {
+		ib.byTask = append(ib.byTask, make([][]rdd.Pair[K, V], part.NumPartitions()))
+	}
+	return in.ForeachPartition(ctx, func(m int, recs iter.Seq[rdd.Pair[K, V]]) error {
+		bufs := ib.byTask[m]
+		for p := range bufs {
+			bufs[p] = bufs[p][:0]
+		}
+		for kv := range recs {
+			p := part.Partition(kv.Key)
+			bufs[p] = append(bufs[p], kv)
+		}
+		return nil
+	})
+}
+
+// len returns the number of records of state partition p.
+func (ib *stateInbox[K, V]) len(p int) int {
+	n := 0
+	for _, bufs := range ib.byTask[:ib.tasks] {
+		n += len(bufs[p])
+	}
+	return n
+}
+
+// release drops what the batch's records hold, so a batch's keys and values
+// are not kept alive until the next batch, and the buffers much larger than
+// this batch needed, so one burst does not hold its memory for good.
+func (ib *stateInbox[K, V]) release() {
+	for _, bufs := range ib.byTask[:ib.tasks] {
+		for p, b := range bufs {
+			if cap(b) > 4*len(b)+1024 {
+				bufs[p] = nil
+				continue
+			}
+			clear(b)
+		}
+	}
+}
+
 // stateChunk is the number of records whose keys are looked up together.
 const stateChunk = 16
 

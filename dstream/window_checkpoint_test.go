@@ -26,7 +26,7 @@ func windowSegments(t *testing.T, g *dstream.Graph, s int64) func() map[string]b
 		require.NoError(t, err)
 		out := map[string]bool{}
 		for _, sg := range snap.Segments {
-			require.Equal(t, sg.Keep, len(sg.Entries) == 0, "segment %s: entries only when not kept", sg.Name)
+			require.Equal(t, sg.Keep, sg.Entries.Len() == 0, "segment %s: entries only when not kept", sg.Name)
 			out[sg.Name] = sg.Keep
 		}
 		return out
