@@ -409,6 +409,7 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 			}
 		}
 		snap.Changed = enc.Entries()
+		c.store.recycle(changes)
 		if changes.Full {
 			live := snap.Changed
 			snap.All = func(yield func(checkpoint.Entry) bool) {

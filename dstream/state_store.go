@@ -86,6 +86,9 @@ type statePartition[K comparable, S any] struct {
 	repeats  int
 	since    int64
 	all      bool
+	// spareLog is a log the checkpoint encoder is done with, emptied, for
+	// the next takeChanges to record into (see recycle).
+	spareLog []changeRecord[K, S]
 	expiry   []expiryBucket[K]
 	spare    [][]K // emptied bucket slices, reused
 }
@@ -179,12 +182,33 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 		} else {
 			out.Full = false
 			out.Changed[i], out.Repeats[i] = sp.log, sp.repeats
-			sp.log = make([]changeRecord[K, S], 0, len(out.Changed[i]))
+			next := sp.spareLog
+			if cap(next) < len(sp.log) {
+				next = make([]changeRecord[K, S], 0, len(sp.log))
+			}
+			sp.log, sp.spareLog = next, nil
 		}
 		sp.repeats, sp.since, sp.all = 0, now, false
 		sp.mu.Unlock()
 	}
 	return out
+}
+
+// recycle hands the logs of c back to their partitions once the encoder
+// is done with them, for the next takeChanges to record into: a log is as
+// large as the changes of a checkpoint interval, and allocating it afresh
+// every interval costs a large state more than its changes (new memory
+// comes cache-cold and page-faulted).
+func (st *stateStore[K, S]) recycle(c stateChanges[K, S]) {
+	for i, log := range c.Changed {
+		sp := &st.parts[i]
+		sp.mu.Lock()
+		if cap(log) > cap(sp.spareLog) {
+			clear(log)
+			sp.spareLog = log[:0]
+		}
+		sp.mu.Unlock()
+	}
 }
 
 // dedupChanges returns the records of log that are the last of their key,

@@ -174,6 +174,34 @@ func TestStateStoreChangesHandedOver(t *testing.T) {
 	require.Equal(t, 2, next.len())
 }
 
+// TestStateStoreRecyclesLogs checks that a log handed back after encoding
+// is recorded into by the interval after next, emptied, while the log being
+// filled is never handed back to itself.
+func TestStateStoreRecyclesLogs(t *testing.T) {
+	st := newStateStore[int, int](rdd.NewHashPartitioner[int](1), 0)
+	sp := &st.parts[0]
+	st.startTrackingChanges()
+	st.takeChanges()
+	for k := range 100 {
+		sp.put(k, k, 1, minBatchTime, false)
+	}
+	first := st.takeChanges()
+	sp.put(1, 10, 2, 1, false)
+	st.recycle(first)
+	require.Len(t, sp.log, 1, "recycling does not touch the log being filled")
+	require.Equal(t, cap(first.Changed[0]), cap(sp.spareLog))
+	second := st.takeChanges()
+	require.Equal(t, []changeRecord[int, int]{{key: 1, entry: stateEntry[int]{state: 10, updated: 2}}}, second.Changed[0])
+	sp.put(2, 20, 3, 1, false)
+	require.Equal(t, []changeRecord[int, int]{{key: 2, entry: stateEntry[int]{state: 20, updated: 3}}}, sp.log)
+	require.Same(t, &first.Changed[0][:1][0], &sp.log[0], "the next log reuses the recycled one")
+	require.Nil(t, sp.spareLog)
+	st.recycle(second)
+	require.Equal(t, cap(second.Changed[0]), cap(sp.spareLog))
+	st.recycle(stateChanges[int, int]{Changed: [][]changeRecord[int, int]{make([]changeRecord[int, int], 0, 1)}})
+	require.Equal(t, cap(second.Changed[0]), cap(sp.spareLog), "a smaller log does not replace a larger spare")
+}
+
 // TestStateStoreChangedSetBounded checks that a partition whose log
 // outgrows half its keys stops recording updates one by one and reports
 // every key at the next take, removals included.
