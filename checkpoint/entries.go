@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"iter"
 	"math"
@@ -123,17 +124,18 @@ type EntryEncoder[K comparable, V any] struct {
 	prefix  []byte
 }
 
-// fastKind names the types EntryEncoder encodes by calling the msgpack
-// Encoder method msgpack itself would choose, without its lookup of the
-// type's encoder per value (a sync.Map read): exactly these types, not
-// types defined on them, which may have encoders of their own.
+// fastKind names the types EntryEncoder encodes itself, with the bytes
+// msgpack's Encoder would write (see [AppendMsgpack]), without the
+// Encoder's lookup of the type's encoder per value (a sync.Map read) and
+// its calls per byte: exactly these types, not types defined on them, which
+// may have encoders of their own.
 type fastKind uint8
 
 const (
 	slowKind   fastKind = iota
-	intKind             // int: EncodeInt, compact
-	int64Kind           // int64: EncodeInt64, as msgpack encodes int64 by default
-	stringKind          // string: EncodeString
+	intKind             // int: compact, as EncodeInt
+	int64Kind           // int64: 9 bytes, as EncodeInt64 by default
+	stringKind          // string: as EncodeString
 )
 
 func fastKindOf(t reflect.Type) fastKind {
@@ -151,13 +153,85 @@ func fastKindOf(t reflect.Type) fastKind {
 func (e *EntryEncoder[K, V]) encode(v reflect.Value, kind fastKind) error {
 	switch kind {
 	case intKind:
-		return e.enc.EncodeInt(v.Int())
+		e.buf.Write(appendInt(e.buf.AvailableBuffer(), v.Int()))
 	case int64Kind:
-		return e.enc.EncodeInt64(v.Int())
+		e.buf.Write(appendInt64(e.buf.AvailableBuffer(), v.Int()))
 	case stringKind:
-		return e.enc.EncodeString(v.String())
+		e.buf.Write(appendString(e.buf.AvailableBuffer(), v.String()))
+	default:
+		return e.enc.EncodeValue(v)
 	}
-	return e.enc.EncodeValue(v)
+	return nil
+}
+
+// AppendMsgpack appends the msgpack encoding of v to b, the bytes
+// msgpack.Marshal writes, when T is int, int64 or string, and reports
+// whether it did: for any other type b is returned as it is. With
+// [EntryEncoder.SetEncoded] it lets a caller encode a composite value of
+// these types without msgpack's Encoder.
+func AppendMsgpack[T any](b []byte, v T) ([]byte, bool) {
+	switch x := any(v).(type) {
+	case int:
+		return appendInt(b, int64(x)), true
+	case int64:
+		return appendInt64(b, x), true
+	case string:
+		return appendString(b, x), true
+	}
+	return b, false
+}
+
+// appendInt appends n as msgpack's Encoder.EncodeInt does: in the fewest
+// bytes.
+func appendInt(b []byte, n int64) []byte {
+	switch {
+	case n >= 0:
+		return appendUint(b, uint64(n))
+	case n >= -32:
+		return append(b, byte(n)) // negative fixint
+	case n >= math.MinInt8:
+		return append(b, msgpcode.Int8, byte(n))
+	case n >= math.MinInt16:
+		return append(b, msgpcode.Int16, byte(n>>8), byte(n))
+	case n >= math.MinInt32:
+		return binary.BigEndian.AppendUint32(append(b, msgpcode.Int32), uint32(n))
+	}
+	return appendInt64(b, n)
+}
+
+func appendUint(b []byte, n uint64) []byte {
+	switch {
+	case n <= math.MaxInt8:
+		return append(b, byte(n)) // positive fixint
+	case n <= math.MaxUint8:
+		return append(b, msgpcode.Uint8, byte(n))
+	case n <= math.MaxUint16:
+		return append(b, msgpcode.Uint16, byte(n>>8), byte(n))
+	case n <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(b, msgpcode.Uint32), uint32(n))
+	}
+	return binary.BigEndian.AppendUint64(append(b, msgpcode.Uint64), n)
+}
+
+// appendInt64 appends n as msgpack's Encoder.EncodeInt64 does by default:
+// always int 64.
+func appendInt64(b []byte, n int64) []byte {
+	return binary.BigEndian.AppendUint64(append(b, msgpcode.Int64), uint64(n))
+}
+
+// appendString appends s as msgpack's Encoder.EncodeString does.
+func appendString(b []byte, s string) []byte {
+	switch n := len(s); {
+	case n < 32:
+		b = append(b, msgpcode.FixedStrLow|byte(n))
+	case n <= math.MaxUint8:
+		b = append(b, msgpcode.Str8, byte(n))
+	case n <= math.MaxUint16:
+		b = append(b, msgpcode.Str16, byte(n>>8), byte(n))
+	default:
+		b = binary.BigEndian.AppendUint32(append(b, msgpcode.Str32), uint32(n))
+	}
+	return append(b, s...)
 }
 
 // NewEntryEncoder returns an encoder with room for about n entries.
@@ -199,13 +273,11 @@ func KeyPrefix[K comparable](key any) ([]byte, error) {
 
 // Set adds the entry for key k set to v.
 func (e *EntryEncoder[K, V]) Set(k K, v V) error {
-	e.k, e.v = k, v
-	start := e.buf.Len()
-	e.buf.WriteByte(msgpcode.FixedArrayLow | 3)
-	if err := e.key(); err != nil {
-		e.buf.Truncate(start)
-		return fmt.Errorf("checkpoint: encode key %v: %w", k, err)
+	start, err := e.begin(k)
+	if err != nil {
+		return err
 	}
+	e.v = v
 	bin := e.openBin()
 	if err := e.encode(e.vv, e.vf); err != nil {
 		e.buf.Truncate(start)
@@ -217,15 +289,28 @@ func (e *EntryEncoder[K, V]) Set(k K, v V) error {
 	return nil
 }
 
+// SetEncoded adds the entry for key k set to the value whose msgpack
+// encoding is value (see [AppendMsgpack]); the bytes are copied.
+func (e *EntryEncoder[K, V]) SetEncoded(k K, value []byte) error {
+	if len(value) == 0 {
+		return fmt.Errorf("checkpoint: encode value of key %v: an encoded value is never empty", k)
+	}
+	start, err := e.begin(k)
+	if err != nil {
+		return err
+	}
+	e.buf.Write(appendBin(e.buf.AvailableBuffer(), value))
+	e.buf.WriteByte(msgpcode.False)
+	e.added(start)
+	return nil
+}
+
 // Delete adds the entry recording that key k was removed, as
 // [DeletedEntry] does.
 func (e *EntryEncoder[K, V]) Delete(k K) error {
-	e.k = k
-	start := e.buf.Len()
-	e.buf.WriteByte(msgpcode.FixedArrayLow | 3)
-	if err := e.key(); err != nil {
-		e.buf.Truncate(start)
-		return fmt.Errorf("checkpoint: encode key %v: %w", k, err)
+	start, err := e.begin(k)
+	if err != nil {
+		return err
 	}
 	e.buf.Write([]byte{msgpcode.Nil, msgpcode.True})
 	e.deleted++
@@ -233,15 +318,20 @@ func (e *EntryEncoder[K, V]) Delete(k K) error {
 	return nil
 }
 
-// key appends the bin of the key prefix and e.k.
-func (e *EntryEncoder[K, V]) key() error {
+// begin starts an entry, its array header and key (the key prefix and k),
+// and returns where it starts. On error the buffer is left as it was.
+func (e *EntryEncoder[K, V]) begin(k K) (int, error) {
+	e.k = k
+	start := e.buf.Len()
+	e.buf.WriteByte(msgpcode.FixedArrayLow | 3)
 	bin := e.openBin()
 	e.buf.Write(e.prefix)
 	if err := e.encode(e.kv, e.kf); err != nil {
-		return err
+		e.buf.Truncate(start)
+		return 0, fmt.Errorf("checkpoint: encode key %v: %w", k, err)
 	}
 	e.closeBin(bin)
-	return nil
+	return start, nil
 }
 
 // added counts the entry that starts at start. After the first, the buffer

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 type arrayKey struct {
@@ -131,6 +132,45 @@ func TestEntryEncoderFastKinds(t *testing.T) {
 		require.Equal(t, must(EncodeEntry(string(make([]byte, ints[i]&0x1ffff)), myInt(ints[i]))), e, "string of %d bytes", ints[i]&0x1ffff)
 	}
 	require.Equal(t, slowKind, fastKindOf(reflect.TypeFor[myInt]()))
+	for _, n := range ints {
+		check := func(v any, got []byte, ok bool) {
+			t.Helper()
+			require.True(t, ok)
+			require.Equal(t, must(msgpack.Marshal(v)), got[2:], "%T %v", v, v)
+			require.Equal(t, []byte{1, 2}, got[:2], "appends")
+		}
+		got, ok := AppendMsgpack([]byte{1, 2}, n)
+		check(n, got, ok)
+		got, ok = AppendMsgpack([]byte{1, 2}, int64(n))
+		check(int64(n), got, ok)
+		s := string(make([]byte, n&0x1ffff))
+		got, ok = AppendMsgpack([]byte{1, 2}, s)
+		check(s, got, ok)
+	}
+	got, ok := AppendMsgpack([]byte{1}, myInt(1))
+	require.False(t, ok, "a type defined on int may encode itself")
+	require.Equal(t, []byte{1}, got)
+}
+
+// TestEntryEncoderSetEncoded checks that an entry set from its value's
+// encoding is the entry Set writes.
+func TestEntryEncoderSetEncoded(t *testing.T) {
+	type pair struct {
+		_msgpack struct{} `msgpack:",as_array"`
+		A        int64
+		B        string
+	}
+	enc := NewEntryEncoder[string, pair](2)
+	for i, k := range []string{"a", string(make([]byte, 300))} {
+		v := pair{A: int64(i) << 40, B: k}
+		b := append([]byte{msgpcode.FixedArrayLow | 2}, must(msgpack.Marshal(v.A))...)
+		b, ok := AppendMsgpack(b, v.B)
+		require.True(t, ok)
+		require.NoError(t, enc.SetEncoded(k, b))
+		require.Equal(t, must(EncodeEntry(k, v)), slices.Collect(enc.Entries().All())[i])
+	}
+	require.ErrorContains(t, enc.SetEncoded("c", nil), "never empty")
+	require.Equal(t, 2, enc.Entries().Len())
 }
 
 // TestEntryEncoderWidensBins checks keys and values of every bin width,

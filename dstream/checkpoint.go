@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 
 	"github.com/sluice-io/sluice/checkpoint"
 	"github.com/sluice-io/sluice/rdd"
@@ -332,28 +333,33 @@ type storedState[S any] struct {
 }
 
 // EncodeMsgpack writes what the as_array tag does, [State, Updated], without
-// msgpack's reflection over the struct and, for int, int64 and string
-// states, its lookup of the state's encoder: this is the inner loop of a
-// state checkpoint. Decoding goes by the tag.
+// msgpack's reflection over the struct. Decoding goes by the tag.
 func (s *storedState[S]) EncodeMsgpack(enc *msgpack.Encoder) error {
 	if err := enc.EncodeArrayLen(2); err != nil {
 		return err
 	}
-	var err error
-	switch p := any(&s.State).(type) {
-	case *int64:
-		err = enc.EncodeInt64(*p)
-	case *int:
-		err = enc.EncodeInt(int64(*p))
-	case *string:
-		err = enc.EncodeString(*p)
-	default:
-		err = enc.EncodeValue(reflect.ValueOf(&s.State).Elem())
-	}
-	if err != nil {
+	if err := enc.EncodeValue(reflect.ValueOf(&s.State).Elem()); err != nil {
 		return err
 	}
 	return enc.EncodeInt64(s.Updated)
+}
+
+// storedEncoder encodes the entries of a state checkpoint, key to
+// storedState. The inner loop of a state checkpoint: for int, int64 and
+// string states, which checkpoint.AppendMsgpack encodes, it writes the
+// value's bytes itself, without msgpack's Encoder.
+type storedEncoder[K comparable, S any] struct {
+	enc     *checkpoint.EntryEncoder[K, storedState[S]]
+	scratch []byte
+}
+
+func (se *storedEncoder[K, S]) set(k K, e stateEntry[S]) error {
+	b, ok := checkpoint.AppendMsgpack(append(se.scratch[:0], msgpcode.FixedArrayLow|2), e.state)
+	if !ok {
+		return se.enc.Set(k, storedState[S]{State: e.state, Updated: e.updated})
+	}
+	se.scratch, _ = checkpoint.AppendMsgpack(b, e.updated)
+	return se.enc.SetEncoded(k, se.scratch)
 }
 
 // stateCheckpointer checkpoints the store of a state stream.
@@ -385,8 +391,9 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 	return func(id string) (checkpoint.StateSnapshot, error) {
 		snap := checkpoint.StateSnapshot{StreamID: id}
 		enc := checkpoint.NewEntryEncoder[K, storedState[S]](changes.len())
+		se := &storedEncoder[K, S]{enc: enc}
 		for _, p := range changes.Live {
-			if err := enc.Set(p.Key, storedState[S]{State: p.Value.state, Updated: p.Value.updated}); err != nil {
+			if err := se.set(p.Key, p.Value); err != nil {
 				return snap, err
 			}
 		}
@@ -401,7 +408,7 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 				if rec.removed {
 					err = enc.Delete(rec.key)
 				} else {
-					err = enc.Set(rec.key, storedState[S]{State: rec.entry.state, Updated: rec.entry.updated})
+					err = se.set(rec.key, rec.entry)
 				}
 				if err != nil {
 					return snap, err

@@ -26,13 +26,17 @@ type wireStruct struct {
 type count int64
 
 // checkStoredState checks that storedState encodes as its tag says and
-// decodes back.
+// decodes back, through its own encoder (EntryEncoder.Set) and through
+// storedEncoder, which writes int, int64 and string states itself.
 func checkStoredState[S any](t *testing.T, states ...S) {
 	t.Helper()
 	enc := checkpoint.NewEntryEncoder[int, storedState[S]](len(states))
+	se := &storedEncoder[int, S]{enc: checkpoint.NewEntryEncoder[int, storedState[S]](len(states))}
 	for i, st := range states {
 		require.NoError(t, enc.Set(i, storedState[S]{State: st, Updated: int64(i) - 1<<40}))
+		require.NoError(t, se.set(i, stateEntry[S]{state: st, updated: int64(i) - 1<<40}))
 	}
+	require.Equal(t, enc.Entries(), se.enc.Entries())
 	for i, e := range slices.Collect(enc.Entries().All()) {
 		want, err := msgpack.Marshal(storedWire[S]{State: states[i], Updated: int64(i) - 1<<40})
 		require.NoError(t, err)
