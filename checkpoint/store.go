@@ -40,6 +40,10 @@ type Store struct {
 	// its last checkpoint; a stream without one gets a full snapshot next.
 	chains map[string]chain
 	stats  Stats
+	// refs holds, per retained metadata file read or written since Open,
+	// the state files it refers to (escaped stream dir + "/" + name), so
+	// that retention does not read every retained file at every write.
+	refs map[string][]string
 
 	// carry holds, per stream, the changes of checkpoints that failed: they
 	// go into the stream's next delta, so the chain stays complete.
@@ -76,7 +80,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
 		return nil, fmt.Errorf("checkpoint: open %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, cfg: cfg, chains: map[string]chain{}, carry: map[string]changeSet{}}
+	s := &Store{dir: dir, cfg: cfg, chains: map[string]chain{}, carry: map[string]changeSet{}, refs: map[string][]string{}}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -250,6 +254,7 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 	if err := s.writeFileAtomic(filepath.Join(s.dir, metaName(batch)), data); err != nil {
 		return fmt.Errorf("checkpoint: Write batch %s: %w", when, err)
 	}
+	s.refs[metaName(batch)] = referencedFiles(m.State)
 	ok = true
 	s.stats.Checkpoints++
 	s.stats.BytesWritten += int64(len(data))
@@ -454,6 +459,18 @@ func (s *Store) metaFiles() ([]string, error) {
 	return names, nil
 }
 
+// referencedFiles lists the state files that the state references of a
+// metadata file name, each as its escaped stream dir + "/" + file name.
+func referencedFiles(state map[string]StateRef) []string {
+	var out []string
+	for id, ref := range state {
+		for _, f := range ref.files() {
+			out = append(out, escapeStreamID(id)+"/"+f)
+		}
+	}
+	return out
+}
+
 // readMetadataFile reads and checks one metadata file, and checks that the
 // state files it refers to exist.
 func (s *Store) readMetadataFile(name string) (*Metadata, error) {
@@ -596,18 +613,28 @@ func (s *Store) collect() error {
 		names = names[:s.cfg.retain]
 	}
 	live := map[string]bool{} // escaped stream dir + "/" + file name
+	retained := map[string]bool{}
 	for _, name := range names {
-		m, err := s.readMetadataFile(name)
-		if errors.Is(err, ErrNewerVersion) {
-			return errors.Join(append(errs, fmt.Errorf("keeping all state files: %w", err))...)
-		}
-		if err != nil {
-			continue // its state files cannot be used anyway
-		}
-		for id, ref := range m.State {
-			for _, f := range ref.files() {
-				live[escapeStreamID(id)+"/"+f] = true
+		retained[name] = true
+		files, ok := s.refs[name]
+		if !ok {
+			m, err := s.readMetadataFile(name)
+			if errors.Is(err, ErrNewerVersion) {
+				return errors.Join(append(errs, fmt.Errorf("keeping all state files: %w", err))...)
 			}
+			if err != nil {
+				continue // its state files cannot be used anyway
+			}
+			files = referencedFiles(m.State)
+			s.refs[name] = files
+		}
+		for _, f := range files {
+			live[f] = true
+		}
+	}
+	for name := range s.refs {
+		if !retained[name] {
+			delete(s.refs, name)
 		}
 	}
 	root := filepath.Join(s.dir, stateDir)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 func openTest(t *testing.T, dir string, opts ...Option) (*Store, *logBuffer) {
@@ -193,6 +195,42 @@ func TestRetentionRemovesUnreferencedFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestRetentionAcrossOpen checks retention by a store that did not write
+// the retained checkpoints: it learns what they refer to from their files,
+// keeps those state files while they are retained, and removes them after.
+func TestRetentionAcrossOpen(t *testing.T) {
+	dir := t.TempDir()
+	words := newModel("words", 20)
+	r := rand.New(rand.NewPCG(5, 6))
+	write := func(s *Store, i int) {
+		t.Helper()
+		words.batch(r, 3)
+		require.NoError(t, s.Write(&Checkpoint{Metadata: testMetadata(i), State: []StateSnapshot{words.snapshot(t)}}))
+	}
+	first, _ := openTest(t, dir, WithRetain(3), WithFullSnapshotEvery(100))
+	for i := 1; i <= 4; i++ {
+		write(first, i)
+	}
+	// The second store writes a full snapshot (its first since Open), then
+	// deltas; until batch 4 leaves retention the first store's chain stays.
+	second, _ := openTest(t, dir, WithRetain(3), WithFullSnapshotEvery(100))
+	for i := 5; i <= 8; i++ {
+		write(second, i)
+		metas, err := second.metaFiles()
+		require.NoError(t, err)
+		for _, name := range metas {
+			m, err := second.readMetadataFile(name)
+			require.NoError(t, err)
+			_, err = second.ReadState(m, "words")
+			require.NoError(t, err, "batch %d: retained %s restores", i, name)
+		}
+	}
+	m, err := second.LatestMetadata()
+	require.NoError(t, err)
+	checkState(t, second, m, "words", words.live)
+	require.Len(t, stateFiles(t, dir, "words"), 4, "batches 6-8 hold the full snapshot of 5 and deltas 6, 7 and 8")
 }
 
 func TestOpenRemovesTempFiles(t *testing.T) {
