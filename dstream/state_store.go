@@ -21,10 +21,12 @@ import (
 // A stateStore is P partitions, keys placed by an rdd.Partitioner (a
 // HashPartitioner by default). Each partition is a Go map from key to a
 // compact entry {state, batch time of the last update}, owned by the stream
-// and updated in place. A batch's records are partitioned with the same
-// partitioner (rdd.PartitionBy) and one task per partition applies them, so
-// exactly one goroutine writes a partition at a time (it also holds the
-// partition's write lock, for readers of snapshots).
+// and updated in place. A batch's records are placed with the same
+// partitioner (MapWithState routes them into buffers it keeps, stateInbox;
+// UpdateStateByKey shuffles them with rdd.PartitionBy) and one task per
+// partition applies them, so exactly one goroutine writes a partition at a
+// time (it also holds the partition's write lock, for readers of
+// snapshots).
 //
 // # Changed keys
 //
