@@ -118,7 +118,7 @@ func (s *statePipeline) op() {
 // MapWithState touches only the batch's keys, and its checkpoint writes
 // only the keys changed, so its time per batch should not grow with the
 // state (target: 10M within 1.5x of 10k, measured by the interleaved case,
-// each half timed with a runtime.GC() after it). Its checkpoint costs the
+// see interleave for the collector). Its checkpoint costs the
 // distinct keys changed in the interval, which here grows with the state up
 // to the 100,000 updates of an interval (a 10k-key state sees its 10k keys
 // changed again and again), so interleaved-no-data-checkpoints measures
