@@ -150,8 +150,9 @@ func rememberOf(in *streamInfo) time.Duration {
 // batch (any output operation on the stream, or on streams derived from it,
 // does), or Persist the stream to keep it for later batches (windows);
 // otherwise a job that reads it after a later batch changed the state fails
-// with ErrStateUnavailable. A panic in update fails the batch, and the
-// stream produces no more batches (the state is then not whole).
+// with ErrStateUnavailable. A panic in update fails the batch with an error
+// naming the key and wrapping rdd.ErrUserPanic, and the stream produces no
+// more batches (the state is then not whole).
 func UpdateStateByKey[K comparable, V, S any](d DStream[rdd.Pair[K, V]], update func(values []V, state rdd.Option[S]) rdd.Option[S], opts ...Option) DStream[rdd.Pair[K, S]] {
 	return updateStateByKey(d, "UpdateStateByKey", func(_ time.Time, _ K, vs []V, s rdd.Option[S]) rdd.Option[S] { return update(vs, s) }, opts)
 }
@@ -223,7 +224,8 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 	}
 	tn := bt.UnixNano()
 	placed := rdd.PartitionBy(in, rdd.WithPartitioner(st.part))
-	return placed.ForeachPartition(ctx, func(p int, recs iter.Seq[rdd.Pair[K, V]]) error {
+	current := make(callKeys[K], len(st.parts))
+	return current.name(placed.ForeachPartition(ctx, func(p int, recs iter.Seq[rdd.Pair[K, V]]) error {
 		sp := &st.parts[p]
 		sp.mu.Lock()
 		defer sp.mu.Unlock()
@@ -256,6 +258,7 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 					vs, seen[i] = vals[i], true
 				}
 			}
+			current[p] = k
 			if ns := update(bt, k, vs, rdd.Some(e.state)); ns.Valid {
 				sp.m[k] = stateEntry[S]{state: ns.Value, updated: tn}
 			} else {
@@ -266,12 +269,28 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 			if seen[i] {
 				continue
 			}
+			current[p] = k
 			if ns := update(bt, k, vals[i], rdd.None[S]()); ns.Valid {
 				sp.m[k] = stateEntry[S]{state: ns.Value, updated: tn}
 			}
 		}
 		return nil
-	})
+	}))
+}
+
+// callKeys holds, per state partition, the key of the user function's
+// call in progress, so that the error of a batch whose function panicked
+// names the key.
+type callKeys[K comparable] []K
+
+// name returns err naming the key whose call panicked, when err is the
+// panic of a partition's task.
+func (ck callKeys[K]) name(err error) error {
+	var te *rdd.TaskError
+	if errors.As(err, &te) && te.Panic != nil && te.Partition >= 0 && te.Partition < len(ck) {
+		return fmt.Errorf("key %v: %w", ck[te.Partition], err)
+	}
+	return err
 }
 
 // StateSpec describes a MapWithState operation, Spark's StateSpec: the
@@ -369,9 +388,9 @@ type mapWithState[K comparable, V, S, M any] struct {
 // not the state; a full snapshot is rewritten only once those deltas would
 // outgrow it.
 //
-// A panic in the mapping function, or a misuse of State (ErrInvalidState),
-// fails the batch, and the stream produces no more batches (the state is
-// then not whole).
+// A panic in the mapping function (rdd.ErrUserPanic), or a misuse of State
+// (ErrInvalidState), fails the batch with an error naming the key, and the
+// stream produces no more batches (the state is then not whole).
 func MapWithState[K comparable, V, S, M any](d DStream[rdd.Pair[K, V]], spec StateSpec[K, V, S, M]) MapWithStateDStream[K, V, S, M] {
 	g := d.s.graph
 	const kind = "MapWithState"
@@ -499,6 +518,7 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 	}
 	defer ib.release()
 	outs := make([][]M, len(st.parts))
+	current := make(callKeys[K], len(st.parts))
 	err := rdd.Parallelize(make([]struct{}, len(st.parts)), len(st.parts)).ForeachPartition(ctx, func(p int, _ iter.Seq[struct{}]) (err error) {
 		sp := &st.parts[p]
 		sp.mu.Lock()
@@ -510,6 +530,7 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 					err = fmt.Errorf("key %v: %w", key, e)
 					return
 				}
+				current[p] = key
 				panic(v)
 			}
 		}()
@@ -565,7 +586,7 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, current.name(err)
 	}
 	st.applied.Store(tn)
 	return outs, nil

@@ -246,6 +246,7 @@ func TestMapWithStateMisuseAndPanic(t *testing.T) {
 			require.ErrorIs(t, err, tc.want)
 			require.Contains(t, err.Error(), tc.msg)
 			require.Contains(t, err.Error(), "MapWithState")
+			require.Contains(t, err.Error(), "key k", "the error names the record's key")
 		})
 	}
 }
@@ -469,6 +470,8 @@ func TestStateBrokenAfterFailure(t *testing.T) {
 	require.Len(t, ok.Batches(), 3, "the healthy stream goes on")
 	require.Len(t, errs, 2)
 	require.ErrorIs(t, errs[0], rdd.ErrUserPanic)
+	require.Contains(t, errs[0].Error(), "key boom", "the error names the record's key")
+	require.Contains(t, errs[0].Error(), "UpdateStateByKey")
 	require.ErrorIs(t, errs[1], dstream.ErrStateUnavailable)
 }
 
