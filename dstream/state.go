@@ -192,7 +192,9 @@ func updateStateByKey[K comparable, V, S any](d DStream[rdd.Pair[K, V]], kind st
 			return &stateBatch{apply: func(ctx context.Context) error {
 				tn := bt.UnixNano()
 				if !loaded && initial != nil {
-					if err := st.load(ctx, initial, tn); err != nil {
+					// Loaded as of just before the batch: updateAll tells the
+					// batch's keys by their update time.
+					if err := st.load(ctx, initial, tn-1); err != nil {
 						return fmt.Errorf("dstream: %s at batch %s: loading the initial state: %w", out.s.describe(), FormatTime(bt), err)
 					}
 				}
@@ -234,7 +236,7 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 			keys  []K
 			vals  [][]V
 		)
-		for kv := range recs {
+		for kv := range recs { // the batch's values by key
 			if index == nil {
 				index = map[K]int32{}
 			}
@@ -247,31 +249,35 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 			}
 			vals[i] = append(vals[i], kv.Value)
 		}
-		seen := make([]bool, len(keys))
 		if sp.tracking {
 			sp.all = true
 		}
-		for k, e := range sp.m {
-			var vs []V
-			if index != nil {
-				if i, ok := index[k]; ok {
-					vs, seen[i] = vals[i], true
-				}
+		// The batch's keys first, then every other key: an entry updated
+		// at this batch's time is one of the batch's keys (the initial
+		// state is loaded at an earlier time), so the pass over the state
+		// tells them apart without a lookup per key.
+		for i, k := range keys {
+			prev := rdd.None[S]()
+			e, ok := sp.m[k]
+			if ok {
+				prev = rdd.Some(e.state)
 			}
 			current[p] = k
-			if ns := update(bt, k, vs, rdd.Some(e.state)); ns.Valid {
+			if ns := update(bt, k, vals[i], prev); ns.Valid {
 				sp.m[k] = stateEntry[S]{state: ns.Value, updated: tn}
-			} else {
+			} else if ok {
 				sp.remove(k, e.updated)
 			}
 		}
-		for i, k := range keys {
-			if seen[i] {
-				continue
+		for k, e := range sp.m {
+			if e.updated == tn {
+				continue // one of the batch's keys, done above
 			}
 			current[p] = k
-			if ns := update(bt, k, vals[i], rdd.None[S]()); ns.Valid {
+			if ns := update(bt, k, nil, rdd.Some(e.state)); ns.Valid {
 				sp.m[k] = stateEntry[S]{state: ns.Value, updated: tn}
+			} else {
+				sp.remove(k, e.updated)
 			}
 		}
 		return nil

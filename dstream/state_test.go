@@ -374,6 +374,24 @@ func TestUpdateStateByKeySimpleWithInitial(t *testing.T) {
 	require.Equal(t, usbkWithInitial, stateSorted(out))
 }
 
+// The update runs in the first batch for every key of the initial state,
+// with the batch's values or none, as Spark's cogroup of the initial RDD
+// with the first batch does, and for every key in the batches after.
+func TestUpdateStateByKeyInitialKeysUpdatedEveryBatch(t *testing.T) {
+	initial := rdd.Parallelize(kvs("a", 10, "b", 20), 2)
+	input := [][]string{{"a", "c"}, nil, {"b"}}
+	out := dstreamtest.Run(t, time.Second, input, func(in dstream.DStream[string]) dstream.DStream[rdd.Pair[string, int]] {
+		return dstream.UpdateStateByKey(ones(in), func(vs []int, s rdd.Option[int]) rdd.Option[int] {
+			return rdd.Some(s.Value + 100*len(vs) + 1) // a call adds 1, a value 100
+		}, dstream.WithInitialState(initial))
+	}, len(input))
+	require.Equal(t, [][]rdd.Pair[string, int]{
+		kvs("a", 111, "b", 21, "c", 101),
+		kvs("a", 112, "b", 22, "c", 102),
+		kvs("a", 113, "b", 123, "c", 103),
+	}, stateSorted(out))
+}
+
 // Spark: BasicOperationsSuite "updateStateByKey - with initial value RDD"
 // (the form that sees the key, here with the batch time too).
 func TestUpdateStateByKeyWithTimeAndInitial(t *testing.T) {
