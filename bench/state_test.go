@@ -152,8 +152,9 @@ func BenchmarkState(b *testing.B) {
 		})
 	}
 	for _, keys := range []int{10_000, 1_000_000, 10_000_000} {
-		b.Run(fmt.Sprintf("handwritten/keys=%d", keys), func(b *testing.B) { benchStateHandwritten(b, keys) })
+		b.Run(fmt.Sprintf("handwritten/keys=%d", keys), func(b *testing.B) { benchStateHandwritten(b, keys, false) })
 	}
+	b.Run("handwritten-pass/keys=1000000", func(b *testing.B) { benchStateHandwritten(b, 1_000_000, true) })
 	for _, tc := range []struct {
 		name  string
 		every time.Duration
@@ -177,8 +178,10 @@ func benchStateInterleaved(b *testing.B, checkpointEvery time.Duration) {
 // batches of 10,000 random existing keys added into a plain Go map of
 // keys entries (state and update time, as the engine keeps), on one
 // goroutine, with nothing else: what the memory system charges for
-// random updates into a large map.
-func benchStateHandwritten(b *testing.B, keys int) {
+// random updates into a large map. With pass, each batch then also
+// assigns every key's entry once in a range over the map, the least an
+// UpdateStateByKey batch does (it calls the update for every key).
+func benchStateHandwritten(b *testing.B, keys int, pass bool) {
 	type entry struct{ state, updated int64 }
 	m := make(map[int64]entry, keys)
 	for i := range int64(keys) {
@@ -197,6 +200,11 @@ func benchStateHandwritten(b *testing.B, keys int) {
 		for _, k := range batches[i%len(batches)] {
 			e := m[k]
 			m[k] = entry{e.state + 1, int64(i)}
+		}
+		if pass {
+			for k, e := range m {
+				m[k] = entry{e.state, int64(i)}
+			}
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/batch")
