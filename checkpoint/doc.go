@@ -38,7 +38,9 @@
 // iterator when given, otherwise by merging the files on disk, on the
 // writing goroutine. Changes of a checkpoint that failed or that the
 // [AsyncWriter] dropped go into the next delta. Restoring reads the newest
-// full snapshot and the deltas after it.
+// full snapshot and the deltas after it. A snapshot's entries are
+// [Entries], which an [EntryEncoder] builds straight in the encoding of a
+// state file, so the store writes them as they are.
 //
 // Data made of immutable parts, such as the per-batch reductions of an
 // inverse window, is written as segments ([StateSnapshot.Segments]): each
