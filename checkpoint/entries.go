@@ -57,7 +57,8 @@ func DecodeState[K comparable, V any](raw map[string][]byte) (map[K]V, error) {
 // buffer, each entry a msgpack [bin key, bin value or nil, bool deleted].
 // [EntryEncoder] builds it, and the store writes its bytes as they are, so
 // nothing is done per entry between the encoder and the file. The zero
-// value is an empty list.
+// value is an empty list. Like a slice, copies share the buffer: append to
+// one of them only.
 type Entries struct {
 	data    []byte
 	n       int
