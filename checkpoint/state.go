@@ -142,7 +142,7 @@ func escapeStreamID(id string) string {
 // deleted flag.
 func stateFile(streamID string, batchNanos int64, full bool, es Entries) ([][]byte, error) {
 	if full && es.deleted > 0 {
-		return nil, fmt.Errorf("checkpoint: stream %s: a full snapshot or segment holds %d deleted entries", streamID, es.deleted)
+		return nil, fmt.Errorf("checkpoint: stream %s: a full snapshot or segment cannot hold deleted entries (it holds %d)", streamID, es.deleted)
 	}
 	var payload bytes.Buffer
 	enc := msgpack.NewEncoder(&payload)
