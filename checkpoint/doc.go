@@ -34,8 +34,8 @@
 // one would outgrow it (or every [WithFullSnapshotEvery] checkpoints), so a
 // million-key state with ten thousand changes a batch writes about twenty
 // thousand entries a batch, amortised, and a restore reads at most about
-// twice the state. The full snapshot is built from the stream's snapshot
-// iterator when given, otherwise by merging the files on disk, on the
+// twice the state. The full snapshot is the stream's [StateSnapshot.All]
+// when given, otherwise it is built by merging the files on disk, on the
 // writing goroutine. Changes of a checkpoint that failed or that the
 // [AsyncWriter] dropped go into the next delta. Restoring reads the newest
 // full snapshot and the deltas after it. A snapshot's entries are

@@ -86,19 +86,41 @@ func (es *Entries) Append(e Entry) {
 // Len returns the number of entries.
 func (es Entries) Len() int { return es.n }
 
+// Skip returns the list without its first n entries (all of them when it
+// has fewer). The result shares the buffer; finding where it starts reads
+// the n entries skipped.
+func (es Entries) Skip(n int) Entries {
+	n = min(max(n, 0), es.n)
+	rest := es.data
+	deleted := 0
+	for range n {
+		var e Entry
+		if e, rest = nextEntry(rest); e.Deleted {
+			deleted++
+		}
+	}
+	return Entries{data: rest, n: es.n - n, deleted: es.deleted - deleted}
+}
+
+// nextEntry parses the entry at the start of b, a list's buffer, and
+// returns it and what follows.
+func nextEntry(b []byte) (Entry, []byte) {
+	key, value, deleted, rest, err := parseEntry(b)
+	if err != nil {
+		// Entries is built only by Append and EntryEncoder.
+		panic(fmt.Sprintf("checkpoint: Entries holds a malformed entry: %v", err))
+	}
+	return Entry{Key: key, Value: value, Deleted: deleted}, rest
+}
+
 // All yields the entries in order. Their keys and values share the list's
 // buffer: they must not be modified.
 func (es Entries) All() iter.Seq[Entry] {
 	return func(yield func(Entry) bool) {
 		rest := es.data
 		for range es.n {
-			key, value, deleted, r, err := parseEntry(rest)
-			if err != nil {
-				// Entries is built only by Append and EntryEncoder.
-				panic(fmt.Sprintf("checkpoint: Entries holds a malformed entry: %v", err))
-			}
-			rest = r
-			if !yield(Entry{Key: key, Value: value, Deleted: deleted}) {
+			var e Entry
+			if e, rest = nextEntry(rest); !yield(e) {
 				return
 			}
 		}

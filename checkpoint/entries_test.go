@@ -212,3 +212,19 @@ func TestStateFileBytesStable(t *testing.T) {
 	_, err = stateFile("w", 8, true, entries)
 	require.ErrorContains(t, err, "cannot hold deleted entries (it holds 1)")
 }
+
+// TestEntriesSkip checks that Skip drops the first entries, counts the
+// deletions it keeps, and shares the buffer.
+func TestEntriesSkip(t *testing.T) {
+	list := []Entry{must(DeletedEntry("a")), must(DeletedEntry("b")), must(EncodeEntry("c", 3)), must(EncodeEntry("d", 4))}
+	es := EntriesOf(list...)
+	tail := es.Skip(2)
+	require.Equal(t, EntriesOf(list[2:]...), tail)
+	require.Equal(t, 0, tail.deleted)
+	require.Equal(t, 1, es.Skip(1).deleted)
+	require.Same(t, &es.data[len(es.data)-1], &tail.data[len(tail.data)-1], "the tail shares the list's buffer")
+	require.Equal(t, es, es.Skip(-1))
+	require.Equal(t, 0, es.Skip(10).Len())
+	_, err := stateFile("w", 1, true, tail)
+	require.NoError(t, err, "the live tail is a full snapshot")
+}

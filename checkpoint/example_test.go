@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -41,10 +40,10 @@ func ExampleStore() {
 
 	// Batch 1: the first checkpoint of a stream is a full snapshot.
 	batch1 := map[string]int{"a": 1, "b": 1}
-	all1 := stateEntries(batch1)
+	all1 := checkpoint.EntriesOf(stateEntries(batch1)...)
 	err = store.Write(&checkpoint.Checkpoint{
 		Metadata: &checkpoint.Metadata{Time: start.Add(time.Second), BatchInterval: time.Second, Streams: graph, LastCompleted: start.Add(time.Second)},
-		State:    []checkpoint.StateSnapshot{{StreamID: "counts", Changed: checkpoint.EntriesOf(all1...), All: slices.Values(all1)}},
+		State:    []checkpoint.StateSnapshot{{StreamID: "counts", Changed: all1, All: &all1}},
 	})
 	if err != nil {
 		log.Fatal(err)

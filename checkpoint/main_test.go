@@ -3,7 +3,6 @@ package checkpoint
 import (
 	"bytes"
 	"fmt"
-	"iter"
 	"maps"
 	"math/rand/v2"
 	"sync"
@@ -95,19 +94,16 @@ func (m *model) snapshot(t testing.TB) StateSnapshot {
 	return st
 }
 
-func allEntries(t testing.TB, live map[int]int64) iter.Seq[Entry] {
-	return func(yield func(Entry) bool) {
-		for k, v := range live {
-			e, err := EncodeEntry(k, v)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			if !yield(e) {
-				return
-			}
+func allEntries(t testing.TB, live map[int]int64) *Entries {
+	var es Entries
+	for k, v := range live {
+		e, err := EncodeEntry(k, v)
+		if err != nil {
+			t.Fatal(err)
 		}
+		es.Append(e)
 	}
+	return &es
 }
 
 func checkState(t testing.TB, s *Store, m *Metadata, id string, want map[int]int64) {

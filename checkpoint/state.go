@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"iter"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -55,10 +54,12 @@ type StateSnapshot struct {
 	// Segments) writes no file at all: the stream's files of the previous
 	// checkpoint stay.
 	Changed Entries
-	// All yields every live key of the snapshot (Deleted false), each once,
-	// or is nil. It is called only when a full snapshot is written, from
-	// the writing goroutine, so it must read an immutable copy.
-	All iter.Seq[Entry]
+	// All is every live key of the snapshot (none Deleted), each once, or
+	// nil. It is written as it is when a full snapshot is written. It may
+	// share Changed's buffer (see [Entries.Skip]): a snapshot whose Changed
+	// lists its removals first and then every live key hands over the whole
+	// state at no cost.
+	All *Entries
 	// Segments, when not nil, is the stream's whole data as segments; then
 	// Changed and All must be empty. Keys must be distinct across segments.
 	Segments []Segment

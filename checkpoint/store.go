@@ -302,11 +302,7 @@ func (s *Store) writeState(id string, changes Entries, st StateSnapshot, batch i
 	entries := changes
 	switch {
 	case full && st.All != nil:
-		// The changes usually hold all the entries (a first checkpoint).
-		entries = Entries{data: make([]byte, 0, len(changes.data))}
-		for e := range st.All {
-			entries.Append(e)
-		}
+		entries = *st.All
 	case full && !chained:
 		return chain{}, errors.New("the stream's first checkpoint since Open must be a full snapshot but StateSnapshot.All is nil")
 	case full:

@@ -392,11 +392,11 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 		snap := checkpoint.StateSnapshot{StreamID: id}
 		enc := checkpoint.NewEntryEncoder[K, storedState[S]](changes.len())
 		se := &storedEncoder[K, S]{enc: enc}
-		for _, p := range changes.Live {
-			if err := se.set(p.Key, p.Value); err != nil {
-				return snap, err
-			}
-		}
+		// The logs first, then the live keys: when every key is live in
+		// the snapshot (Full), the logs hold only removals, and the live
+		// keys after them are the whole state, handed over as All with no
+		// copy.
+		logged := 0
 		for i, log := range changes.Changed {
 			// A few repeated keys cost a few entries more in the delta
 			// (the last wins when it is read); many are worth a pass.
@@ -414,18 +414,18 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 					return snap, err
 				}
 			}
+			logged += len(log)
+		}
+		for _, p := range changes.Live {
+			if err := se.set(p.Key, p.Value); err != nil {
+				return snap, err
+			}
 		}
 		snap.Changed = enc.Entries()
 		c.store.recycle(changes)
 		if changes.Full {
-			live := snap.Changed
-			snap.All = func(yield func(checkpoint.Entry) bool) {
-				for e := range live.All() {
-					if !e.Deleted && !yield(e) {
-						return
-					}
-				}
-			}
+			all := snap.Changed.Skip(logged)
+			snap.All = &all
 		}
 		return snap, nil
 	}, nil

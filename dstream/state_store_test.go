@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-io/sluice/checkpoint"
 	"github.com/sluice-io/sluice/rdd"
 )
 
@@ -233,4 +234,49 @@ func TestStateStoreChangedSetBounded(t *testing.T) {
 	c = sortedChanges(st.takeChanges())
 	require.False(t, c.Full)
 	require.Equal(t, []rdd.Pair[int, int]{rdd.KV(5, 55)}, c.Updated)
+}
+
+// TestStateSnapshotHandsOverTheWholeState checks a state checkpoint when
+// every key is reported (the first after tracking starts): Changed lists
+// the removals, then every live key, and All is those live keys, sharing
+// Changed's bytes; a later snapshot is a delta without All.
+func TestStateSnapshotHandsOverTheWholeState(t *testing.T) {
+	st := newStateStore[int, int](rdd.NewHashPartitioner[int](2), 0)
+	for k := range 10 {
+		st.parts[st.part.Partition(k)].put(k, k*10, 1, minBatchTime, false)
+	}
+	c := &stateCheckpointer[int, int]{store: st, applier: newStateApplier(func() string { return "test" }, time.Second)}
+	c.trackChanges()
+	st.parts[st.part.Partition(3)].remove(3, 1)
+	st.applied.Store(1)
+	encode, err := c.snapshot(context.Background(), time.Unix(0, 1))
+	require.NoError(t, err)
+	snap, err := encode("s")
+	require.NoError(t, err)
+	changed := slices.Collect(snap.Changed.All())
+	require.Len(t, changed, 10)
+	require.True(t, changed[0].Deleted, "the removal comes first")
+	deleted3, err := checkpoint.DeletedEntry(3)
+	require.NoError(t, err)
+	require.Equal(t, deleted3.Key, changed[0].Key)
+	require.NotNil(t, snap.All)
+	all := slices.Collect(snap.All.All())
+	require.Equal(t, changed[1:], all)
+	state := map[string][]byte{}
+	for _, e := range all {
+		state[string(e.Key)] = e.Value
+	}
+	back, err := checkpoint.DecodeState[int, storedState[int]](state)
+	require.NoError(t, err)
+	require.Len(t, back, 9)
+	require.Equal(t, storedState[int]{State: 40, Updated: 1}, back[4])
+
+	st.parts[st.part.Partition(4)].put(4, 41, 2, 1, false)
+	st.applied.Store(2)
+	encode, err = c.snapshot(context.Background(), time.Unix(0, 2))
+	require.NoError(t, err)
+	snap, err = encode("s")
+	require.NoError(t, err)
+	require.Nil(t, snap.All, "a delta")
+	require.Equal(t, 1, snap.Changed.Len())
 }
