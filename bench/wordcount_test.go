@@ -137,10 +137,9 @@ func (e *wordCountEngine) step(lines []string) {
 // the plain-Go loop. Run at -cpu 1,2. The ratio that matters is engine
 // records/s over handwritten records/s (target ≥ 0.5), reported by the
 // interleaved case, which alternates one batch of each so that load from
-// other processes hits both alike. Each half starts from a collected heap
-// (interleave), so the collections the engine's garbage (about 200 MB a
-// batch) makes during its half are charged to the engine, not to the loop
-// that runs next.
+// other processes hits both alike. Each half is timed with a runtime.GC()
+// after it, so that collecting the engine's garbage (about 200 MB a batch)
+// is charged to the engine, not to the loop that runs next.
 func BenchmarkWordCount(b *testing.B) {
 	lines := batchLines()
 	b.Run("engine", func(b *testing.B) {
