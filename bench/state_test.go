@@ -118,7 +118,7 @@ func (s *statePipeline) op() {
 // MapWithState touches only the batch's keys, and its checkpoint writes
 // only the keys changed, so its time per batch should not grow with the
 // state (target: 10M within 1.5x of 10k, measured by the interleaved case,
-// see interleaveUntimedGC for the collector). Its checkpoint costs the
+// see interleave for the collector). Its checkpoint costs the
 // distinct keys changed in the interval, which here grows with the state up
 // to the 100,000 updates of an interval (a 10k-key state sees its 10k keys
 // changed again and again), so interleaved-no-data-checkpoints measures
@@ -168,7 +168,7 @@ func BenchmarkState(b *testing.B) {
 func benchStateInterleaved(b *testing.B, checkpointEvery time.Duration) {
 	small := newStatePipeline(b, "MapWithState", 10_000, checkpointEvery)
 	large := newStatePipeline(b, "MapWithState", 10_000_000, checkpointEvery)
-	ts, tl := interleaveUntimedGC(b, small.op, large.op)
+	ts, tl := interleave(b, small.op, large.op, false)
 	b.ReportMetric(float64(ts.Nanoseconds())/float64(b.N*small.interval), "keys10k-ns/batch")
 	b.ReportMetric(float64(tl.Nanoseconds())/float64(b.N*large.interval), "keys10M-ns/batch")
 	b.ReportMetric(tl.Seconds()/ts.Seconds(), "keys10M/keys10k")

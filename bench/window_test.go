@@ -122,7 +122,7 @@ func BenchmarkWindow(b *testing.B) {
 	}
 	b.Run("inverse=true/interleaved", func(b *testing.B) {
 		short, long := newWindowPipeline(b, 2, true), newWindowPipeline(b, 60, true)
-		ts, tl := interleave(b, short.op, long.op)
+		ts, tl := interleave(b, short.op, long.op, true)
 		b.StopTimer()
 		short.check(b)
 		long.check(b)

@@ -57,7 +57,8 @@ func (s *Store) writeFileAtomic(path string, parts ...[]byte) (err error) {
 		}
 	}()
 	if err := s.fault(stepWrite, tmp); err != nil {
-		_, _ = f.Write(slices.Concat(parts...)[:size(parts)/2]) // a torn write
+		data := slices.Concat(parts...)
+		_, _ = f.Write(data[:len(data)/2]) // a torn write
 		crashed = true
 		_ = f.Close()
 		return err
@@ -101,15 +102,6 @@ func (s *Store) writeFileAtomic(path string, parts ...[]byte) (err error) {
 		return err
 	}
 	return nil
-}
-
-// size returns the total length of parts.
-func size(parts [][]byte) int {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	return n
 }
 
 // syncDir fsyncs a directory so that renames and creations in it survive a

@@ -193,6 +193,16 @@ func TestEntryEncoderWidensBins(t *testing.T) {
 	require.NoError(t, bad.Set(1, "one"))
 	require.Error(t, bad.Set(2, make(chan int)))
 	require.Equal(t, EntriesOf(must(EncodeEntry(1, any("one")))), bad.Entries())
+
+	// A key that does not encode fails Set, SetEncoded and Delete alike,
+	// naming the key, and leaves nothing behind.
+	badKey := NewEntryEncoder[chan int, int](2)
+	ch := make(chan int)
+	require.ErrorContains(t, badKey.Set(ch, 1), "encode key")
+	require.ErrorContains(t, badKey.SetEncoded(ch, []byte{1}), "encode key")
+	require.ErrorContains(t, badKey.Delete(ch), "encode key")
+	require.Equal(t, 0, badKey.Entries().Len())
+	require.Empty(t, badKey.Entries().data)
 }
 
 // TestStateFileBytesStable checks a delta and a full state file byte for

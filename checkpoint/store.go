@@ -326,17 +326,17 @@ func (s *Store) writeState(id string, changes Entries, st StateSnapshot, batch i
 	if full {
 		suffix = fullSuffix
 	}
-	name, n, err := s.writeStateFile(id, batch, suffix, entries)
+	name, err := s.writeStateFile(id, batch, suffix, entries)
 	if err != nil {
 		return chain{}, err
 	}
 	if full {
 		s.stats.FullSnapshots++
-		return chain{ref: StateRef{Full: name}, fullEntries: n}, nil
+		return chain{ref: StateRef{Full: name}, fullEntries: entries.Len()}, nil
 	}
 	s.stats.Deltas++
 	prev.ref.Deltas = append(slices.Clip(prev.ref.Deltas), name)
-	prev.deltaEntries += n
+	prev.deltaEntries += entries.Len()
 	return prev, nil
 }
 
@@ -382,7 +382,7 @@ func (s *Store) writeSegments(id string, segs []Segment, batch int64) (StateRef,
 			ref.Segments = append(ref.Segments, SegmentRef{Name: sg.Name, File: file})
 			continue
 		}
-		file, _, err := s.writeStateFile(id, batch, segSuffix, sg.Entries)
+		file, err := s.writeStateFile(id, batch, segSuffix, sg.Entries)
 		if err != nil {
 			return StateRef{}, fmt.Errorf("segment %q: %w", sg.Name, err)
 		}
@@ -393,33 +393,32 @@ func (s *Store) writeSegments(id string, segs []Segment, batch int64) (StateRef,
 }
 
 // writeStateFile writes entries into a new state file of stream id with
-// the given suffix, atomically, and returns its name and the number of
-// entries.
-func (s *Store) writeStateFile(id string, batch int64, suffix string, entries Entries) (string, int, error) {
+// the given suffix, atomically, and returns its name.
+func (s *Store) writeStateFile(id string, batch int64, suffix string, entries Entries) (string, error) {
 	name := newStateFileName(batch, suffix)
 	parts, err := stateFile(id, batch, suffix != deltaSuffix, entries)
 	if err != nil {
-		return "", 0, err
+		return "", err
 	}
 	dir := filepath.Join(s.dir, stateDir, escapeStreamID(id))
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		// A stream's first state file: its directory must survive a power
 		// loss as well as the file.
 		if err := os.Mkdir(dir, 0o755); err != nil {
-			return "", 0, err
+			return "", err
 		}
 		if err := syncDir(filepath.Dir(dir)); err != nil {
-			return "", 0, err
+			return "", err
 		}
 	}
 	if err := s.writeFileAtomic(filepath.Join(dir, name), parts...); err != nil {
-		return "", 0, err
+		return "", err
 	}
 	for _, p := range parts {
 		s.stats.BytesWritten += int64(len(p))
 	}
 	s.stats.Entries += int64(entries.Len())
-	return name, entries.Len(), nil
+	return name, nil
 }
 
 const (

@@ -181,7 +181,8 @@ func updateStateByKey[K comparable, V, S any](d DStream[rdd.Pair[K, V]], kind st
 	var (
 		out    DStream[rdd.Pair[K, S]]
 		ap     *stateApplier
-		loaded bool // guarded by ap.mu
+		loaded bool             // guarded by ap.mu
+		inbox  stateInbox[K, V] // used by updateAll, one batch at a time
 	)
 	out = newStream(g, kind, d.s.slide, []node{d.s}, func(t time.Time) (*rdd.RDD[rdd.Pair[K, S]], error) {
 		_, err := ap.queue(t, rememberOf(&out.s.streamInfo), func(bt time.Time) (*stateBatch, error) {
@@ -199,7 +200,7 @@ func updateStateByKey[K comparable, V, S any](d DStream[rdd.Pair[K, V]], kind st
 					}
 				}
 				loaded, initial = true, nil // the store holds it now
-				if err := updateAll(ctx, st, in, bt, update); err != nil {
+				if err := updateAll(ctx, st, &inbox, in, bt, update); err != nil {
 					return fmt.Errorf("dstream: %s at batch %s: %w", out.s.describe(), FormatTime(bt), err)
 				}
 				st.applied.Store(tn)
@@ -219,35 +220,37 @@ func updateStateByKey[K comparable, V, S any](d DStream[rdd.Pair[K, V]], kind st
 
 // updateAll is one UpdateStateByKey batch: every key of the store and every
 // key of the batch, one task per store partition.
-func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S], in *rdd.RDD[rdd.Pair[K, V]], bt time.Time,
+func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S], ib *stateInbox[K, V], in *rdd.RDD[rdd.Pair[K, V]], bt time.Time,
 	update func(time.Time, K, []V, rdd.Option[S]) rdd.Option[S]) error {
 	if in == nil {
 		in = rdd.Empty[rdd.Pair[K, V]]()
 	}
 	tn := bt.UnixNano()
-	placed := rdd.PartitionBy(in, rdd.WithPartitioner(st.part))
+	if err := ib.fill(ctx, in, st.part); err != nil {
+		return err
+	}
+	defer ib.release()
 	current := make(callKeys[K], len(st.parts))
-	return current.name(placed.ForeachPartition(ctx, func(p int, recs iter.Seq[rdd.Pair[K, V]]) error {
-		sp := &st.parts[p]
-		sp.mu.Lock()
-		defer sp.mu.Unlock()
+	return current.name(st.eachPartition(ctx, func(p int, sp *statePartition[K, S]) error {
 		var (
 			index map[K]int32
 			keys  []K
 			vals  [][]V
 		)
-		for kv := range recs { // the batch's values by key
-			if index == nil {
-				index = map[K]int32{}
+		for recs := range ib.records(p) { // the batch's values by key
+			for _, kv := range recs {
+				if index == nil {
+					index = map[K]int32{}
+				}
+				i, ok := index[kv.Key]
+				if !ok {
+					i = int32(len(keys))
+					index[kv.Key] = i
+					keys = append(keys, kv.Key)
+					vals = append(vals, nil)
+				}
+				vals[i] = append(vals[i], kv.Value)
 			}
-			i, ok := index[kv.Key]
-			if !ok {
-				i = int32(len(keys))
-				index[kv.Key] = i
-				keys = append(keys, kv.Key)
-				vals = append(vals, nil)
-			}
-			vals[i] = append(vals[i], kv.Value)
 		}
 		if sp.tracking {
 			sp.all = true
@@ -525,10 +528,7 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 	defer ib.release()
 	outs := make([][]M, len(st.parts))
 	current := make(callKeys[K], len(st.parts))
-	err := rdd.Parallelize(make([]struct{}, len(st.parts)), len(st.parts)).ForeachPartition(ctx, func(p int, _ iter.Seq[struct{}]) (err error) {
-		sp := &st.parts[p]
-		sp.mu.Lock()
-		defer sp.mu.Unlock()
+	err := st.eachPartition(ctx, func(p int, sp *statePartition[K, S]) (err error) {
 		var key K
 		defer func() {
 			if v := recover(); v != nil {
@@ -567,8 +567,7 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 		// first, back to back, so that the cache misses of a large state
 		// overlap (touchState) instead of each record waiting for its own.
 		var touched int64
-		for _, bufs := range ib.byTask[:ib.tasks] {
-			recs := bufs[p]
+		for recs := range ib.records(p) {
 			for len(recs) > 0 {
 				chunk := recs[:min(len(recs), stateChunk)]
 				recs = recs[len(chunk):]

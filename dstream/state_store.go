@@ -21,12 +21,11 @@ import (
 // A stateStore is P partitions, keys placed by an rdd.Partitioner (a
 // HashPartitioner by default). Each partition is a Go map from key to a
 // compact entry {state, batch time of the last update}, owned by the stream
-// and updated in place. A batch's records are placed with the same
-// partitioner (MapWithState routes them into buffers it keeps, stateInbox;
-// UpdateStateByKey shuffles them with rdd.PartitionBy) and one task per
-// partition applies them, so exactly one goroutine writes a partition at a
-// time (it also holds the partition's write lock, for readers of
-// snapshots).
+// and updated in place. A batch's records are routed with the same
+// partitioner into buffers the stream keeps (stateInbox), and one task per
+// partition applies them (eachPartition), so exactly one goroutine writes a
+// partition at a time (it also holds the partition's write lock, for
+// readers of snapshots).
 //
 // # Changed keys
 //
@@ -514,10 +513,34 @@ func (ib *stateInbox[K, V]) fill(ctx context.Context, in *rdd.RDD[rdd.Pair[K, V]
 // len returns the number of records of state partition p.
 func (ib *stateInbox[K, V]) len(p int) int {
 	n := 0
-	for _, bufs := range ib.byTask[:ib.tasks] {
-		n += len(bufs[p])
+	for recs := range ib.records(p) {
+		n += len(recs)
 	}
 	return n
+}
+
+// records yields the records of state partition p, a run per input
+// partition, in the order of the input partitions.
+func (ib *stateInbox[K, V]) records(p int) iter.Seq[[]rdd.Pair[K, V]] {
+	return func(yield func([]rdd.Pair[K, V]) bool) {
+		for _, bufs := range ib.byTask[:ib.tasks] {
+			if !yield(bufs[p]) {
+				return
+			}
+		}
+	}
+}
+
+// eachPartition runs f once per partition of the store, one task each on
+// the executor, each holding its partition's write lock.
+func (st *stateStore[K, S]) eachPartition(ctx context.Context, f func(p int, sp *statePartition[K, S]) error) error {
+	n := len(st.parts)
+	return rdd.Parallelize(make([]struct{}, n), n).ForeachPartition(ctx, func(p int, _ iter.Seq[struct{}]) error {
+		sp := &st.parts[p]
+		sp.mu.Lock()
+		defer sp.mu.Unlock()
+		return f(p, sp)
+	})
 }
 
 // release drops what the batch's records hold, so a batch's keys and values
