@@ -649,7 +649,9 @@ func (c *windowCheckpointer[T, K, V]) restore(raw map[string][]byte, t time.Time
 	for k, v := range data {
 		s := windowSlot{k.Time, k.Window}
 		if k.Marker {
-			slots[s] = append(slots[s], []rdd.Pair[K, V]{}...)
+			if _, ok := slots[s]; !ok {
+				slots[s] = nil // the RDD is restored even when it is empty
+			}
 			continue
 		}
 		slots[s] = append(slots[s], rdd.KV(k.Key, v))
