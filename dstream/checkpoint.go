@@ -453,7 +453,7 @@ func (c *stateCheckpointer[K, S]) restore(raw map[string][]byte, t time.Time) er
 		sp := &st.parts[p]
 		sp.mu.Lock()
 		for _, x := range kvs {
-			sp.m[x.k] = stateEntry[S]{state: x.e.State, updated: x.e.Updated}
+			sp.m.set(x.k, stateEntry[S]{state: x.e.State, updated: x.e.Updated})
 			if timeout {
 				sp.index(x.k, x.e.Updated)
 			}

@@ -260,27 +260,32 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 		// state is loaded at an earlier time), so the pass over the state
 		// tells them apart without a lookup per key.
 		for i, k := range keys {
+			h := sp.m.hash(k)
+			e := sp.m.lookup(k, h)
 			prev := rdd.None[S]()
-			e, ok := sp.m[k]
-			if ok {
+			if e != nil {
 				prev = rdd.Some(e.state)
 			}
 			current[p] = k
-			if ns := update(bt, k, vals[i], prev); ns.Valid {
-				sp.m[k] = stateEntry[S]{state: ns.Value, updated: tn}
-			} else if ok {
-				sp.remove(k, e.updated)
+			ns := update(bt, k, vals[i], prev)
+			switch {
+			case !ns.Valid && e != nil:
+				sp.remove(k, h, e.updated)
+			case ns.Valid && e != nil:
+				*e = stateEntry[S]{state: ns.Value, updated: tn}
+			case ns.Valid:
+				sp.m.insert(k, h, stateEntry[S]{state: ns.Value, updated: tn})
 			}
 		}
-		for k, e := range sp.m {
+		for k, e := range sp.m.all {
 			if e.updated == tn {
 				continue // one of the batch's keys, done above
 			}
 			current[p] = k
 			if ns := update(bt, k, nil, rdd.Some(e.state)); ns.Valid {
-				sp.m[k] = stateEntry[S]{state: ns.Value, updated: tn}
+				*e = stateEntry[S]{state: ns.Value, updated: tn}
 			} else {
-				sp.remove(k, e.updated)
+				sp.remove(k, sp.m.hash(k), e.updated)
 			}
 		}
 		return nil
@@ -542,42 +547,36 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 		}()
 		var state State[S]
 		out := make([]M, 0, ib.len(p))
-		one := func(kv rdd.Pair[K, V]) {
-			key = kv.Key
-			e, ok := sp.m[kv.Key]
-			prev := int64(minBatchTime)
-			if ok {
-				prev = e.updated
+		// Over a large state, each record's lookup is prefetched a few
+		// records ahead, so that their cache misses overlap.
+		recs, hs := ib.gather(p, sp.m.hash)
+		prefetching := sp.m.worthPrefetching()
+		for i, kv := range recs {
+			if prefetching {
+				sp.m.prefetchFor(hs, i)
 			}
-			state.wrap(e.state, ok)
+			key = kv.Key
+			h := hs[i]
+			e := sp.m.lookup(kv.Key, h)
+			prev := int64(minBatchTime)
+			var s S
+			if e != nil {
+				prev, s = e.updated, e.state
+			}
+			state.wrap(s, e != nil)
 			m := fn(bt, kv.Key, rdd.Some(kv.Value), &state)
 			switch {
 			case state.removed:
-				if ok {
-					sp.remove(kv.Key, prev)
+				if e != nil {
+					sp.remove(kv.Key, h, prev)
 				}
-			case state.updated || (ok && timeout):
-				sp.put(kv.Key, state.value, tn, prev, timeout)
+			case state.updated || (e != nil && timeout):
+				sp.put(kv.Key, h, e, state.value, tn, prev, timeout)
 			}
 			if m.Valid {
 				out = append(out, m.Value)
 			}
 		}
-		// Records are applied in chunks: the keys of a chunk are looked up
-		// first, back to back, so that the cache misses of a large state
-		// overlap (touchState) instead of each record waiting for its own.
-		var touched int64
-		for recs := range ib.records(p) {
-			for len(recs) > 0 {
-				chunk := recs[:min(len(recs), stateChunk)]
-				recs = recs[len(chunk):]
-				touched += touchState(sp.m, chunk)
-				for _, kv := range chunk {
-					one(kv)
-				}
-			}
-		}
-		stateTouched.Add(touched)
 		if timeout {
 			sp.expire(threshold, func(k K, s S) {
 				key = k

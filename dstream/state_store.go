@@ -19,9 +19,10 @@ import (
 // # Storage
 //
 // A stateStore is P partitions, keys placed by an rdd.Partitioner (a
-// HashPartitioner by default). Each partition is a Go map from key to a
-// compact entry {state, batch time of the last update}, owned by the stream
-// and updated in place. A batch's records are routed with the same
+// HashPartitioner by default). Each partition is a stateTable (a hash
+// table built for prefetching, see state_table.go) from key to a compact
+// entry {state, batch time of the last update}, owned by the stream and
+// updated in place. A batch's records are routed with the same
 // partitioner into buffers the stream keeps (stateInbox), and one task per
 // partition applies them (eachPartition), so exactly one goroutine writes a
 // partition at a time (it also holds the partition's write lock, for
@@ -76,7 +77,7 @@ type expiryBucket[K comparable] struct {
 // statePartition is one partition of a stateStore.
 type statePartition[K comparable, S any] struct {
 	mu sync.RWMutex
-	m  map[K]stateEntry[S]
+	m  *stateTable[K, S]
 	// tracking is set by startTrackingChanges; then log holds the changes
 	// since takeChanges in order (the last record of a key wins), repeats
 	// counts the records of keys already in it, and since is the batch time
@@ -106,7 +107,7 @@ type stateStore[K comparable, S any] struct {
 func newStateStore[K comparable, S any](part rdd.Partitioner[K], timeout time.Duration) *stateStore[K, S] {
 	st := &stateStore[K, S]{part: part, timeout: timeout, parts: make([]statePartition[K, S], part.NumPartitions())}
 	for i := range st.parts {
-		st.parts[i].m = map[K]stateEntry[S]{}
+		st.parts[i].m = newStateTable[K, S]()
 	}
 	st.applied.Store(minBatchTime)
 	return st
@@ -167,12 +168,12 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 		sp := &st.parts[i]
 		sp.mu.Lock()
 		if sp.all || !sp.tracking {
-			for k, e := range sp.m {
-				out.Live = append(out.Live, rdd.Pair[K, stateEntry[S]]{Key: k, Value: e})
+			for k, e := range sp.m.all {
+				out.Live = append(out.Live, rdd.Pair[K, stateEntry[S]]{Key: k, Value: *e})
 			}
 			var removed []changeRecord[K, S]
 			for _, r := range sp.log {
-				if _, ok := sp.m[r.key]; !ok && r.removed {
+				if _, ok := sp.m.get(r.key); !ok && r.removed {
 					removed = append(removed, r)
 				}
 			}
@@ -234,7 +235,7 @@ func (st *stateStore[K, S]) len() int {
 	for i := range st.parts {
 		sp := &st.parts[i]
 		sp.mu.RLock()
-		n += len(sp.m)
+		n += sp.m.len()
 		sp.mu.RUnlock()
 	}
 	return n
@@ -262,7 +263,7 @@ func (sp *statePartition[K, S]) record(r changeRecord[K, S], prev int64) {
 		sp.repeats++ // changed since the take: an earlier record has it
 	}
 	sp.log = append(sp.log, r)
-	if n := len(sp.log); !sp.all && n > minChangedBound && n > len(sp.m)/maxChangedShare {
+	if n := len(sp.log); !sp.all && n > minChangedBound && n > sp.m.len()/maxChangedShare {
 		sp.all = true
 		kept := sp.log[:0]
 		for _, rec := range sp.log {
@@ -275,21 +276,26 @@ func (sp *statePartition[K, S]) record(r changeRecord[K, S], prev int64) {
 	}
 }
 
-// put sets k's state, updated at batch time t; prev is the update time
-// of k's previous entry, or minBatchTime when it had none. With a timeout
-// the key is indexed in t's bucket.
-func (sp *statePartition[K, S]) put(k K, s S, t, prev int64, timeout bool) {
+// put sets k's state, updated at batch time t; h is k's hash, at its
+// entry in the table (nil when it has none), and prev is the update time of
+// that entry, or minBatchTime. With a timeout the key is indexed in t's
+// bucket.
+func (sp *statePartition[K, S]) put(k K, h uint64, at *stateEntry[S], s S, t, prev int64, timeout bool) {
 	e := stateEntry[S]{state: s, updated: t}
-	sp.m[k] = e
+	if at != nil {
+		*at = e
+	} else {
+		sp.m.insert(k, h, e)
+	}
 	sp.record(changeRecord[K, S]{key: k, entry: e}, prev)
 	if timeout && prev != t {
 		sp.index(k, t)
 	}
 }
 
-// remove deletes k, last updated at batch time prev.
-func (sp *statePartition[K, S]) remove(k K, prev int64) {
-	delete(sp.m, k)
+// remove deletes k, whose hash is h, last updated at batch time prev.
+func (sp *statePartition[K, S]) remove(k K, h uint64, prev int64) {
+	sp.m.remove(k, h)
 	sp.record(changeRecord[K, S]{key: k, removed: true}, prev)
 }
 
@@ -314,12 +320,13 @@ func (sp *statePartition[K, S]) expire(threshold int64, visit func(k K, s S)) {
 	for n < len(sp.expiry) && sp.expiry[n].time < threshold {
 		b := sp.expiry[n]
 		for _, k := range b.keys {
-			e, ok := sp.m[k]
-			if !ok || e.updated != b.time {
+			h := sp.m.hash(k)
+			e := sp.m.lookup(k, h)
+			if e == nil || e.updated != b.time {
 				continue // removed, or updated again later
 			}
 			visit(k, e.state)
-			sp.remove(k, e.updated)
+			sp.remove(k, h, e.updated)
 		}
 		if cap(b.keys) <= 1<<16 {
 			clear(b.keys)
@@ -342,11 +349,13 @@ func (st *stateStore[K, S]) load(ctx context.Context, initial *rdd.RDD[rdd.Pair[
 		sp.mu.Lock()
 		defer sp.mu.Unlock()
 		for kv := range pairs {
+			h := sp.m.hash(kv.Key)
+			e := sp.m.lookup(kv.Key, h)
 			prev := int64(minBatchTime)
-			if e, ok := sp.m[kv.Key]; ok {
+			if e != nil {
 				prev = e.updated
 			}
-			sp.put(kv.Key, kv.Value, t, prev, timeout)
+			sp.put(kv.Key, h, e, kv.Value, t, prev, timeout)
 		}
 		return nil
 	})
@@ -366,7 +375,7 @@ func snapshotRDD[K comparable, S any](st *stateStore[K, S], desc string, t time.
 				sp := &st.parts[p]
 				sp.mu.RLock()
 				defer sp.mu.RUnlock()
-				for k, e := range sp.m {
+				for k, e := range sp.m.all {
 					if !yield(rdd.Pair[K, S]{Key: k, Value: e.state}) {
 						return
 					}
@@ -488,6 +497,9 @@ type stateInbox[K comparable, V any] struct {
 	// the current batch.
 	byTask [][][]rdd.Pair[K, V]
 	tasks  int
+	// flat[p] and hashes[p] are gather's buffers for state partition p.
+	flat   [][]rdd.Pair[K, V]
+	hashes [][]uint64
 }
 
 // fill reads every partition of in, one task each, and routes its records
@@ -496,6 +508,9 @@ func (ib *stateInbox[K, V]) fill(ctx context.Context, in *rdd.RDD[rdd.Pair[K, V]
 	ib.tasks = in.NumPartitions()
 	for len(ib.byTask) < ib.tasks {
 		ib.byTask = append(ib.byTask, make([][]rdd.Pair[K, V], part.NumPartitions()))
+	}
+	if ib.flat == nil {
+		ib.flat, ib.hashes = make([][]rdd.Pair[K, V], part.NumPartitions()), make([][]uint64, part.NumPartitions())
 	}
 	return in.ForeachPartition(ctx, func(m int, recs iter.Seq[rdd.Pair[K, V]]) error {
 		bufs := ib.byTask[m]
@@ -531,6 +546,21 @@ func (ib *stateInbox[K, V]) records(p int) iter.Seq[[]rdd.Pair[K, V]] {
 	}
 }
 
+// gather returns the records of state partition p in order, in one
+// slice, with the hash of each record's key in m: the run of lookups that
+// prefetching needs. The slices are reused by the next batch.
+func (ib *stateInbox[K, V]) gather(p int, hash func(K) uint64) ([]rdd.Pair[K, V], []uint64) {
+	flat, hs := ib.flat[p][:0], ib.hashes[p][:0]
+	for recs := range ib.records(p) {
+		flat = append(flat, recs...)
+	}
+	for _, kv := range flat {
+		hs = append(hs, hash(kv.Key))
+	}
+	ib.flat[p], ib.hashes[p] = flat, hs
+	return flat, hs
+}
+
 // eachPartition runs f once per partition of the store, one task each on
 // the executor, each holding its partition's write lock.
 func (st *stateStore[K, S]) eachPartition(ctx context.Context, f func(p int, sp *statePartition[K, S]) error) error {
@@ -547,7 +577,7 @@ func (st *stateStore[K, S]) eachPartition(ctx context.Context, f func(p int, sp 
 // are not kept alive until the next batch, and the buffers much larger than
 // this batch needed, so one burst does not hold its memory for good.
 func (ib *stateInbox[K, V]) release() {
-	for _, bufs := range ib.byTask[:ib.tasks] {
+	for _, bufs := range append(ib.byTask[:ib.tasks:ib.tasks], ib.flat) {
 		for p, b := range bufs {
 			if cap(b) > 4*len(b)+1024 {
 				bufs[p] = nil
@@ -556,23 +586,9 @@ func (ib *stateInbox[K, V]) release() {
 			clear(b)
 		}
 	}
-}
-
-// stateChunk is the number of records whose keys are looked up together.
-const stateChunk = 16
-
-// stateTouched keeps touchState's results, so its lookups are not dead code.
-var stateTouched atomic.Int64
-
-// touchState looks up the keys of recs in m, to bring their entries into
-// the cache before the records are applied: lookups with nothing between
-// them run in parallel in the CPU, where a lookup followed by the record's
-// update waits for its cache miss alone. It returns a value computed from
-// what it found so the lookups are not optimised away.
-func touchState[K comparable, S, V any](m map[K]stateEntry[S], recs []rdd.Pair[K, V]) int64 {
-	var sum int64
-	for i := range recs {
-		sum += m[recs[i].Key].updated
+	for p, hs := range ib.hashes {
+		if cap(hs) > 4*len(hs)+1024 {
+			ib.hashes[p] = nil
+		}
 	}
-	return sum
 }

@@ -105,14 +105,14 @@ func TestStateStoreTakeChanges(t *testing.T) {
 	put := func(k, v int, at int64) {
 		sp := &st.parts[st.part.Partition(k)]
 		prev := int64(minBatchTime)
-		if e, ok := sp.m[k]; ok {
+		if e, ok := sp.m.get(k); ok {
 			prev = e.updated
 		}
-		sp.put(k, v, at, prev, true)
+		sp.set(k, v, at, prev, true)
 	}
 	put(1, 11, 1)
 	put(4, 40, 1)
-	st.parts[st.part.Partition(2)].remove(2, 0)
+	st.parts[st.part.Partition(2)].del(2, 0)
 	c = sortedChanges(st.takeChanges())
 	require.False(t, c.Full)
 	require.Equal(t, []rdd.Pair[int, int]{rdd.KV(1, 11), rdd.KV(4, 40)}, c.Updated)
@@ -152,13 +152,13 @@ func TestStateStoreChangesHandedOver(t *testing.T) {
 	st.takeChanges() // the first take is full
 	p := st.part.Partition(7)
 	sp := &st.parts[p]
-	sp.put(7, 70, 5, minBatchTime, false)
-	sp.put(7, 71, 6, 5, false)
+	sp.set(7, 70, 5, minBatchTime, false)
+	sp.set(7, 71, 6, 5, false)
 	st.applied.Store(6)
 	taken := st.takeChanges()
 	require.False(t, taken.Full)
-	sp.put(7, 72, 7, 6, false)
-	sp.remove(7, 7)
+	sp.set(7, 72, 7, 6, false)
+	sp.del(7, 7)
 	want := []changeRecord[int, int]{
 		{key: 7, entry: stateEntry[int]{state: 70, updated: 5}},
 		{key: 7, entry: stateEntry[int]{state: 71, updated: 6}},
@@ -184,16 +184,16 @@ func TestStateStoreRecyclesLogs(t *testing.T) {
 	st.startTrackingChanges()
 	st.takeChanges()
 	for k := range 100 {
-		sp.put(k, k, 1, minBatchTime, false)
+		sp.set(k, k, 1, minBatchTime, false)
 	}
 	first := st.takeChanges()
-	sp.put(1, 10, 2, 1, false)
+	sp.set(1, 10, 2, 1, false)
 	st.recycle(first)
 	require.Len(t, sp.log, 1, "recycling does not touch the log being filled")
 	require.Equal(t, cap(first.Changed[0]), cap(sp.spareLog))
 	second := st.takeChanges()
 	require.Equal(t, []changeRecord[int, int]{{key: 1, entry: stateEntry[int]{state: 10, updated: 2}}}, second.Changed[0])
-	sp.put(2, 20, 3, 1, false)
+	sp.set(2, 20, 3, 1, false)
 	require.Equal(t, []changeRecord[int, int]{{key: 2, entry: stateEntry[int]{state: 20, updated: 3}}}, sp.log)
 	require.Same(t, &first.Changed[0][:1][0], &sp.log[0], "the next log reuses the recycled one")
 	require.Nil(t, sp.spareLog)
@@ -211,18 +211,18 @@ func TestStateStoreChangedSetBounded(t *testing.T) {
 	st := newStateStore[int, int](rdd.NewHashPartitioner[int](1), 0)
 	sp := &st.parts[0]
 	for k := range keys {
-		sp.put(k, k, 1, minBatchTime, false)
+		sp.set(k, k, 1, minBatchTime, false)
 	}
 	st.startTrackingChanges()
 	st.applied.Store(1)
 	st.takeChanges()
-	sp.remove(0, 1)
+	sp.del(0, 1)
 	for k := 1; k <= keys/2+1; k++ {
-		sp.put(k, -k, 2, 1, false)
+		sp.set(k, -k, 2, 1, false)
 	}
 	require.True(t, sp.all, "the log outgrew half the keys")
 	require.Equal(t, []changeRecord[int, int]{{key: 0, removed: true}}, sp.log, "only removals are kept")
-	sp.remove(keys-1, 1)
+	sp.del(keys-1, 1)
 	c := sortedChanges(st.takeChanges())
 	require.True(t, c.Full)
 	require.Len(t, c.Updated, keys-2)
@@ -230,7 +230,7 @@ func TestStateStoreChangedSetBounded(t *testing.T) {
 	require.Equal(t, []int{0, keys - 1}, c.Removed)
 	require.False(t, sp.all)
 	// Tracking goes on key by key after the take.
-	sp.put(5, 55, 3, 2, false)
+	sp.set(5, 55, 3, 2, false)
 	c = sortedChanges(st.takeChanges())
 	require.False(t, c.Full)
 	require.Equal(t, []rdd.Pair[int, int]{rdd.KV(5, 55)}, c.Updated)
@@ -243,11 +243,11 @@ func TestStateStoreChangedSetBounded(t *testing.T) {
 func TestStateSnapshotHandsOverTheWholeState(t *testing.T) {
 	st := newStateStore[int, int](rdd.NewHashPartitioner[int](2), 0)
 	for k := range 10 {
-		st.parts[st.part.Partition(k)].put(k, k*10, 1, minBatchTime, false)
+		st.parts[st.part.Partition(k)].set(k, k*10, 1, minBatchTime, false)
 	}
 	c := &stateCheckpointer[int, int]{store: st, applier: newStateApplier(func() string { return "test" }, time.Second)}
 	c.trackChanges()
-	st.parts[st.part.Partition(3)].remove(3, 1)
+	st.parts[st.part.Partition(3)].del(3, 1)
 	st.applied.Store(1)
 	encode, err := c.snapshot(context.Background(), time.Unix(0, 1))
 	require.NoError(t, err)
@@ -271,7 +271,7 @@ func TestStateSnapshotHandsOverTheWholeState(t *testing.T) {
 	require.Len(t, back, 9)
 	require.Equal(t, storedState[int]{State: 40, Updated: 1}, back[4])
 
-	st.parts[st.part.Partition(4)].put(4, 41, 2, 1, false)
+	st.parts[st.part.Partition(4)].set(4, 41, 2, 1, false)
 	st.applied.Store(2)
 	encode, err = c.snapshot(context.Background(), time.Unix(0, 2))
 	require.NoError(t, err)
@@ -280,3 +280,12 @@ func TestStateSnapshotHandsOverTheWholeState(t *testing.T) {
 	require.Nil(t, snap.All, "a delta")
 	require.Equal(t, 1, snap.Changed.Len())
 }
+
+// set is put for tests: it looks k up itself.
+func (sp *statePartition[K, S]) set(k K, s S, t, prev int64, timeout bool) {
+	h := sp.m.hash(k)
+	sp.put(k, h, sp.m.lookup(k, h), s, t, prev, timeout)
+}
+
+// del is remove for tests: it hashes k itself.
+func (sp *statePartition[K, S]) del(k K, prev int64) { sp.remove(k, sp.m.hash(k), prev) }

@@ -1,0 +1,377 @@
+package dstream
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"unsafe"
+)
+
+// stateTable is the map of one state partition, from key to stateEntry: a
+// hash table of our own rather than a Go map, so that a batch's lookups can
+// be prefetched (prefetchFor). Over a large state nearly every lookup
+// misses the cache twice, on the group's control word and then on the
+// slot, and a Go map lookup must wait for each miss before the next lookup
+// can start; with prefetching, the misses of the next keys are in flight
+// while a record is applied. On this project's benchmark machine a
+// read-modify-write of a random key among 5M took 180-200 ns in a Go map,
+// about 95 ns in this table, and about 58 ns prefetched
+// (BenchmarkStateTable).
+//
+// The layout is a Swiss table (as Go's maps and Abseil's): slots in groups
+// of 8, one control byte per slot (empty, deleted, or 7 bits of the key's
+// hash), probed a group at a time. Unlike a Go map, a part keeps its
+// control words in an array of their own, 1 byte a slot, which stays in the
+// last-level cache far longer than the slots do (keeping each group's word
+// beside its slots measured 20-60% slower at 5M keys). The table is split into parts by the top
+// bits of the hash (extendible hashing, also as Go's maps): a part grows by
+// doubling up to maxPartGroups groups and then splits in two, so a growing
+// state rehashes at most one part at a time, never the whole partition.
+//
+// Entries do not move except when their part grows or splits, which only an
+// insert can cause: a pointer from lookup stays valid until the next insert,
+// and keys may be removed (not inserted) while iterating with all.
+type stateTable[K comparable, S any] struct {
+	seed maphash.Seed
+	// dir maps the top bits of a hash to its part: dir[h >> shift]. A
+	// part of local depth d occupies 1<<(depth-d) consecutive entries,
+	// where depth = 64-shift is the directory's.
+	dir   []*tablePart[K, S]
+	shift uint
+	n     int
+}
+
+// tablePart is one part of a stateTable.
+type tablePart[K comparable, S any] struct {
+	// ctrl holds a word per group; byte i of it is the control byte of
+	// the group's slot i: ctrlEmpty, ctrlDeleted, or the low 7 bits of
+	// the hash of the key in the slot.
+	ctrl  []uint64
+	slots []tableSlot[K, S] // len(ctrl)*groupSlots
+	mask  uint64            // len(ctrl)-1
+	// depth is the number of top hash bits all keys of the part share.
+	depth uint
+	used  int // full slots
+	// growthLeft is the number of empty slots that may still be filled
+	// before the part grows (deleted slots are reused without counting).
+	growthLeft int
+}
+
+// tableSlot is one key and its entry.
+type tableSlot[K comparable, S any] struct {
+	key   K
+	entry stateEntry[S]
+}
+
+const (
+	groupSlots  = 8
+	ctrlEmpty   = 0x80
+	ctrlDeleted = 0xfe
+	ctrlLSBs    = 0x0101010101010101
+	ctrlMSBs    = 0x8080808080808080
+	// maxPartGroups bounds a part: 8192 slots, a split rehashes at most
+	// about 7,000 keys.
+	maxPartGroups = 1024
+)
+
+func newStateTable[K comparable, S any]() *stateTable[K, S] {
+	return &stateTable[K, S]{seed: maphash.MakeSeed(), dir: []*tablePart[K, S]{newTablePart[K, S](1, 0)}, shift: 64}
+}
+
+func newTablePart[K comparable, S any](groups int, depth uint) *tablePart[K, S] {
+	p := &tablePart[K, S]{ctrl: make([]uint64, groups), slots: make([]tableSlot[K, S], groups*groupSlots),
+		mask: uint64(groups - 1), depth: depth, growthLeft: groups * groupSlots * 7 / 8}
+	for g := range p.ctrl {
+		p.ctrl[g] = ctrlEmpty * ctrlLSBs
+	}
+	return p
+}
+
+// matchH2 returns a mask with the top bit of each byte of c equal to h2
+// set. It may also set the bit of a full slot's byte just above a match
+// (a borrow), which a key comparison rules out; it never sets the bit of
+// an empty or deleted slot.
+func matchH2(c, h2 uint64) uint64 {
+	x := c ^ (h2 * ctrlLSBs)
+	return (x - ctrlLSBs) &^ x & ctrlMSBs
+}
+
+// matchEmpty returns a mask with the top bit of each empty slot's byte set.
+func matchEmpty(c uint64) uint64 { return c &^ (c << 6) & ctrlMSBs }
+
+// matchFull returns a mask with the top bit of each full slot's byte set.
+func matchFull(c uint64) uint64 { return ^c & ctrlMSBs }
+
+// slotIn returns the index within its group of the slot of mask bit m.
+func slotIn(m uint64) uint64 { return uint64(bits.TrailingZeros64(m)) >> 3 }
+
+// hash returns the hash of k.
+func (t *stateTable[K, S]) hash(k K) uint64 { return maphash.Comparable(t.seed, k) }
+
+// len returns the number of keys.
+func (t *stateTable[K, S]) len() int { return t.n }
+
+// lookup returns the entry of k, whose hash is h, or nil.
+func (t *stateTable[K, S]) lookup(k K, h uint64) *stateEntry[S] {
+	if p, i, ok := t.find(k, h); ok {
+		return &p.slots[i].entry
+	}
+	return nil
+}
+
+// find returns the part of hash h and the index of k's slot in it; ok is
+// false when k is not in the table.
+func (t *stateTable[K, S]) find(k K, h uint64) (p *tablePart[K, S], i uint64, ok bool) {
+	p = t.dir[h>>t.shift]
+	h2 := h & 0x7f
+	g := (h >> 7) & p.mask
+	for step := uint64(1); ; step++ {
+		c := p.ctrl[g]
+		for m := matchH2(c, h2); m != 0; m &= m - 1 {
+			if i := g*groupSlots + slotIn(m); p.slots[i].key == k {
+				return p, i, true
+			}
+		}
+		if matchEmpty(c) != 0 {
+			return p, 0, false
+		}
+		g = (g + step) & p.mask
+	}
+}
+
+// get returns the entry of k.
+func (t *stateTable[K, S]) get(k K) (stateEntry[S], bool) {
+	if e := t.lookup(k, t.hash(k)); e != nil {
+		return *e, true
+	}
+	return stateEntry[S]{}, false
+}
+
+// set sets the entry of k.
+func (t *stateTable[K, S]) set(k K, e stateEntry[S]) {
+	h := t.hash(k)
+	if old := t.lookup(k, h); old != nil {
+		*old = e
+		return
+	}
+	t.insert(k, h, e)
+}
+
+// insert adds k, whose hash is h and which must not be in the table, with
+// entry e, and returns where the entry is.
+func (t *stateTable[K, S]) insert(k K, h uint64, e stateEntry[S]) *stateEntry[S] {
+	for {
+		p := t.dir[h>>t.shift]
+		g := (h >> 7) & p.mask
+		for i := uint64(1); ; i++ {
+			m := p.ctrl[g] & ctrlMSBs // empty or deleted
+			if m == 0 {
+				g = (g + i) & p.mask
+				continue
+			}
+			j := slotIn(m)
+			shift := j * 8
+			if byte(p.ctrl[g]>>shift) == ctrlEmpty {
+				if p.growthLeft == 0 {
+					break // grow, then look again
+				}
+				p.growthLeft--
+			}
+			p.ctrl[g] = p.ctrl[g]&^(0xff<<shift) | (h&0x7f)<<shift
+			s := &p.slots[g*groupSlots+j]
+			s.key, s.entry = k, e
+			p.used++
+			t.n++
+			return &s.entry
+		}
+		t.grow(p, h)
+	}
+}
+
+// remove deletes k, whose hash is h, and reports whether it was there.
+func (t *stateTable[K, S]) remove(k K, h uint64) bool {
+	p, i, ok := t.find(k, h)
+	if !ok {
+		return false
+	}
+	p.slots[i] = tableSlot[K, S]{} // let go of what the key and state hold
+	// A probe for another key stops at a group with an empty slot, so in
+	// such a group the slot can be empty again; elsewhere it must stay a
+	// tombstone.
+	g, shift := i/groupSlots, i%groupSlots*8
+	mark := uint64(ctrlDeleted)
+	if matchEmpty(p.ctrl[g]) != 0 {
+		mark = ctrlEmpty
+		p.growthLeft++
+	}
+	p.ctrl[g] = p.ctrl[g]&^(0xff<<shift) | mark<<shift
+	p.used--
+	t.n--
+	return true
+}
+
+// delete deletes k.
+func (t *stateTable[K, S]) delete(k K) { t.remove(k, t.hash(k)) }
+
+// grow makes room in part p, which holds hash h: it rehashes p at the same
+// size when its keys fill at most 3/4 of what it may hold (the rest are
+// tombstones), at twice the
+// size up to maxPartGroups, and beyond that splits it in two.
+func (t *stateTable[K, S]) grow(p *tablePart[K, S], h uint64) {
+	capacity := len(p.slots) * 7 / 8
+	switch {
+	case p.used <= capacity*3/4:
+		t.replace(p, t.rehash(p, len(p.ctrl), p.depth, nil), h)
+	case len(p.ctrl) < maxPartGroups:
+		t.replace(p, t.rehash(p, 2*len(p.ctrl), p.depth, nil), h)
+	default:
+		t.split(p, h)
+	}
+}
+
+// rehash returns a new part of the given groups and depth holding the keys
+// of p for which keep is true (all of them when keep is nil).
+func (t *stateTable[K, S]) rehash(p *tablePart[K, S], groups int, depth uint, keep func(h uint64) bool) *tablePart[K, S] {
+	np := newTablePart[K, S](groups, depth)
+	for g, c := range p.ctrl {
+		for m := matchFull(c); m != 0; m &= m - 1 {
+			s := &p.slots[uint64(g)*groupSlots+slotIn(m)]
+			h := t.hash(s.key)
+			if keep == nil || keep(h) {
+				np.add(s.key, h, s.entry)
+			}
+		}
+	}
+	return np
+}
+
+// add puts a key known to be absent into a part that has room, without
+// growing it.
+func (p *tablePart[K, S]) add(k K, h uint64, e stateEntry[S]) {
+	g := (h >> 7) & p.mask
+	for i := uint64(1); ; i++ {
+		if m := matchEmpty(p.ctrl[g]); m != 0 {
+			j := slotIn(m)
+			p.ctrl[g] = p.ctrl[g]&^(0xff<<(j*8)) | (h&0x7f)<<(j*8)
+			p.slots[g*groupSlots+j] = tableSlot[K, S]{key: k, entry: e}
+			p.used++
+			p.growthLeft--
+			return
+		}
+		g = (g + i) & p.mask
+	}
+}
+
+// span returns the first directory index and the number of entries of the
+// part of depth d that holds hash h.
+func (t *stateTable[K, S]) span(d uint, h uint64) (first, n int) {
+	n = 1 << (64 - t.shift - d)
+	return int(h>>t.shift) &^ (n - 1), n
+}
+
+// replace puts np in the directory entries of p, which holds hash h.
+func (t *stateTable[K, S]) replace(p, np *tablePart[K, S], h uint64) {
+	first, n := t.span(p.depth, h)
+	for i := range n {
+		t.dir[first+i] = np
+	}
+}
+
+// split replaces p, which holds hash h, by two parts of one more bit of
+// depth, doubling the directory first when p's depth is the directory's.
+func (t *stateTable[K, S]) split(p *tablePart[K, S], h uint64) {
+	if p.depth == 64-t.shift {
+		dir := make([]*tablePart[K, S], 2*len(t.dir))
+		for i, q := range t.dir {
+			dir[2*i], dir[2*i+1] = q, q
+		}
+		t.dir, t.shift = dir, t.shift-1
+	}
+	bit := uint64(1) << (63 - p.depth) // the first bit the parts do not share
+	low := t.rehash(p, len(p.ctrl), p.depth+1, func(h uint64) bool { return h&bit == 0 })
+	high := t.rehash(p, len(p.ctrl), p.depth+1, func(h uint64) bool { return h&bit != 0 })
+	first, n := t.span(p.depth, h)
+	for i := range n {
+		if i < n/2 {
+			t.dir[first+i] = low
+		} else {
+			t.dir[first+i] = high
+		}
+	}
+}
+
+// all yields every key and its entry, which the caller may change. yield
+// may remove keys but not insert any.
+func (t *stateTable[K, S]) all(yield func(k K, e *stateEntry[S]) bool) {
+	depth := 64 - t.shift
+	for i := 0; i < len(t.dir); i += 1 << (depth - t.dir[i].depth) {
+		p := t.dir[i]
+		for g := range p.ctrl {
+			for m := matchFull(p.ctrl[g]); m != 0; m = (m & (m - 1)) & matchFull(p.ctrl[g]) {
+				s := &p.slots[uint64(g)*groupSlots+slotIn(m)]
+				if !yield(s.key, &s.entry) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Prefetching: a run of lookups (a batch's records in a partition) calls
+// prefetchFor before each lookup, which starts loading the control word of
+// the key prefetchDistance lookups ahead and the slot of the key half as
+// far ahead, whose control word should have arrived by then. So each
+// lookup finds its lines in the cache, and the misses of many keys are in
+// flight at once instead of one after the other.
+const (
+	prefetchDistance = 16
+	// prefetchMinBytes is the size of the slots below which a table is
+	// taken to stay in the cache, and is not prefetched (for such a
+	// table prefetching only costs its instructions).
+	prefetchMinBytes = 4 << 20
+)
+
+// worthPrefetching reports whether the table is large enough for
+// prefetchFor to pay.
+func (t *stateTable[K, S]) worthPrefetching() bool {
+	return t.n*int(unsafe.Sizeof(tableSlot[K, S]{})) > prefetchMinBytes
+}
+
+// prefetchFor prefetches for lookup i of a run of lookups of the hashes hs,
+// in order (see prefetchDistance).
+func (t *stateTable[K, S]) prefetchFor(hs []uint64, i int) {
+	const half = prefetchDistance / 2
+	if i == 0 {
+		for j := range min(prefetchDistance, len(hs)) {
+			t.prefetchGroup(hs[j])
+		}
+		for j := range min(half, len(hs)) {
+			t.prefetchSlot(hs[j])
+		}
+	}
+	if j := i + prefetchDistance; j < len(hs) {
+		t.prefetchGroup(hs[j])
+	}
+	if j := i + half; j < len(hs) {
+		t.prefetchSlot(hs[j])
+	}
+}
+
+// prefetchGroup starts loading the control word that a lookup of hash h
+// reads first.
+func (t *stateTable[K, S]) prefetchGroup(h uint64) {
+	p := t.dir[h>>t.shift]
+	prefetch(unsafe.Pointer(&p.ctrl[(h>>7)&p.mask]))
+}
+
+// prefetchSlot starts loading the slot that a lookup of hash h reads next:
+// the first of its group whose control byte matches h (the group's last if
+// none does). It reads the control word, which prefetchGroup should have
+// brought in a while before.
+func (t *stateTable[K, S]) prefetchSlot(h uint64) {
+	p := t.dir[h>>t.shift]
+	g := (h >> 7) & p.mask
+	m := matchH2(p.ctrl[g], h&0x7f) | 1<<63
+	s := &p.slots[g*groupSlots+slotIn(m)]
+	prefetch(unsafe.Pointer(&s.key))
+	prefetch(unsafe.Pointer(&s.entry))
+}

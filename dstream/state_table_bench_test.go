@@ -1,0 +1,67 @@
+package dstream
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkStateTable does a batch's worth of read-modify-write updates of
+// random existing keys (10,000) into a Go map and into a stateTable, the
+// latter with and without prefetching the keys of each chunk, over 10k and
+// 5M int64 keys (5M is a partition of the 10M-key state benchmark), and
+// reports the time per update.
+func BenchmarkStateTable(b *testing.B) {
+	const updates = 10_000
+	for _, keys := range []int{10_000, 5_000_000} {
+		rng := rand.New(rand.NewPCG(1, 2))
+		batches := make([][]int64, 64)
+		for i := range batches {
+			batches[i] = make([]int64, updates)
+			for j := range batches[i] {
+				batches[i][j] = rng.Int64N(int64(keys))
+			}
+		}
+		perUpdate := func(b *testing.B) {
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*updates), "ns/update")
+		}
+		b.Run(fmt.Sprintf("gomap/keys=%d", keys), func(b *testing.B) {
+			m := make(map[int64]stateEntry[int64], keys)
+			for k := range int64(keys) {
+				m[k] = stateEntry[int64]{state: 1}
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				for _, k := range batches[i%len(batches)] {
+					e := m[k]
+					m[k] = stateEntry[int64]{state: e.state + 1, updated: int64(i)}
+				}
+			}
+			perUpdate(b)
+		})
+		for _, prefetch := range []bool{false, true} {
+			b.Run(fmt.Sprintf("table/prefetch=%v/keys=%d", prefetch, keys), func(b *testing.B) {
+				tab := newStateTable[int64, int64]()
+				for k := range int64(keys) {
+					tab.set(k, stateEntry[int64]{state: 1})
+				}
+				hs := make([]uint64, updates)
+				b.ResetTimer()
+				for i := range b.N {
+					ks := batches[i%len(batches)]
+					for j, k := range ks {
+						hs[j] = tab.hash(k)
+					}
+					for j, k := range ks {
+						if prefetch {
+							tab.prefetchFor(hs, j)
+						}
+						e := tab.lookup(k, hs[j])
+						*e = stateEntry[int64]{state: e.state + 1, updated: int64(i)}
+					}
+				}
+				perUpdate(b)
+			})
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package dstream
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// checkTable asserts that t holds exactly the entries of want, through
+// lookups and through iteration.
+func checkTable[K comparable](t *testing.T, tab *stateTable[K, int], want map[K]int) {
+	t.Helper()
+	require.Equal(t, len(want), tab.len())
+	for k, v := range want {
+		e, ok := tab.get(k)
+		require.True(t, ok, "key %v", k)
+		require.Equal(t, v, e.state, "key %v", k)
+	}
+	seen := map[K]int{}
+	tab.all(func(k K, e *stateEntry[int]) bool {
+		_, dup := seen[k]
+		require.False(t, dup, "key %v yielded twice", k)
+		seen[k] = e.state
+		return true
+	})
+	require.Equal(t, want, seen)
+}
+
+// TestStateTableAgainstMap runs random inserts, updates and removals on a
+// stateTable and a Go map side by side, over key ranges small enough to
+// reuse tombstones and large enough to split parts many times.
+func TestStateTableAgainstMap(t *testing.T) {
+	for _, tc := range []struct {
+		keys, ops   int
+		removeShare float64
+	}{
+		{keys: 10, ops: 2_000, removeShare: 0.5},
+		{keys: 1_000, ops: 50_000, removeShare: 0.45},
+		{keys: 200_000, ops: 400_000, removeShare: 0.2},
+	} {
+		t.Run(fmt.Sprintf("keys=%d", tc.keys), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(tc.keys), 7))
+			tab := newStateTable[int64, int]()
+			want := map[int64]int{}
+			for i := range tc.ops {
+				k := rng.Int64N(int64(tc.keys))
+				if rng.Float64() < tc.removeShare {
+					_, had := want[k]
+					delete(want, k)
+					assert.Equal(t, had, tab.remove(k, tab.hash(k)), "remove %d", k)
+					continue
+				}
+				want[k] = i
+				tab.set(k, stateEntry[int]{state: i, updated: int64(i)})
+				if i%(tc.ops/4) == 0 {
+					checkTable(t, tab, want)
+				}
+			}
+			checkTable(t, tab, want)
+			if tc.keys > maxPartGroups*groupSlots {
+				assert.Greater(t, len(tab.dir), 1, "the table split its part")
+			}
+		})
+	}
+}
+
+// TestStateTableRemoveWhileIterating removes every other key from inside
+// all, and changes the others in place.
+func TestStateTableRemoveWhileIterating(t *testing.T) {
+	tab := newStateTable[string, int]()
+	want := map[string]int{}
+	for i := range 50_000 {
+		k := fmt.Sprint("k", i)
+		tab.set(k, stateEntry[int]{state: i})
+		want[k] = i
+	}
+	visits := 0
+	tab.all(func(k string, e *stateEntry[int]) bool {
+		visits++
+		if e.state%2 == 0 {
+			tab.delete(k)
+			delete(want, k)
+		} else {
+			e.state *= 10
+			want[k] *= 10
+		}
+		return true
+	})
+	assert.Equal(t, 50_000, visits)
+	checkTable(t, tab, want)
+}
+
+// TestStateTableGrowsFromTombstones fills a small table, empties it and
+// fills it again with other keys: the slots of removed keys are reused or
+// rehashed away instead of growing the table without end.
+func TestStateTableGrowsFromTombstones(t *testing.T) {
+	tab := newStateTable[int, int]()
+	for round := range 50 {
+		for k := range 500 {
+			tab.set(round*1000+k, stateEntry[int]{state: k})
+		}
+		for k := range 500 {
+			tab.delete(round*1000 + k)
+		}
+	}
+	assert.Equal(t, 0, tab.len())
+	require.Len(t, tab.dir, 1)
+	assert.LessOrEqual(t, len(tab.dir[0].ctrl), 128, "groups of a part that never held more than 500 keys")
+	checkTable(t, tab, map[int]int{})
+}
+
+// TestStateTableNaNKeys follows Go maps: a NaN key is never found, so each
+// set adds another entry, and iteration yields them all.
+func TestStateTableNaNKeys(t *testing.T) {
+	tab := newStateTable[float64, int]()
+	tab.set(math.NaN(), stateEntry[int]{state: 1})
+	tab.set(math.NaN(), stateEntry[int]{state: 2})
+	_, ok := tab.get(math.NaN())
+	assert.False(t, ok)
+	assert.Equal(t, 2, tab.len())
+	n := 0
+	tab.all(func(float64, *stateEntry[int]) bool { n++; return true })
+	assert.Equal(t, 2, n)
+}
+
+// TestStateTablePrefetchReadsOnly checks that prefetching, which reads
+// the groups of hashes with no key behind them as well, changes nothing.
+func TestStateTablePrefetchReadsOnly(t *testing.T) {
+	tab := newStateTable[int64, int]()
+	want := map[int64]int{}
+	for k := range int64(20_000) {
+		tab.set(k, stateEntry[int]{state: int(k)})
+		want[k] = int(k)
+	}
+	var hs []uint64
+	for k := range int64(100) {
+		hs = append(hs, tab.hash(k*7919+1_000_000)) // absent keys
+	}
+	for i := range hs {
+		tab.prefetchFor(hs, i)
+	}
+	checkTable(t, tab, want)
+}
