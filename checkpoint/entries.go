@@ -7,6 +7,7 @@ import (
 	"iter"
 	"math"
 	"reflect"
+	"slices"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -133,75 +134,74 @@ func (es Entries) All() iter.Seq[Entry] {
 // [EncodeEntry] allocates several.
 // The zero value is not usable; call [NewEntryEncoder].
 type EntryEncoder[K comparable, V any] struct {
-	buf bytes.Buffer
+	buf []byte
+	// enc writes to buf, for the keys and values that appendFast does
+	// not encode itself.
 	enc *msgpack.Encoder
 	// k and v are the values being encoded, reflected once, so encoding
-	// does not box them into an interface per entry.
+	// them with enc does not box them into an interface per entry.
 	k       K
 	v       V
 	kv, vv  reflect.Value
-	kf, vf  fastKind
-	n       int // entries encoded
-	deleted int // of which deletions
-	hint    int // entries expected
+	va      MsgpackAppender // &v when V's pointer is one
+	n       int             // entries encoded
+	deleted int             // of which deletions
+	hint    int             // entries expected
 	prefix  []byte
 }
 
-// fastKind names the types EntryEncoder encodes itself, with the bytes
-// msgpack's Encoder would write (see [AppendMsgpack]), without the
-// Encoder's lookup of the type's encoder per value (a sync.Map read) and
-// its calls per byte: exactly these types, not types defined on them, which
-// may have encoders of their own.
-type fastKind uint8
+// bufWriter is the io.Writer through which an EntryEncoder's msgpack
+// encoder appends to its buffer.
+type bufWriter struct{ b *[]byte }
 
-const (
-	slowKind   fastKind = iota
-	intKind             // int: compact, as EncodeInt
-	int64Kind           // int64: 9 bytes, as EncodeInt64 by default
-	stringKind          // string: as EncodeString
-)
-
-func fastKindOf(t reflect.Type) fastKind {
-	switch t {
-	case reflect.TypeFor[int]():
-		return intKind
-	case reflect.TypeFor[int64]():
-		return int64Kind
-	case reflect.TypeFor[string]():
-		return stringKind
-	}
-	return slowKind
+func (w bufWriter) Write(p []byte) (int, error) {
+	*w.b = append(*w.b, p...)
+	return len(p), nil
 }
 
-func (e *EntryEncoder[K, V]) encode(v reflect.Value, kind fastKind) error {
-	switch kind {
-	case intKind:
-		e.buf.Write(appendInt(e.buf.AvailableBuffer(), v.Int()))
-	case int64Kind:
-		e.buf.Write(appendInt64(e.buf.AvailableBuffer(), v.Int()))
-	case stringKind:
-		e.buf.Write(appendString(e.buf.AvailableBuffer(), v.String()))
-	default:
-		return e.enc.EncodeValue(v)
-	}
+func (w bufWriter) WriteByte(c byte) error {
+	*w.b = append(*w.b, c)
 	return nil
+}
+
+func (w bufWriter) WriteString(s string) (int, error) {
+	*w.b = append(*w.b, s...)
+	return len(s), nil
+}
+
+// MsgpackAppender is implemented by the pointer of a value type that
+// appends its own msgpack encoding, faster than msgpack's Encoder (with
+// [AppendMsgpack] for its fields, say): [EntryEncoder.Set] uses it for
+// the values of an entry. AppendMsgpack appends exactly the bytes
+// msgpack.Marshal writes for the value, or returns b unchanged and false,
+// and the encoder then uses msgpack's Encoder.
+type MsgpackAppender interface {
+	AppendMsgpack(b []byte) ([]byte, bool)
+}
+
+// appendFast appends the msgpack encoding of *v to b when T is exactly
+// int, int64 or string (not a type defined on one, which may have an
+// encoder of its own), with the bytes msgpack's Encoder writes, and
+// reports whether it did. Matching on the pointer boxes nothing.
+func appendFast[T any](b []byte, v *T) ([]byte, bool) {
+	switch x := any(v).(type) {
+	case *int:
+		return appendInt(b, int64(*x)), true
+	case *int64:
+		return appendInt64(b, *x), true
+	case *string:
+		return appendString(b, *x), true
+	}
+	return b, false
 }
 
 // AppendMsgpack appends the msgpack encoding of v to b, the bytes
 // msgpack.Marshal writes, when T is int, int64 or string, and reports
-// whether it did: for any other type b is returned as it is. With
-// [EntryEncoder.SetEncoded] it lets a caller encode a composite value of
-// these types without msgpack's Encoder.
+// whether it did: for any other type b is returned as it is. It lets a
+// [MsgpackAppender] encode a composite value of these types without
+// msgpack's Encoder.
 func AppendMsgpack[T any](b []byte, v T) ([]byte, bool) {
-	switch x := any(v).(type) {
-	case int:
-		return appendInt(b, int64(x)), true
-	case int64:
-		return appendInt64(b, x), true
-	case string:
-		return appendString(b, x), true
-	}
-	return b, false
+	return appendFast(b, &v)
 }
 
 // appendInt appends n as msgpack's Encoder.EncodeInt does: in the fewest
@@ -259,11 +259,10 @@ func appendString(b []byte, s string) []byte {
 
 // NewEntryEncoder returns an encoder with room for about n entries.
 func NewEntryEncoder[K comparable, V any](n int) *EntryEncoder[K, V] {
-	e := &EntryEncoder[K, V]{hint: n}
-	e.buf.Grow(64)
-	e.enc = msgpack.NewEncoder(&e.buf)
+	e := &EntryEncoder[K, V]{hint: n, buf: make([]byte, 0, 64)}
+	e.enc = msgpack.NewEncoder(bufWriter{&e.buf})
 	e.kv, e.vv = reflect.ValueOf(&e.k).Elem(), reflect.ValueOf(&e.v).Elem()
-	e.kf, e.vf = fastKindOf(e.kv.Type()), fastKindOf(e.vv.Type())
+	e.va, _ = any(&e.v).(MsgpackAppender)
 	return e
 }
 
@@ -300,30 +299,22 @@ func (e *EntryEncoder[K, V]) Set(k K, v V) error {
 	if err != nil {
 		return err
 	}
-	e.v = v
 	bin := e.openBin()
-	if err := e.encode(e.vv, e.vf); err != nil {
-		e.buf.Truncate(start)
-		return fmt.Errorf("checkpoint: encode value of key %v: %w", k, err)
+	var ok bool
+	if e.buf, ok = appendFast(e.buf, &v); !ok {
+		e.v = v
+		if e.va != nil {
+			e.buf, ok = e.va.AppendMsgpack(e.buf)
+		}
+	}
+	if !ok {
+		if err := e.enc.EncodeValue(e.vv); err != nil {
+			e.buf = e.buf[:start]
+			return fmt.Errorf("checkpoint: encode value of key %v: %w", k, err)
+		}
 	}
 	e.closeBin(bin)
-	e.buf.WriteByte(msgpcode.False)
-	e.added(start)
-	return nil
-}
-
-// SetEncoded adds the entry for key k set to the value whose msgpack
-// encoding is value (see [AppendMsgpack]); the bytes are copied.
-func (e *EntryEncoder[K, V]) SetEncoded(k K, value []byte) error {
-	if len(value) == 0 {
-		return fmt.Errorf("checkpoint: encode value of key %v: an encoded value is never empty", k)
-	}
-	start, err := e.begin(k)
-	if err != nil {
-		return err
-	}
-	e.buf.Write(appendBin(e.buf.AvailableBuffer(), value))
-	e.buf.WriteByte(msgpcode.False)
+	e.buf = append(e.buf, msgpcode.False)
 	e.added(start)
 	return nil
 }
@@ -335,7 +326,7 @@ func (e *EntryEncoder[K, V]) Delete(k K) error {
 	if err != nil {
 		return err
 	}
-	e.buf.Write([]byte{msgpcode.Nil, msgpcode.True})
+	e.buf = append(e.buf, msgpcode.Nil, msgpcode.True)
 	e.deleted++
 	e.added(start)
 	return nil
@@ -344,14 +335,17 @@ func (e *EntryEncoder[K, V]) Delete(k K) error {
 // begin starts an entry, its array header and key (the key prefix and k),
 // and returns where it starts. On error the buffer is left as it was.
 func (e *EntryEncoder[K, V]) begin(k K) (int, error) {
-	e.k = k
-	start := e.buf.Len()
-	e.buf.WriteByte(msgpcode.FixedArrayLow | 3)
+	start := len(e.buf)
+	e.buf = append(e.buf, msgpcode.FixedArrayLow|3)
 	bin := e.openBin()
-	e.buf.Write(e.prefix)
-	if err := e.encode(e.kv, e.kf); err != nil {
-		e.buf.Truncate(start)
-		return 0, fmt.Errorf("checkpoint: encode key %v: %w", k, err)
+	e.buf = append(e.buf, e.prefix...)
+	var ok bool
+	if e.buf, ok = appendFast(e.buf, &k); !ok {
+		e.k = k
+		if err := e.enc.EncodeValue(e.kv); err != nil {
+			e.buf = e.buf[:start]
+			return 0, fmt.Errorf("checkpoint: encode key %v: %w", k, err)
+		}
 	}
 	e.closeBin(bin)
 	return start, nil
@@ -362,35 +356,34 @@ func (e *EntryEncoder[K, V]) begin(k K) (int, error) {
 func (e *EntryEncoder[K, V]) added(start int) {
 	e.n++
 	if e.n == 1 && e.hint > 1 {
-		e.buf.Grow((e.buf.Len() - start) * (e.hint - 1) * 9 / 8)
+		e.buf = slices.Grow(e.buf, (len(e.buf)-start)*(e.hint-1)*9/8)
 	}
 }
 
 // openBin starts a bin whose bytes are appended next, returning where its
 // header is; closeBin writes the header once the length is known.
 func (e *EntryEncoder[K, V]) openBin() int {
-	at := e.buf.Len()
-	e.buf.Write([]byte{msgpcode.Bin8, 0})
+	at := len(e.buf)
+	e.buf = append(e.buf, msgpcode.Bin8, 0)
 	return at
 }
 
 // closeBin sets the length of the bin opened at at, which runs to the end
 // of the buffer, widening its header (and moving its bytes) past bin 8.
 func (e *EntryEncoder[K, V]) closeBin(at int) {
-	n := e.buf.Len() - at - 2
+	n := len(e.buf) - at - 2
 	if n <= math.MaxUint8 {
-		e.buf.Bytes()[at+1] = byte(n)
+		e.buf[at+1] = byte(n)
 		return
 	}
 	header := appendBinHeader(nil, n)
-	e.buf.Write(header[2:]) // room for the wider header
-	b := e.buf.Bytes()
-	copy(b[at+len(header):], b[at+2:at+2+n])
-	copy(b[at:], header)
+	e.buf = append(e.buf, header[2:]...) // room for the wider header
+	copy(e.buf[at+len(header):], e.buf[at+2:at+2+n])
+	copy(e.buf[at:], header)
 }
 
 // Entries returns the entries added, in order. They share the encoder's
 // buffer, so the encoder must not be used afterwards.
 func (e *EntryEncoder[K, V]) Entries() Entries {
-	return Entries{data: e.buf.Bytes(), n: e.n, deleted: e.deleted}
+	return Entries{data: e.buf, n: e.n, deleted: e.deleted}
 }

@@ -3,7 +3,6 @@ package checkpoint
 import (
 	"bytes"
 	"encoding/hex"
-	"reflect"
 	"slices"
 	"testing"
 
@@ -132,7 +131,8 @@ func TestEntryEncoderFastKinds(t *testing.T) {
 	for i, e := range slices.Collect(encStr.Entries().All()) {
 		require.Equal(t, must(EncodeEntry(string(make([]byte, ints[i]&0x1ffff)), myInt(ints[i]))), e, "string of %d bytes", ints[i]&0x1ffff)
 	}
-	require.Equal(t, slowKind, fastKindOf(reflect.TypeFor[myInt]()))
+	_, fast := appendFast(nil, new(myInt))
+	require.False(t, fast, "a type defined on int may have an encoder of its own")
 	for _, n := range ints {
 		check := func(v any, got []byte, ok bool) {
 			t.Helper()
@@ -153,25 +153,38 @@ func TestEntryEncoderFastKinds(t *testing.T) {
 	require.Equal(t, []byte{1}, got)
 }
 
-// TestEntryEncoderSetEncoded checks that an entry set from its value's
-// encoding is the entry Set writes.
-func TestEntryEncoderSetEncoded(t *testing.T) {
-	type pair struct {
-		_msgpack struct{} `msgpack:",as_array"`
-		A        int64
-		B        string
+// appendedPair encodes itself (MsgpackAppender) unless its B is "slow".
+type appendedPair struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	A        int64
+	B        string
+}
+
+func (p *appendedPair) AppendMsgpack(b []byte) ([]byte, bool) {
+	if p.B == "slow" {
+		return b, false
 	}
-	enc := NewEntryEncoder[string, pair](2)
-	for i, k := range []string{"a", string(make([]byte, 300))} {
-		v := pair{A: int64(i) << 40, B: k}
-		b := append([]byte{msgpcode.FixedArrayLow | 2}, must(msgpack.Marshal(v.A))...)
-		b, ok := AppendMsgpack(b, v.B)
-		require.True(t, ok)
-		require.NoError(t, enc.SetEncoded(k, b))
-		require.Equal(t, must(EncodeEntry(k, v)), slices.Collect(enc.Entries().All())[i])
+	b = append(b, msgpcode.FixedArrayLow|2)
+	b, _ = AppendMsgpack(b, p.A)
+	return AppendMsgpack(b, p.B)
+}
+
+// TestEntryEncoderMsgpackAppender checks that a value that appends its own
+// encoding gives the entry msgpack's Encoder would, and that the Encoder
+// takes over when the value declines.
+func TestEntryEncoderMsgpackAppender(t *testing.T) {
+	enc := NewEntryEncoder[string, appendedPair](3)
+	require.NotNil(t, enc.va)
+	for i, k := range []string{"a", string(make([]byte, 300)), "slow"} {
+		v := appendedPair{A: int64(i) << 40, B: k}
+		require.NoError(t, enc.Set(k, v))
+		want := must(EncodeEntry(k, struct {
+			_msgpack struct{} `msgpack:",as_array"`
+			A        int64
+			B        string
+		}{A: v.A, B: v.B}))
+		require.Equal(t, want, slices.Collect(enc.Entries().All())[i], "key %.5q", k)
 	}
-	require.ErrorContains(t, enc.SetEncoded("c", nil), "never empty")
-	require.Equal(t, 2, enc.Entries().Len())
 }
 
 // TestEntryEncoderWidensBins checks keys and values of every bin width,
@@ -194,12 +207,11 @@ func TestEntryEncoderWidensBins(t *testing.T) {
 	require.Error(t, bad.Set(2, make(chan int)))
 	require.Equal(t, EntriesOf(must(EncodeEntry(1, any("one")))), bad.Entries())
 
-	// A key that does not encode fails Set, SetEncoded and Delete alike,
+	// A key that does not encode fails Set and Delete alike,
 	// naming the key, and leaves nothing behind.
 	badKey := NewEntryEncoder[chan int, int](2)
 	ch := make(chan int)
 	require.ErrorContains(t, badKey.Set(ch, 1), "encode key")
-	require.ErrorContains(t, badKey.SetEncoded(ch, []byte{1}), "encode key")
 	require.ErrorContains(t, badKey.Delete(ch), "encode key")
 	require.Equal(t, 0, badKey.Entries().Len())
 	require.Empty(t, badKey.Entries().data)

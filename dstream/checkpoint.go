@@ -344,22 +344,21 @@ func (s *storedState[S]) EncodeMsgpack(enc *msgpack.Encoder) error {
 	return enc.EncodeInt64(s.Updated)
 }
 
-// storedEncoder encodes the entries of a state checkpoint, key to
-// storedState. The inner loop of a state checkpoint: for int, int64 and
-// string states, which checkpoint.AppendMsgpack encodes, it writes the
-// value's bytes itself, without msgpack's Encoder.
-type storedEncoder[K comparable, S any] struct {
-	enc     *checkpoint.EntryEncoder[K, storedState[S]]
-	scratch []byte
+// AppendMsgpack appends what EncodeMsgpack writes, when
+// checkpoint.AppendMsgpack encodes S (int, int64, string): the inner loop
+// of a state checkpoint, without msgpack's Encoder.
+func (s *storedState[S]) AppendMsgpack(b []byte) ([]byte, bool) {
+	n := len(b)
+	b, ok := checkpoint.AppendMsgpack(append(b, msgpcode.FixedArrayLow|2), s.State)
+	if !ok {
+		return b[:n], false
+	}
+	return checkpoint.AppendMsgpack(b, s.Updated)
 }
 
-func (se *storedEncoder[K, S]) set(k K, e stateEntry[S]) error {
-	b, ok := checkpoint.AppendMsgpack(append(se.scratch[:0], msgpcode.FixedArrayLow|2), e.state)
-	if !ok {
-		return se.enc.Set(k, storedState[S]{State: e.state, Updated: e.updated})
-	}
-	se.scratch, _ = checkpoint.AppendMsgpack(b, e.updated)
-	return se.enc.SetEncoded(k, se.scratch)
+// stored returns e as it is written in checkpoints.
+func stored[S any](e stateEntry[S]) storedState[S] {
+	return storedState[S]{State: e.state, Updated: e.updated}
 }
 
 // stateCheckpointer checkpoints the store of a state stream.
@@ -391,7 +390,6 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 	return func(id string) (checkpoint.StateSnapshot, error) {
 		snap := checkpoint.StateSnapshot{StreamID: id}
 		enc := checkpoint.NewEntryEncoder[K, storedState[S]](changes.len())
-		se := &storedEncoder[K, S]{enc: enc}
 		// The logs first, then the live keys: when every key is live in
 		// the snapshot (Full), the logs hold only removals, and the live
 		// keys after them are the whole state, handed over as All with no
@@ -408,7 +406,7 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 				if rec.removed {
 					err = enc.Delete(rec.key)
 				} else {
-					err = se.set(rec.key, rec.entry)
+					err = enc.Set(rec.key, stored(rec.entry))
 				}
 				if err != nil {
 					return snap, err
@@ -417,7 +415,7 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 			logged += len(log)
 		}
 		for _, p := range changes.Live {
-			if err := se.set(p.Key, p.Value); err != nil {
+			if err := enc.Set(p.Key, stored(p.Value)); err != nil {
 				return snap, err
 			}
 		}

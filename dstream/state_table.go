@@ -371,7 +371,10 @@ func (t *stateTable[K, S]) prefetchSlot(h uint64) {
 	p := t.dir[h>>t.shift]
 	g := (h >> 7) & p.mask
 	m := matchH2(p.ctrl[g], h&0x7f) | 1<<63
-	s := &p.slots[g*groupSlots+slotIn(m)]
-	prefetch(unsafe.Pointer(&s.key))
-	prefetch(unsafe.Pointer(&s.entry))
+	s := unsafe.Pointer(&p.slots[g*groupSlots+slotIn(m)])
+	prefetch(s)
+	// The slot's last byte, when it is on another cache line.
+	if end := unsafe.Add(s, unsafe.Sizeof(tableSlot[K, S]{})-1); uintptr(end)>>6 != uintptr(s)>>6 {
+		prefetch(end)
+	}
 }
