@@ -10,7 +10,9 @@
 # that load from other processes spreads over all figures alike; the table
 # takes the median over the rounds. Ratios that matter most are also
 # measured interleaved inside one benchmark (word count engine/loop,
-# window 60/2, state 10M/10k, socket ingest engine/loop). Raw output is
+# window 60/2, state 10M/10k, socket ingest engine/loop). The state
+# partitions' hash table is measured beside a Go map by dstream's
+# BenchmarkStateTable. Raw output is
 # kept in bench/results-raw.txt.
 #
 #   FROM=bench/results-raw.txt bench/run.sh   # only regenerate the table
@@ -22,11 +24,12 @@ mkdir -p "$OUT"
 GOBIN=$(go env GOPATH)/bin
 go install golang.org/x/perf/cmd/benchstat@latest
 go test -c -o "$OUT/bench.test" ./bench/
+go test -c -o "$OUT/dstream.test" ./dstream/
 go build -o "$OUT/benchtable" ./bench/internal/benchtable
 RAW="$OUT/raw.txt"
 
-bench() { # bench <regexp> <benchtime> [cpu list]
-	(cd bench && "./out/bench.test" -test.run '^$' -test.bench "$1" -test.benchtime "$2" \
+bench() { # bench <regexp> <benchtime> [cpu list] [test binary: bench or dstream]
+	(cd bench && "./out/${4:-bench}.test" -test.run '^$' -test.bench "$1" -test.benchtime "$2" \
 		-test.cpu "${3:-2}" -test.count 1 -test.benchmem) | tee -a "$RAW" | grep '^Benchmark' || true
 }
 
@@ -42,6 +45,7 @@ for round in $( [ -n "${FROM:-}" ] || seq "$COUNT"); do
 	bench 'BenchmarkWindow' 3x                                  # an op is 10 batches
 	bench 'BenchmarkState/(MapWithState|UpdateStateByKey)' 10x # an op is 10 batches
 	bench 'BenchmarkState/handwritten' 200x
+	bench 'BenchmarkStateTable' 300x 2 dstream
 	bench 'BenchmarkCheckpoint' 5x
 	bench 'BenchmarkBatchOverhead' 1s
 	bench 'BenchmarkSocketIngest' 3x

@@ -40,7 +40,9 @@
 // [AsyncWriter] dropped go into the next delta. Restoring reads the newest
 // full snapshot and the deltas after it. A snapshot's entries are
 // [Entries], which an [EntryEncoder] builds straight in the encoding of a
-// state file, so the store writes them as they are.
+// state file, so the store writes them as they are; int, int64 and string
+// keys and values, and values that append their own encoding
+// ([MsgpackAppender], with [AppendMsgpack]), skip msgpack's Encoder.
 //
 // Data made of immutable parts, such as the per-batch reductions of an
 // inverse window, is written as segments ([StateSnapshot.Segments]): each

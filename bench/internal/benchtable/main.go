@@ -206,6 +206,17 @@ func main() {
 			baseline: "hand-written: the updates and one pass assigning every key of a plain map, 1 goroutine, " + dur(hp), ratio: ratio(u1m / hp)})
 	}
 
+	// The state partitions' hash table (dstream's BenchmarkStateTable).
+	const tb = "BenchmarkStateTable"
+	{
+		gm := res.get(tb+"/gomap/keys=5000000", "2", "ns/update")
+		for _, pf := range []struct{ arg, name string }{{"false", "not prefetched"}, {"true", "prefetched"}} {
+			v := res.get(tb+"/table/prefetch="+pf.arg+"/keys=5000000", "2", "ns/update")
+			add(row{bench: "StateTable", figure: "read-modify-write of a random key among 5M, state table, " + pf.name, value: dur(v),
+				baseline: "Go map " + dur(gm), ratio: ratio(v / gm)})
+		}
+	}
+
 	// Checkpoints.
 	const cp = "BenchmarkCheckpoint"
 	{
