@@ -51,7 +51,8 @@ func checkStoredState[S any](t *testing.T, states ...S) {
 
 func TestStoredStateWire(t *testing.T) {
 	checkStoredState(t, int64(0), 5, -1<<50, 1<<62)
-	checkStoredState(t, 0, 127, 128, -33, 1<<40)
+	wide := int64(1) << 40 // an int past 32 bits where int has 64
+	checkStoredState(t, 0, 127, 128, -33, int(wide))
 	checkStoredState(t, "", "word", string(make([]byte, 300)))
 	checkStoredState(t, count(7), count(-1<<33))
 	checkStoredState(t, wireStruct{A: "x", B: []int{1, 2}}, wireStruct{})
