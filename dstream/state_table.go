@@ -13,9 +13,10 @@ import (
 // slot, and a Go map lookup must wait for each miss before the next lookup
 // can start; with prefetching, the misses of the next keys are in flight
 // while a record is applied. On this project's benchmark machine a
-// read-modify-write of a random key among 5M took 180-200 ns in a Go map,
-// about 95 ns in this table, and about 58 ns prefetched
-// (BenchmarkStateTable).
+// read-modify-write of a random key among 5M took 160-210 ns in a Go map,
+// 95-135 ns in this table, and 56-90 ns prefetched, over this session's
+// runs of BenchmarkStateTable (about half the Go map's time prefetched,
+// in each run).
 //
 // The layout is a Swiss table (as Go's maps and Abseil's): slots in groups
 // of 8, one control byte per slot (empty, deleted, or 7 bits of the key's
