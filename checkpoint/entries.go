@@ -173,8 +173,8 @@ func (w bufWriter) WriteString(s string) (int, error) {
 // appends its own msgpack encoding, faster than msgpack's Encoder (with
 // [AppendMsgpack] for its fields, say): [EntryEncoder.Set] uses it for
 // the values of an entry. AppendMsgpack appends exactly the bytes
-// msgpack.Marshal writes for the value, or returns b unchanged and false,
-// and the encoder then uses msgpack's Encoder.
+// msgpack.Marshal writes for the value and reports true, or reports false,
+// and the encoder then drops what it appended and uses msgpack's Encoder.
 type MsgpackAppender interface {
 	AppendMsgpack(b []byte) ([]byte, bool)
 }
@@ -308,6 +308,7 @@ func (e *EntryEncoder[K, V]) Set(k K, v V) error {
 		}
 	}
 	if !ok {
+		e.buf = e.buf[:bin+2] // the bin's header, which closeBin sets
 		if err := e.enc.EncodeValue(e.vv); err != nil {
 			e.buf = e.buf[:start]
 			return fmt.Errorf("checkpoint: encode value of key %v: %w", k, err)

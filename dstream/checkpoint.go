@@ -348,10 +348,9 @@ func (s *storedState[S]) EncodeMsgpack(enc *msgpack.Encoder) error {
 // checkpoint.AppendMsgpack encodes S (int, int64, string): the inner loop
 // of a state checkpoint, without msgpack's Encoder.
 func (s *storedState[S]) AppendMsgpack(b []byte) ([]byte, bool) {
-	n := len(b)
 	b, ok := checkpoint.AppendMsgpack(append(b, msgpcode.FixedArrayLow|2), s.State)
 	if !ok {
-		return b[:n], false
+		return b, false
 	}
 	return checkpoint.AppendMsgpack(b, s.Updated)
 }

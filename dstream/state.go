@@ -546,35 +546,39 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 			}
 		}()
 		var state State[S]
-		out := make([]M, 0, ib.len(p))
 		// Over a large state, each record's lookup is prefetched a few
 		// records ahead, so that their cache misses overlap.
-		recs, hs := ib.gather(p, sp.m.hash)
+		hs := ib.hash(p, sp.m.hash)
+		out := make([]M, 0, len(hs))
 		prefetching := sp.m.worthPrefetching()
-		for i, kv := range recs {
-			if prefetching {
-				sp.m.prefetchFor(hs, i)
-			}
-			key = kv.Key
-			h := hs[i]
-			e := sp.m.lookup(kv.Key, h)
-			prev := int64(minBatchTime)
-			var s S
-			if e != nil {
-				prev, s = e.updated, e.state
-			}
-			state.wrap(s, e != nil)
-			m := fn(bt, kv.Key, rdd.Some(kv.Value), &state)
-			switch {
-			case state.removed:
-				if e != nil {
-					sp.remove(kv.Key, h, prev)
+		i := 0
+		for recs := range ib.records(p) {
+			for _, kv := range recs {
+				if prefetching {
+					sp.m.prefetchFor(hs, i)
 				}
-			case state.updated || (e != nil && timeout):
-				sp.put(kv.Key, h, e, state.value, tn, prev, timeout)
-			}
-			if m.Valid {
-				out = append(out, m.Value)
+				key = kv.Key
+				h := hs[i]
+				i++
+				e := sp.m.lookup(kv.Key, h)
+				prev := int64(minBatchTime)
+				var s S
+				if e != nil {
+					prev, s = e.updated, e.state
+				}
+				state.wrap(s, e != nil)
+				m := fn(bt, kv.Key, rdd.Some(kv.Value), &state)
+				switch {
+				case state.removed:
+					if e != nil {
+						sp.remove(kv.Key, h, prev)
+					}
+				case state.updated || (e != nil && timeout):
+					sp.put(kv.Key, h, e, state.value, tn, prev, timeout)
+				}
+				if m.Valid {
+					out = append(out, m.Value)
+				}
 			}
 		}
 		if timeout {

@@ -497,8 +497,8 @@ type stateInbox[K comparable, V any] struct {
 	// the current batch.
 	byTask [][][]rdd.Pair[K, V]
 	tasks  int
-	// flat[p] and hashes[p] are gather's buffers for state partition p.
-	flat   [][]rdd.Pair[K, V]
+	// hashes[p] holds the hashes of the keys of state partition p's
+	// records, in the order records yields them (see hash).
 	hashes [][]uint64
 }
 
@@ -509,8 +509,8 @@ func (ib *stateInbox[K, V]) fill(ctx context.Context, in *rdd.RDD[rdd.Pair[K, V]
 	for len(ib.byTask) < ib.tasks {
 		ib.byTask = append(ib.byTask, make([][]rdd.Pair[K, V], part.NumPartitions()))
 	}
-	if ib.flat == nil {
-		ib.flat, ib.hashes = make([][]rdd.Pair[K, V], part.NumPartitions()), make([][]uint64, part.NumPartitions())
+	if ib.hashes == nil {
+		ib.hashes = make([][]uint64, part.NumPartitions())
 	}
 	return in.ForeachPartition(ctx, func(m int, recs iter.Seq[rdd.Pair[K, V]]) error {
 		bufs := ib.byTask[m]
@@ -525,15 +525,6 @@ func (ib *stateInbox[K, V]) fill(ctx context.Context, in *rdd.RDD[rdd.Pair[K, V]
 	})
 }
 
-// len returns the number of records of state partition p.
-func (ib *stateInbox[K, V]) len(p int) int {
-	n := 0
-	for recs := range ib.records(p) {
-		n += len(recs)
-	}
-	return n
-}
-
 // records yields the records of state partition p, a run per input
 // partition, in the order of the input partitions.
 func (ib *stateInbox[K, V]) records(p int) iter.Seq[[]rdd.Pair[K, V]] {
@@ -546,19 +537,18 @@ func (ib *stateInbox[K, V]) records(p int) iter.Seq[[]rdd.Pair[K, V]] {
 	}
 }
 
-// gather returns the records of state partition p in order, in one
-// slice, with the hash of each record's key in m: the run of lookups that
-// prefetching needs. The slices are reused by the next batch.
-func (ib *stateInbox[K, V]) gather(p int, hash func(K) uint64) ([]rdd.Pair[K, V], []uint64) {
-	flat, hs := ib.flat[p][:0], ib.hashes[p][:0]
+// hash returns the hash of the key of every record of state partition p,
+// in the order records yields them: the run of lookups that prefetching
+// reads ahead in. The slice is reused by the next batch.
+func (ib *stateInbox[K, V]) hash(p int, hash func(K) uint64) []uint64 {
+	hs := ib.hashes[p][:0]
 	for recs := range ib.records(p) {
-		flat = append(flat, recs...)
+		for _, kv := range recs {
+			hs = append(hs, hash(kv.Key))
+		}
 	}
-	for _, kv := range flat {
-		hs = append(hs, hash(kv.Key))
-	}
-	ib.flat[p], ib.hashes[p] = flat, hs
-	return flat, hs
+	ib.hashes[p] = hs
+	return hs
 }
 
 // eachPartition runs f once per partition of the store, one task each on
@@ -577,7 +567,7 @@ func (st *stateStore[K, S]) eachPartition(ctx context.Context, f func(p int, sp 
 // are not kept alive until the next batch, and the buffers much larger than
 // this batch needed, so one burst does not hold its memory for good.
 func (ib *stateInbox[K, V]) release() {
-	for _, bufs := range append(ib.byTask[:ib.tasks:ib.tasks], ib.flat) {
+	for _, bufs := range ib.byTask[:ib.tasks] {
 		for p, b := range bufs {
 			if cap(b) > 4*len(b)+1024 {
 				bufs[p] = nil

@@ -158,8 +158,8 @@ func (t *stateTable[K, S]) set(k K, e stateEntry[S]) {
 }
 
 // insert adds k, whose hash is h and which must not be in the table, with
-// entry e, and returns where the entry is.
-func (t *stateTable[K, S]) insert(k K, h uint64, e stateEntry[S]) *stateEntry[S] {
+// entry e.
+func (t *stateTable[K, S]) insert(k K, h uint64, e stateEntry[S]) {
 	for {
 		p := t.dir[h>>t.shift]
 		g := (h >> 7) & p.mask
@@ -178,11 +178,10 @@ func (t *stateTable[K, S]) insert(k K, h uint64, e stateEntry[S]) *stateEntry[S]
 				p.growthLeft--
 			}
 			p.ctrl[g] = p.ctrl[g]&^(0xff<<shift) | (h&0x7f)<<shift
-			s := &p.slots[g*groupSlots+j]
-			s.key, s.entry = k, e
+			p.slots[g*groupSlots+j] = tableSlot[K, S]{key: k, entry: e}
 			p.used++
 			t.n++
-			return &s.entry
+			return
 		}
 		t.grow(p, h)
 	}
@@ -210,9 +209,6 @@ func (t *stateTable[K, S]) remove(k K, h uint64) bool {
 	return true
 }
 
-// delete deletes k.
-func (t *stateTable[K, S]) delete(k K) { t.remove(k, t.hash(k)) }
-
 // grow makes room in part p, which holds hash h: it rehashes p at the same
 // size when its keys fill at most 3/4 of what it may hold (the rest are
 // tombstones), at twice the
@@ -221,28 +217,32 @@ func (t *stateTable[K, S]) grow(p *tablePart[K, S], h uint64) {
 	capacity := len(p.slots) * 7 / 8
 	switch {
 	case p.used <= capacity*3/4:
-		t.replace(p, t.rehash(p, len(p.ctrl), p.depth, nil), h)
+		t.replace(p, t.rehash(p, len(p.ctrl)), h)
 	case len(p.ctrl) < maxPartGroups:
-		t.replace(p, t.rehash(p, 2*len(p.ctrl), p.depth, nil), h)
+		t.replace(p, t.rehash(p, 2*len(p.ctrl)), h)
 	default:
 		t.split(p, h)
 	}
 }
 
-// rehash returns a new part of the given groups and depth holding the keys
-// of p for which keep is true (all of them when keep is nil).
-func (t *stateTable[K, S]) rehash(p *tablePart[K, S], groups int, depth uint, keep func(h uint64) bool) *tablePart[K, S] {
-	np := newTablePart[K, S](groups, depth)
+// rehash returns a new part of the given groups and p's depth holding the
+// keys of p.
+func (t *stateTable[K, S]) rehash(p *tablePart[K, S], groups int) *tablePart[K, S] {
+	np := newTablePart[K, S](groups, p.depth)
+	t.moveAll(p, func(uint64) *tablePart[K, S] { return np })
+	return np
+}
+
+// moveAll adds every key of p, hashed once, to the part that to returns
+// for its hash.
+func (t *stateTable[K, S]) moveAll(p *tablePart[K, S], to func(h uint64) *tablePart[K, S]) {
 	for g, c := range p.ctrl {
 		for m := matchFull(c); m != 0; m &= m - 1 {
 			s := &p.slots[uint64(g)*groupSlots+slotIn(m)]
 			h := t.hash(s.key)
-			if keep == nil || keep(h) {
-				np.add(s.key, h, s.entry)
-			}
+			to(h).add(s.key, h, s.entry)
 		}
 	}
-	return np
 }
 
 // add puts a key known to be absent into a part that has room, without
@@ -288,8 +288,13 @@ func (t *stateTable[K, S]) split(p *tablePart[K, S], h uint64) {
 		t.dir, t.shift = dir, t.shift-1
 	}
 	bit := uint64(1) << (63 - p.depth) // the first bit the parts do not share
-	low := t.rehash(p, len(p.ctrl), p.depth+1, func(h uint64) bool { return h&bit == 0 })
-	high := t.rehash(p, len(p.ctrl), p.depth+1, func(h uint64) bool { return h&bit != 0 })
+	low, high := newTablePart[K, S](len(p.ctrl), p.depth+1), newTablePart[K, S](len(p.ctrl), p.depth+1)
+	t.moveAll(p, func(h uint64) *tablePart[K, S] {
+		if h&bit == 0 {
+			return low
+		}
+		return high
+	})
 	first, n := t.span(p.depth, h)
 	for i := range n {
 		if i < n/2 {

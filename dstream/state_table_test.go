@@ -82,7 +82,7 @@ func TestStateTableRemoveWhileIterating(t *testing.T) {
 	tab.all(func(k string, e *stateEntry[int]) bool {
 		visits++
 		if e.state%2 == 0 {
-			tab.delete(k)
+			tab.remove(k, tab.hash(k))
 			delete(want, k)
 		} else {
 			e.state *= 10
@@ -104,7 +104,7 @@ func TestStateTableGrowsFromTombstones(t *testing.T) {
 			tab.set(round*1000+k, stateEntry[int]{state: k})
 		}
 		for k := range 500 {
-			tab.delete(round*1000 + k)
+			tab.remove(round*1000+k, tab.hash(round*1000+k))
 		}
 	}
 	assert.Equal(t, 0, tab.len())
