@@ -76,6 +76,7 @@ func (s *Store) writeFileAtomic(path string, parts ...[]byte) (err error) {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("checkpoint: fsync %s: %w", tmp, err)
 	}
+	dropCached(f)
 	if err := s.fault(stepClose, tmp); err != nil {
 		crashed = true
 		_ = f.Close()

@@ -118,18 +118,18 @@ func TestEncodeEntryMatchesMsgpack(t *testing.T) {
 // them, and that a type defined on one of them goes through msgpack.
 func TestEntryEncoderFastKinds(t *testing.T) {
 	type myInt int
-	ints := []int{0, 1, 127, 128, 255, 256, 65535, 65536, 1<<32 - 1, 1 << 32, -1, -32, -33, -128, -129, -32768, -32769, -1 << 31, -1<<31 - 1, 1<<63 - 1, -1 << 63}
+	ints := []int64{0, 1, 127, 128, 255, 256, 65535, 65536, 1<<32 - 1, 1 << 32, -1, -32, -33, -128, -129, -32768, -32769, -1 << 31, -1<<31 - 1, 1<<63 - 1, -1 << 63}
 	encInt := NewEntryEncoder[int, int64](len(ints))
 	encStr := NewEntryEncoder[string, myInt](len(ints))
 	for _, n := range ints {
-		require.NoError(t, encInt.Set(n, int64(n)))
-		require.NoError(t, encStr.Set(string(make([]byte, n&0x1ffff)), myInt(n)))
+		require.NoError(t, encInt.Set(int(n), n))
+		require.NoError(t, encStr.Set(string(make([]byte, int(n&0x1ffff))), myInt(n)))
 	}
 	for i, e := range slices.Collect(encInt.Entries().All()) {
-		require.Equal(t, must(EncodeEntry(ints[i], int64(ints[i]))), e, "int %d", ints[i])
+		require.Equal(t, must(EncodeEntry(int(ints[i]), ints[i])), e, "int %d", ints[i])
 	}
 	for i, e := range slices.Collect(encStr.Entries().All()) {
-		require.Equal(t, must(EncodeEntry(string(make([]byte, ints[i]&0x1ffff)), myInt(ints[i]))), e, "string of %d bytes", ints[i]&0x1ffff)
+		require.Equal(t, must(EncodeEntry(string(make([]byte, int(ints[i]&0x1ffff))), myInt(ints[i]))), e, "string of %d bytes", ints[i]&0x1ffff)
 	}
 	_, fast := appendFast(nil, new(myInt))
 	require.False(t, fast, "a type defined on int may have an encoder of its own")
@@ -140,11 +140,11 @@ func TestEntryEncoderFastKinds(t *testing.T) {
 			require.Equal(t, must(msgpack.Marshal(v)), got[2:], "%T %v", v, v)
 			require.Equal(t, []byte{1, 2}, got[:2], "appends")
 		}
-		got, ok := AppendMsgpack([]byte{1, 2}, n)
+		got, ok := AppendMsgpack([]byte{1, 2}, int(n))
+		check(int(n), got, ok)
+		got, ok = AppendMsgpack([]byte{1, 2}, n)
 		check(n, got, ok)
-		got, ok = AppendMsgpack([]byte{1, 2}, int64(n))
-		check(int64(n), got, ok)
-		s := string(make([]byte, n&0x1ffff))
+		s := string(make([]byte, int(n&0x1ffff)))
 		got, ok = AppendMsgpack([]byte{1, 2}, s)
 		check(s, got, ok)
 	}
@@ -250,4 +250,18 @@ func TestEntriesSkip(t *testing.T) {
 	require.Equal(t, 0, es.Skip(10).Len())
 	_, err := stateFile("w", 1, true, tail)
 	require.NoError(t, err, "the live tail is a full snapshot")
+}
+
+func TestJoinEntries(t *testing.T) {
+	list := []Entry{must(DeletedEntry("a")), must(EncodeEntry("b", 2)), must(EncodeEntry("c", 3)), must(DeletedEntry("d")), must(EncodeEntry("e", 5))}
+	first, second := EntriesOf(list[:2]...), EntriesOf(list[2:]...)
+	joined := JoinEntries(first, Entries{}, second)
+	require.Equal(t, EntriesOf(list...), joined)
+	require.Equal(t, 2, joined.deleted)
+	require.Equal(t, len(joined.data), cap(joined.data), "one buffer of the size needed")
+	require.Equal(t, first, EntriesOf(list[:2]...), "the lists joined are unchanged")
+	only := JoinEntries(Entries{}, second, Entries{})
+	require.Same(t, &second.data[0], &only.data[0], "a single list is not copied")
+	require.Equal(t, 0, JoinEntries().Len())
+	require.Equal(t, 0, JoinEntries(Entries{}, Entries{}).Len())
 }
