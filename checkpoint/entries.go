@@ -84,6 +84,32 @@ func (es *Entries) Append(e Entry) {
 	}
 }
 
+// JoinEntries returns one list of the entries of lists, in order: lists
+// encoded apart, by several EntryEncoders at once, become one. The bytes
+// are copied once into a buffer of the size needed, unless only one list
+// has entries, which is returned as it is.
+func JoinEntries(lists ...Entries) Entries {
+	var out Entries
+	size, nonEmpty := 0, 0
+	for _, es := range lists {
+		if es.n > 0 {
+			size += len(es.data)
+			nonEmpty++
+			out = es
+		}
+	}
+	if nonEmpty <= 1 {
+		return out
+	}
+	out = Entries{data: make([]byte, 0, size)}
+	for _, es := range lists {
+		out.data = append(out.data, es.data...)
+		out.n += es.n
+		out.deleted += es.deleted
+	}
+	return out
+}
+
 // Len returns the number of entries.
 func (es Entries) Len() int { return es.n }
 

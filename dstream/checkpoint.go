@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -388,37 +390,15 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 	changes := c.store.takeChanges()
 	return func(id string) (checkpoint.StateSnapshot, error) {
 		snap := checkpoint.StateSnapshot{StreamID: id}
-		enc := checkpoint.NewEntryEncoder[K, storedState[S]](changes.len())
 		// The logs first, then the live keys: when every key is live in
 		// the snapshot (Full), the logs hold only removals, and the live
 		// keys after them are the whole state, handed over as All with no
 		// copy.
-		logged := 0
-		for i, log := range changes.Changed {
-			// A few repeated keys cost a few entries more in the delta
-			// (the last wins when it is read); many are worth a pass.
-			if r := changes.Repeats[i]; r > 0 && r*4 >= len(log) {
-				log = dedupChanges(log)
-			}
-			for _, rec := range log {
-				var err error
-				if rec.removed {
-					err = enc.Delete(rec.key)
-				} else {
-					err = enc.Set(rec.key, stored(rec.entry))
-				}
-				if err != nil {
-					return snap, err
-				}
-			}
-			logged += len(log)
+		entries, logged, err := encodeChanges(changes, runtime.GOMAXPROCS(0))
+		if err != nil {
+			return snap, err
 		}
-		for _, p := range changes.Live {
-			if err := enc.Set(p.Key, stored(p.Value)); err != nil {
-				return snap, err
-			}
-		}
-		snap.Changed = enc.Entries()
+		snap.Changed = entries
 		c.store.recycle(changes)
 		if changes.Full {
 			all := snap.Changed.Skip(logged)
@@ -426,6 +406,87 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 		}
 		return snap, nil
 	}, nil
+}
+
+// liveChunk is the number of live keys encoded as one piece of work by
+// encodeChanges.
+const liveChunk = 1 << 16
+
+// encodeChanges encodes the records of changes, each partition's log in
+// order and then the live keys, and returns the entries and how many of
+// them come from the logs. The logs and chunks of live keys are encoded
+// by up to workers goroutines at once, each into an encoder of its own,
+// and joined in order: the entries are those one encoder would write, in
+// a fraction of the time (a delta of 100,000 keys took 3 ms on one core).
+// A log with many repeated keys is deduplicated first (the last record of
+// a key wins when a delta is read, so a few repeats only cost a few
+// entries).
+func encodeChanges[K comparable, S any](changes stateChanges[K, S], workers int) (checkpoint.Entries, int, error) {
+	type piece struct {
+		log   []changeRecord[K, S]
+		dedup bool // the log repeats many keys
+		live  []rdd.Pair[K, stateEntry[S]]
+		out   checkpoint.Entries
+		err   error
+	}
+	var pieces []piece
+	for i, log := range changes.Changed {
+		if len(log) > 0 {
+			r := changes.Repeats[i]
+			pieces = append(pieces, piece{log: log, dedup: r > 0 && r*4 >= len(log)})
+		}
+	}
+	for live := changes.Live; len(live) > 0; {
+		n := min(len(live), liveChunk)
+		pieces = append(pieces, piece{live: live[:n]})
+		live = live[n:]
+	}
+	encode := func(p *piece) {
+		if p.dedup {
+			p.log = dedupChanges(p.log)
+		}
+		enc := checkpoint.NewEntryEncoder[K, storedState[S]](len(p.log) + len(p.live))
+		for _, rec := range p.log {
+			if rec.removed {
+				p.err = enc.Delete(rec.key)
+			} else {
+				p.err = enc.Set(rec.key, stored(rec.entry))
+			}
+			if p.err != nil {
+				return
+			}
+		}
+		for _, kv := range p.live {
+			if p.err = enc.Set(kv.Key, stored(kv.Value)); p.err != nil {
+				return
+			}
+		}
+		p.out = enc.Entries()
+	}
+	var next atomic.Int64
+	work := func() {
+		for i := int(next.Add(1) - 1); i < len(pieces); i = int(next.Add(1) - 1) {
+			encode(&pieces[i])
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(workers, len(pieces)) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	lists := make([]checkpoint.Entries, len(pieces))
+	logged := 0
+	for i, p := range pieces {
+		if p.err != nil {
+			return checkpoint.Entries{}, 0, p.err
+		}
+		if p.live == nil {
+			logged += p.out.Len()
+		}
+		lists[i] = p.out
+	}
+	return checkpoint.JoinEntries(lists...), logged, nil
 }
 
 func (c *stateCheckpointer[K, S]) restore(raw map[string][]byte, t time.Time) error {

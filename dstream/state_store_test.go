@@ -289,3 +289,67 @@ func (sp *statePartition[K, S]) set(k K, s S, t, prev int64, timeout bool) {
 
 // del is remove for tests: it hashes k itself.
 func (sp *statePartition[K, S]) del(k K, prev int64) { sp.remove(k, sp.m.hash(k), prev) }
+
+// encodeChanges over several workers writes the bytes one encoder writes
+// over the same records in order (each log, deduplicated when it repeats
+// many keys, then the live keys), counts the entries of the logs, and
+// reports the first failure.
+func TestEncodeChangesInParallel(t *testing.T) {
+	rec := func(k, s int, removed bool) changeRecord[int, int] {
+		return changeRecord[int, int]{key: k, entry: stateEntry[int]{state: s, updated: int64(s)}, removed: removed}
+	}
+	var few, many []changeRecord[int, int]
+	for k := range 5000 {
+		few = append(few, rec(k, k, k%7 == 0))
+	}
+	few = append(few, rec(3, 33, false)) // one repeat: kept as it is
+	for i := range 4000 {
+		many = append(many, rec(i%1000, i, i%11 == 0)) // repeats: deduplicated
+	}
+	var live []rdd.Pair[int, stateEntry[int]]
+	for k := range 2*liveChunk + 100 { // three pieces
+		live = append(live, rdd.KV(100_000+k, stateEntry[int]{state: k, updated: 9}))
+	}
+	changes := stateChanges[int, int]{
+		Changed: [][]changeRecord[int, int]{few, nil, many},
+		Repeats: []int{1, 0, 3000},
+		Live:    live,
+	}
+	want := checkpoint.NewEntryEncoder[int, storedState[int]](0)
+	for _, log := range [][]changeRecord[int, int]{few, dedupChanges(many)} {
+		for _, r := range log {
+			if r.removed {
+				require.NoError(t, want.Delete(r.key))
+			} else {
+				require.NoError(t, want.Set(r.key, stored(r.entry)))
+			}
+		}
+	}
+	logged := want.Entries().Len()
+	require.Equal(t, len(few)+1000, logged)
+	for _, kv := range live {
+		require.NoError(t, want.Set(kv.Key, stored(kv.Value)))
+	}
+	wantEntries := slices.Collect(want.Entries().All())
+	for _, workers := range []int{1, 2, 5} {
+		got, gotLogged, err := encodeChanges(changes, workers)
+		require.NoError(t, err)
+		require.Equal(t, logged, gotLogged, "workers=%d", workers)
+		require.Equal(t, len(wantEntries), got.Len(), "workers=%d", workers)
+		require.Equal(t, wantEntries, slices.Collect(got.All()), "workers=%d", workers)
+		require.Equal(t, wantEntries[logged:], slices.Collect(got.Skip(gotLogged).All()), "workers=%d", workers)
+	}
+	empty, n, err := encodeChanges(stateChanges[int, int]{Changed: make([][]changeRecord[int, int], 2), Repeats: make([]int, 2)}, 2)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Zero(t, empty.Len())
+
+	// A state msgpack cannot encode fails the whole encoding, naming the key.
+	bad := stateChanges[int, chan int]{
+		Changed: [][]changeRecord[int, chan int]{nil},
+		Repeats: []int{0},
+		Live:    []rdd.Pair[int, stateEntry[chan int]]{rdd.KV(1, stateEntry[chan int]{}), rdd.KV(7, stateEntry[chan int]{state: make(chan int)})},
+	}
+	_, _, err = encodeChanges(bad, 2)
+	require.ErrorContains(t, err, "key 1")
+}
