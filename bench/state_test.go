@@ -4,6 +4,7 @@ import (
 	stdctx "context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -161,6 +162,45 @@ func BenchmarkState(b *testing.B) {
 	}{{"interleaved", 0}, {"interleaved-no-data-checkpoints", noDataCheckpoints}} {
 		b.Run("MapWithState/"+tc.name, func(b *testing.B) { benchStateInterleaved(b, tc.every) })
 	}
+	b.Run("MapWithState/paced", benchStatePaced)
+}
+
+// opPaced runs one data checkpoint interval of batches as they come in the
+// 1-second shape, where the background checkpoint work of a batch (its
+// metadata, and at the interval's end the data checkpoint) is done long
+// before the next batch starts: it waits for it after each batch, untimed,
+// and returns the time of the batches alone, from the push of the input to
+// the end of the output.
+func (s *statePipeline) opPaced() time.Duration {
+	var batches time.Duration
+	for range s.interval {
+		start := time.Now()
+		s.step()
+		batches += time.Since(start)
+		s.h.AwaitCheckpoint()
+	}
+	return batches
+}
+
+// benchStatePaced alternates a paced op (opPaced) over 10k and over 10M
+// keys and reports their times per batch and ratio: the batch path alone,
+// without the contention of back-to-back batches with the checkpoint
+// writer (whose fsyncs hold one of the two Go Ps while they block).
+func benchStatePaced(b *testing.B) {
+	small := newStatePipeline(b, "MapWithState", 10_000, 0)
+	large := newStatePipeline(b, "MapWithState", 10_000_000, 0)
+	var ts, tl time.Duration
+	b.ResetTimer()
+	for range b.N {
+		// As in interleave: each side starts from a collected heap.
+		runtime.GC()
+		ts += small.opPaced()
+		runtime.GC()
+		tl += large.opPaced()
+	}
+	b.ReportMetric(float64(ts.Nanoseconds())/float64(b.N*small.interval), "keys10k-ns/batch")
+	b.ReportMetric(float64(tl.Nanoseconds())/float64(b.N*large.interval), "keys10M-ns/batch")
+	b.ReportMetric(tl.Seconds()/ts.Seconds(), "keys10M/keys10k")
 }
 
 // benchStateInterleaved alternates an op of MapWithState over 10k and over
