@@ -25,7 +25,8 @@
 // a crash at any step leaves the previous checkpoint readable. On read,
 // truncated or corrupt files are skipped with a logged warning and the
 // previous one is used; a file from a newer [FormatVersion] is refused with
-// [ErrNewerVersion].
+// [ErrNewerVersion]. Once synced, a file's pages are dropped from the page
+// cache (Linux): checkpoint files are read only at recovery.
 //
 // # Incremental state
 //
