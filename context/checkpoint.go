@@ -392,6 +392,19 @@ func (ssc *StreamingContext) checkpointJob(ctx context.Context, t time.Time, wit
 	return job, nil
 }
 
+// encodeData encodes the data of one stream for a checkpoint. A key's or
+// value's own msgpack encoder may panic; the checkpoint then fails with
+// the panic as its error instead of the encoder goroutine crashing the
+// program.
+func encodeData(d dstream.StreamData) (snap checkpoint.StateSnapshot, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %v", rdd.ErrUserPanic, v)
+		}
+	}()
+	return d.Encode()
+}
+
 // encodeCheckpoints is the encoder goroutine: it encodes each job's data
 // and submits it to the writer, in order.
 func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
@@ -402,7 +415,7 @@ func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 		var err error
 		for _, d := range job.data {
 			var snap checkpoint.StateSnapshot
-			if snap, err = d.Encode(); err != nil {
+			if snap, err = encodeData(d); err != nil {
 				err = fmt.Errorf("encoding the data of stream %s: %w", d.StreamID, err)
 				break
 			}
@@ -418,6 +431,8 @@ func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 			c.failed.Store(true)
 			if job.sync != nil {
 				job.sync <- err
+			} else {
+				c.wrote(job.meta.Time, err)
 			}
 			continue
 		}

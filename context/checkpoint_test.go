@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/sluice-io/sluice/checkpoint"
 	"github.com/sluice-io/sluice/context"
@@ -240,4 +241,41 @@ func TestFilePositionRestored(t *testing.T) {
 		}
 	}
 	require.ElementsMatch(t, []string{"lines@1000=f0", "lines@2000=f1", "lines@3000=f2", "lines@4000=f3", "lines@5000=f4"}, all)
+}
+
+// boomCount is a window value whose msgpack encoder panics.
+type boomCount int
+
+func (boomCount) EncodeMsgpack(*msgpack.Encoder) error { panic("boom") }
+
+// TestCheckpointEncodingPanicFailsTheCheckpoint: a value whose own msgpack
+// encoder panics fails its checkpoint (AwaitCheckpoint says which batch
+// and why) instead of crashing the program from the encoder goroutine,
+// and the batches go on.
+func TestCheckpointEncodingPanicFailsTheCheckpoint(t *testing.T) {
+	setup := func(ssc *context.StreamingContext) error {
+		q := context.NewQueue[string]()
+		for range 4 {
+			q.PushSlice([]string{"a", "b", "a"}, 2)
+		}
+		in := context.QueueStream(ssc, q, true, nil)
+		pairs := dstream.Map(in, func(w string) rdd.Pair[string, boomCount] { return rdd.KV(w, boomCount(1)) })
+		add := func(a, b boomCount) boomCount { return a + b }
+		sub := func(a, b boomCount) boomCount { return a - b }
+		win := dstream.ReduceByKeyAndWindow(pairs, add, 2*time.Second, time.Second, dstream.WithInverse(sub))
+		win.Checkpoint(2 * time.Second)
+		win.ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[rdd.Pair[string, boomCount]], _ time.Time) error {
+			_, err := r.Count(ctx)
+			return err
+		})
+		return nil
+	}
+	r := startRun(t, t.TempDir(), 0, setup)
+	r.steps(2 * time.Second)
+	err := r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(2000))
+	require.ErrorIs(t, err, rdd.ErrUserPanic)
+	require.ErrorContains(t, err, "the checkpoint of batch 2000 ms was not written")
+	require.ErrorContains(t, err, "boom")
+	r.steps(3 * time.Second) // the batches go on
+	require.NoError(t, r.ssc.Stop(false))
 }

@@ -442,11 +442,20 @@ func encodeChanges[K comparable, S any](changes stateChanges[K, S], workers int)
 		live = live[n:]
 	}
 	encode := func(p *piece) {
+		var key K
+		defer func() {
+			// A key's or state's own msgpack encoder may panic, on a
+			// goroutine of ours: it fails the checkpoint instead.
+			if v := recover(); v != nil {
+				p.err = fmt.Errorf("encoding key %v: %w: %v", key, rdd.ErrUserPanic, v)
+			}
+		}()
 		if p.dedup {
 			p.log = dedupChanges(p.log)
 		}
 		enc := checkpoint.NewEntryEncoder[K, storedState[S]](len(p.log) + len(p.live))
 		for _, rec := range p.log {
+			key = rec.key
 			if rec.removed {
 				p.err = enc.Delete(rec.key)
 			} else {
@@ -457,6 +466,7 @@ func encodeChanges[K comparable, S any](changes stateChanges[K, S], workers int)
 			}
 		}
 		for _, kv := range p.live {
+			key = kv.Key
 			if p.err = enc.Set(kv.Key, stored(kv.Value)); p.err != nil {
 				return
 			}

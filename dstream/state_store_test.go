@@ -2,11 +2,13 @@ package dstream
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/sluice-io/sluice/checkpoint"
 	"github.com/sluice-io/sluice/rdd"
@@ -352,4 +354,24 @@ func TestEncodeChangesInParallel(t *testing.T) {
 	}
 	_, _, err = encodeChanges(bad, 2)
 	require.ErrorContains(t, err, "key 1")
+
+	// A state whose own encoder panics fails it too, on whichever
+	// goroutine encodes it.
+	var boom []rdd.Pair[int, stateEntry[panickyState]]
+	for k := range liveChunk + 10 {
+		boom = append(boom, rdd.KV(k, stateEntry[panickyState]{state: panickyState(k == liveChunk+3)}))
+	}
+	_, _, err = encodeChanges(stateChanges[int, panickyState]{Changed: make([][]changeRecord[int, panickyState], 1), Repeats: []int{0}, Live: boom}, 2)
+	require.ErrorIs(t, err, rdd.ErrUserPanic)
+	require.ErrorContains(t, err, fmt.Sprintf("key %d", liveChunk+3))
+}
+
+// panickyState is a state whose msgpack encoder panics when it is true.
+type panickyState bool
+
+func (s panickyState) EncodeMsgpack(enc *msgpack.Encoder) error {
+	if s {
+		panic("cannot encode")
+	}
+	return enc.EncodeBool(false)
 }
