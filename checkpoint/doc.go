@@ -14,8 +14,9 @@
 //     snapshots the batch already took, so a batch never waits for a disk.
 //   - On recovery, [Store.LatestMetadata] returns the newest readable
 //     checkpoint, [Metadata.CheckGraph] refuses one taken by a different
-//     graph, and [Store.ReadState] with [DecodeState] rebuilds each stream's
-//     state.
+//     graph, and [Store.ScanState] yields each stream's entries in order
+//     for the caller to apply to its own structures ([Store.ReadState]
+//     with [DecodeState] builds a map of them instead).
 //
 // # Crash safety
 //

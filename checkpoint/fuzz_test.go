@@ -76,8 +76,9 @@ func FuzzDecodeState(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, b := range [][]byte{data, frame(data)} {
 			n := 0
-			_, err := decodeState(b, func(key string, value []byte, deleted bool) {
+			_, err := decodeState(b, func(key string, value []byte, deleted bool) bool {
 				n++
+				return true
 			})
 			checkDecodeError(t, err)
 			if n > len(b) {

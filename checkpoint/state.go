@@ -214,10 +214,10 @@ type stateHeader struct {
 }
 
 // decodeState checks a whole state file and calls apply for each entry in
-// order. Values alias data; keys are substrings of one copy of the payload,
-// so a million keys cost one allocation, not a million. Errors do not name
-// the file.
-func decodeState(data []byte, apply func(key string, value []byte, deleted bool)) (stateHeader, error) {
+// order, until apply returns false. Values alias data; keys are substrings
+// of one copy of the payload, so a million keys cost one allocation, not a
+// million. Errors do not name the file.
+func decodeState(data []byte, apply func(key string, value []byte, deleted bool) bool) (stateHeader, error) {
 	var h stateHeader
 	payload, err := decodeFrame(data)
 	if err != nil {
@@ -262,7 +262,9 @@ func decodeState(data []byte, apply func(key string, value []byte, deleted bool)
 		}
 		// key starts after the fixarray byte and the bin header.
 		start := at + 1 + binHeaderLen(keys[at+1])
-		apply(keys[start:start+len(key)], value, deleted)
+		if !apply(keys[start:start+len(key)], value, deleted) {
+			return h, nil
+		}
 	}
 	if len(rest) != 0 {
 		return h, corrupt(fmt.Sprintf("%d trailing bytes", len(rest)), nil)

@@ -539,10 +539,11 @@ func (s *Store) LatestMetadata() (*Metadata, error) {
 // keyed by the msgpack-encoded key as a string. [DecodeState] turns it into
 // a typed map. The error wraps [ErrNoCheckpoint] when m holds no state for
 // the stream, and [ErrCorrupt] (naming the file) when a file is damaged.
+// [Store.ScanState] reads the same without building the map.
 func (s *Store) ReadState(m *Metadata, streamID string) (map[string][]byte, error) {
-	ref, ok := m.State[streamID]
-	if !ok {
-		return nil, fmt.Errorf("checkpoint: batch %s: %w: no state for stream %s", m.Time.UTC().Format(time.RFC3339Nano), ErrNoCheckpoint, streamID)
+	ref, err := stateRef(m, streamID)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock() // no write removes a file under the reader
 	defer s.mu.Unlock()
@@ -550,41 +551,97 @@ func (s *Store) ReadState(m *Metadata, streamID string) (map[string][]byte, erro
 	return state, err
 }
 
+// stateRef returns the state files of stream streamID in m.
+func stateRef(m *Metadata, streamID string) (StateRef, error) {
+	ref, ok := m.State[streamID]
+	if !ok {
+		return ref, fmt.Errorf("checkpoint: batch %s: %w: no state for stream %s", m.Time.UTC().Format(time.RFC3339Nano), ErrNoCheckpoint, streamID)
+	}
+	return ref, nil
+}
+
+// ScanState calls fn with every entry of stream streamID's state as of
+// checkpoint m, in the order of its files: the full snapshot's (or every
+// segment's) entries, then each delta's. Applied in order, setting the key
+// to the value or removing it when deleted, they build the state
+// [Store.ReadState] returns, without a map of encoded keys beside the
+// caller's own (for a large state, the bigger part of a restore's time and
+// memory). key is the msgpack encoding of the key; key and value alias the
+// files read, and stay valid after fn returns. Every file is read and its
+// checksum checked before fn is first called, so a damaged file fails the
+// scan before anything was applied; an error from fn stops the scan and is
+// returned. The errors are those of ReadState.
+func (s *Store) ScanState(m *Metadata, streamID string, fn func(key string, value []byte, deleted bool) error) error {
+	ref, err := stateRef(m, streamID)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock() // no write removes a file under the reader
+	defer s.mu.Unlock()
+	_, err = s.scanChain(streamID, ref, fn)
+	return err
+}
+
 // readChain reads a full snapshot and applies its deltas, or reads every
 // segment, returning the state and the size of the full snapshot file (or
 // of all the segments).
 func (s *Store) readChain(streamID string, ref StateRef) (map[string][]byte, int, error) {
+	state := map[string][]byte{}
+	size, err := s.scanChain(streamID, ref, func(key string, value []byte, deleted bool) error {
+		if deleted {
+			delete(state, key)
+		} else {
+			state[key] = value
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return state, size, nil
+}
+
+// scanChain reads the files of ref, checks them all, then calls fn with
+// their entries in order (see ScanState), and returns the size of the full
+// snapshot file (or of all the segments).
+func (s *Store) scanChain(streamID string, ref StateRef, fn func(key string, value []byte, deleted bool) error) (int, error) {
 	dir := filepath.Join(s.dir, stateDir, escapeStreamID(streamID))
-	var state map[string][]byte
+	names := ref.files()
+	files := make([][]byte, len(names))
 	size := 0
-	for i, name := range ref.files() {
+	for i, name := range names {
 		path := filepath.Join(dir, name)
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, 0, fmt.Errorf("checkpoint: read state of stream %s: %w", streamID, err)
+			return 0, fmt.Errorf("checkpoint: read state of stream %s: %w", streamID, err)
 		}
-		if state == nil {
-			state = make(map[string][]byte, len(data)/16)
+		if _, err := decodeFrame(data); err != nil {
+			return 0, fmt.Errorf("checkpoint: %s: %w", path, err)
 		}
-		wantFull := i == 0 || ref.Full == ""
-		if wantFull {
+		if i == 0 || ref.Full == "" {
 			size += len(data)
 		}
-		h, err := decodeState(data, func(key string, value []byte, deleted bool) {
-			if deleted {
-				delete(state, key)
-			} else {
-				state[key] = value
-			}
+		files[i] = data
+	}
+	for i, data := range files {
+		path := filepath.Join(dir, names[i])
+		wantFull := i == 0 || ref.Full == ""
+		var fnErr error
+		h, err := decodeState(data, func(key string, value []byte, deleted bool) bool {
+			fnErr = fn(key, value, deleted)
+			return fnErr == nil
 		})
+		if fnErr != nil {
+			return 0, fnErr
+		}
 		if err == nil && (h.streamID != streamID || h.full != wantFull) {
 			err = fmt.Errorf("%w: holds stream %q (full %v), expected stream %q (full %v)", ErrCorrupt, h.streamID, h.full, streamID, wantFull)
 		}
 		if err != nil {
-			return nil, 0, fmt.Errorf("checkpoint: %s: %w", path, err)
+			return 0, fmt.Errorf("checkpoint: %s: %w", path, err)
 		}
 	}
-	return state, size, nil
+	return size, nil
 }
 
 // collect removes metadata files beyond the retention, then the state files
