@@ -202,7 +202,9 @@ func (ssc *StreamingContext) prepareCheckpoints(zero time.Time) error {
 			return err
 		}
 		r := time.Unix(0, gd.Recovery).UTC()
-		if err := ssc.graph.RestoreData(r, func(id string) (map[string][]byte, error) { return c.store.ReadState(m, id) }); err != nil {
+		if err := ssc.graph.RestoreData(r, func(id string, fn func(key string, value []byte, deleted bool) error) error {
+			return c.store.ScanState(m, id, fn)
+		}); err != nil {
 			return fmt.Errorf("context: recovering from checkpoint of batch %s: %w", dstream.FormatTime(m.Time), err)
 		}
 		for _, in := range ssc.inputs {

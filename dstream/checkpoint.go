@@ -1,6 +1,8 @@
 package dstream
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,8 +44,39 @@ type checkpointer interface {
 	// snapshot takes the stream's data as of batch t, cheaply, on the batch
 	// path; the returned function encodes it, off the batch path.
 	snapshot(ctx context.Context, t time.Time) (func(id string) (checkpoint.StateSnapshot, error), error)
-	// restore loads the data of a checkpoint taken at batch t.
-	restore(raw map[string][]byte, t time.Time) error
+	// restore loads the data of a checkpoint taken at batch t, which scan
+	// yields.
+	restore(scan ScanFunc, t time.Time) error
+}
+
+// ScanFunc reads the entries of one stream's data checkpoint in order,
+// as checkpoint.Store.ScanState does: each msgpack-encoded key with its
+// value, or deleted; applied in order they are the stream's data.
+type ScanFunc func(fn func(key string, value []byte, deleted bool) error) error
+
+// scanDecoded calls fn with each entry scan yields, its key decoded into a
+// K and, unless the entry is a deletion, its value into a V, with one
+// msgpack decoder for the keys and one for the values (msgpack.Unmarshal
+// would set one up per call).
+func scanDecoded[K comparable, V any](scan ScanFunc, fn func(k K, v V, deleted bool) error) error {
+	var keys strings.Reader
+	var values bytes.Reader
+	kd, vd := msgpack.NewDecoder(&keys), msgpack.NewDecoder(&values)
+	return scan(func(key string, value []byte, deleted bool) error {
+		var k K
+		keys.Reset(key)
+		if err := kd.Decode(&k); err != nil {
+			return fmt.Errorf("decode a key: %w: %w", checkpoint.ErrCorrupt, err)
+		}
+		var v V
+		if !deleted {
+			values.Reset(value)
+			if err := vd.Decode(&v); err != nil {
+				return fmt.Errorf("decode the value of key %v: %w: %w", k, checkpoint.ErrCorrupt, err)
+			}
+		}
+		return fn(k, v, deleted)
+	})
 }
 
 // Checkpoint sets the interval at which the stream's data is checkpointed,
@@ -304,20 +338,32 @@ func (g *Graph) CheckpointedStreams() []string {
 }
 
 // RestoreData loads into every stream that holds data its data checkpoint
-// taken at batch t; read returns a stream's raw data by stable ID, or an
+// taken at batch t; scan yields the entries of a stream's checkpoint by
+// stable ID, in order, as checkpoint.Store.ScanState does, or returns an
 // error wrapping checkpoint.ErrNoCheckpoint when the checkpoint has none
 // (the stream then starts empty). Call it after Start, before the first
 // batch.
-func (g *Graph) RestoreData(t time.Time, read func(streamID string) (map[string][]byte, error)) error {
+func (g *Graph) RestoreData(t time.Time, scan func(streamID string, fn func(key string, value []byte, deleted bool) error) error) error {
 	for _, c := range g.checkpointers() {
-		raw, err := read(c.id)
-		if errors.Is(err, checkpoint.ErrNoCheckpoint) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("dstream: restoring stream %s: %w", c.id, err)
-		}
-		if err := c.c.restore(raw, t); err != nil {
+		var scanErr error // an error of scan's own, not of the stream's restore
+		err := c.c.restore(func(fn func(key string, value []byte, deleted bool) error) error {
+			var fnErr error
+			scanErr = scan(c.id, func(key string, value []byte, deleted bool) error {
+				fnErr = fn(key, value, deleted)
+				return fnErr
+			})
+			if fnErr != nil {
+				scanErr = nil
+				return fnErr
+			}
+			return scanErr
+		}, t)
+		switch {
+		case errors.Is(scanErr, checkpoint.ErrNoCheckpoint):
+			continue // the stream starts empty
+		case scanErr != nil:
+			return fmt.Errorf("dstream: restoring stream %s: %w", c.id, scanErr)
+		case err != nil:
 			return fmt.Errorf("dstream: restoring stream %s as of batch %s: %w", c.id, FormatTime(t), err)
 		}
 	}
@@ -335,7 +381,7 @@ type storedState[S any] struct {
 }
 
 // EncodeMsgpack writes what the as_array tag does, [State, Updated], without
-// msgpack's reflection over the struct. Decoding goes by the tag.
+// msgpack's reflection over the struct.
 func (s *storedState[S]) EncodeMsgpack(enc *msgpack.Encoder) error {
 	if err := enc.EncodeArrayLen(2); err != nil {
 		return err
@@ -344,6 +390,23 @@ func (s *storedState[S]) EncodeMsgpack(enc *msgpack.Encoder) error {
 		return err
 	}
 	return enc.EncodeInt64(s.Updated)
+}
+
+// DecodeMsgpack reads what EncodeMsgpack writes, without msgpack's
+// reflection over the struct: a restore decodes one per key.
+func (s *storedState[S]) DecodeMsgpack(dec *msgpack.Decoder) error {
+	n, err := dec.DecodeArrayLen()
+	if err != nil {
+		return err
+	}
+	if n != 2 {
+		return fmt.Errorf("a stored state is an array of 2, [state, updated], not %d", n)
+	}
+	if err := dec.Decode(&s.State); err != nil {
+		return err
+	}
+	s.Updated, err = dec.DecodeInt64()
+	return err
 }
 
 // AppendMsgpack appends what EncodeMsgpack writes, when
@@ -499,34 +562,52 @@ func encodeChanges[K comparable, S any](changes stateChanges[K, S], workers int)
 	return checkpoint.JoinEntries(lists...), logged, nil
 }
 
-func (c *stateCheckpointer[K, S]) restore(raw map[string][]byte, t time.Time) error {
-	state, err := checkpoint.DecodeState[K, storedState[S]](raw)
+func (c *stateCheckpointer[K, S]) restore(scan ScanFunc, t time.Time) error {
+	st := c.store
+	for i := range st.parts {
+		st.parts[i].mu.Lock()
+	}
+	defer func() {
+		for i := range st.parts {
+			st.parts[i].mu.Unlock()
+		}
+	}()
+	// The entries go straight into the tables, in the order of the files
+	// (a later delta's entry of a key wins), with no map of the state
+	// beside them.
+	err := scanDecoded(scan, func(k K, e storedState[S], deleted bool) error {
+		sp := &st.parts[st.part.Partition(k)]
+		if deleted {
+			sp.m.remove(k, sp.m.hash(k))
+		} else {
+			sp.m.set(k, stateEntry[S]{state: e.State, updated: e.Updated})
+		}
+		return nil
+	})
 	if err != nil {
+		for i := range st.parts {
+			st.parts[i].m = newStateTable[K, S]() // nothing half restored stays
+		}
 		return err
 	}
-	st := c.store
-	type kv struct {
-		k K
-		e storedState[S]
-	}
-	byPart := make([][]kv, len(st.parts))
-	for k, e := range state {
-		p := st.part.Partition(k)
-		byPart[p] = append(byPart[p], kv{k, e})
-	}
-	timeout := st.timeout > 0
-	for p, kvs := range byPart {
+	if st.timeout > 0 {
 		// The expiry index wants keys in update-time order.
-		slices.SortFunc(kvs, func(a, b kv) int { return int(min(max(a.e.Updated-b.e.Updated, -1), 1)) })
-		sp := &st.parts[p]
-		sp.mu.Lock()
-		for _, x := range kvs {
-			sp.m.set(x.k, stateEntry[S]{state: x.e.State, updated: x.e.Updated})
-			if timeout {
-				sp.index(x.k, x.e.Updated)
+		type keyTime struct {
+			k K
+			t int64
+		}
+		var kts []keyTime
+		for i := range st.parts {
+			sp := &st.parts[i]
+			kts = kts[:0]
+			for k, e := range sp.m.all {
+				kts = append(kts, keyTime{k, e.updated})
+			}
+			slices.SortFunc(kts, func(a, b keyTime) int { return cmp.Compare(a.t, b.t) })
+			for _, kt := range kts {
+				sp.index(kt.k, kt.t)
 			}
 		}
-		sp.mu.Unlock()
 	}
 	tn := t.UnixNano()
 	st.applied.Store(tn)
@@ -706,8 +787,16 @@ func encodeWindowRDD[K comparable, V any](wr windowRDD[K, V]) (checkpoint.Entrie
 	return enc.Entries(), nil
 }
 
-func (c *windowCheckpointer[T, K, V]) restore(raw map[string][]byte, t time.Time) error {
-	data, err := checkpoint.DecodeState[windowKey[K], V](raw)
+func (c *windowCheckpointer[T, K, V]) restore(scan ScanFunc, t time.Time) error {
+	data := map[windowKey[K]]V{}
+	err := scanDecoded(scan, func(k windowKey[K], v V, deleted bool) error {
+		if deleted {
+			delete(data, k)
+		} else {
+			data[k] = v
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}

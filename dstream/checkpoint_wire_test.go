@@ -57,4 +57,8 @@ func TestStoredStateWire(t *testing.T) {
 	checkStoredState(t, count(7), count(-1<<33))
 	checkStoredState(t, wireStruct{A: "x", B: []int{1, 2}}, wireStruct{})
 	checkStoredState(t, []string{"a"}, nil)
+	three, err := msgpack.Marshal([]int64{1, 2, 3})
+	require.NoError(t, err)
+	var st storedState[int64]
+	require.ErrorContains(t, msgpack.Unmarshal(three, &st), "an array of 2")
 }

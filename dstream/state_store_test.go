@@ -375,3 +375,65 @@ func (s panickyState) EncodeMsgpack(enc *msgpack.Encoder) error {
 	}
 	return enc.EncodeBool(false)
 }
+
+// scanOf returns a ScanFunc yielding the given entries, as a checkpoint
+// store does.
+func scanOf(entries ...checkpoint.Entry) ScanFunc {
+	return func(fn func(key string, value []byte, deleted bool) error) error {
+		for _, e := range entries {
+			if err := fn(string(e.Key), e.Value, e.Deleted); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// A restore applies the entries in order straight into the tables (a
+// later entry of a key wins, a deletion removes it), indexes the keys for
+// timeouts by update time, and on a damaged entry fails naming it and
+// leaves nothing restored.
+func TestStateRestoreFromScan(t *testing.T) {
+	st := newStateStore[int, int](rdd.NewHashPartitioner[int](2), 5*time.Second)
+	c := &stateCheckpointer[int, int]{store: st, applier: newStateApplier(func() string { return "test" }, time.Second)}
+	entry := func(k, s int, updated int64) checkpoint.Entry {
+		return must(checkpoint.EncodeEntry(k, &storedState[int]{State: s, Updated: updated}))
+	}
+	sec := int64(time.Second)
+	require.NoError(t, c.restore(scanOf(
+		entry(1, 10, 3*sec), entry(2, 20, 1*sec), entry(3, 30, 2*sec),
+		entry(1, 11, 4*sec), must(checkpoint.DeletedEntry(3)), entry(4, 40, 2*sec),
+	), time.Unix(4, 0)))
+	require.Equal(t, 3, st.len())
+	for k, want := range map[int]stateEntry[int]{1: {11, 4 * sec}, 2: {20, 1 * sec}, 4: {40, 2 * sec}} {
+		got, ok := st.parts[st.part.Partition(k)].m.get(k)
+		require.True(t, ok, "key %d", k)
+		require.Equal(t, want, got, "key %d", k)
+	}
+	_, ok := st.parts[st.part.Partition(3)].m.get(3)
+	require.False(t, ok, "key 3 was deleted by a later entry")
+	// The expiry index, oldest first: at threshold 3 s, keys 2 (1 s) and
+	// 4 (2 s) time out, not 1 (4 s).
+	var expired []int
+	for i := range st.parts {
+		st.parts[i].expire(3*sec, func(k, _ int) { expired = append(expired, k) })
+	}
+	slices.Sort(expired)
+	require.Equal(t, []int{2, 4}, expired)
+
+	fresh := newStateStore[int, int](rdd.NewHashPartitioner[int](2), 0)
+	c = &stateCheckpointer[int, int]{store: fresh, applier: newStateApplier(func() string { return "test" }, time.Second)}
+	bad := checkpoint.Entry{Key: must(msgpack.Marshal(9)), Value: []byte{0xc1}} // 0xc1 is never used
+	err := c.restore(scanOf(entry(1, 10, sec), entry(2, 20, sec), bad), time.Unix(4, 0))
+	require.ErrorIs(t, err, checkpoint.ErrCorrupt)
+	require.ErrorContains(t, err, "key 9")
+	require.Zero(t, fresh.len(), "nothing half restored")
+}
+
+// must returns v, panicking on err.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
