@@ -47,6 +47,7 @@ for round in $( [ -n "${FROM:-}" ] || seq "$COUNT"); do
 	bench 'BenchmarkState/handwritten' 200x
 	bench 'BenchmarkStateTable' 300x 2 dstream
 	bench 'BenchmarkCheckpoint' 5x
+	bench 'BenchmarkRecovery' 3x
 	bench 'BenchmarkBatchOverhead' 1s
 	bench 'BenchmarkSocketIngest' 3x
 done

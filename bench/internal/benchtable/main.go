@@ -238,6 +238,14 @@ func main() {
 			value: ms(ri), baseline: "restore full " + ms(res.get(cp+"/restore/full", "2", "ms")), ratio: ratio(ri / res.get(cp+"/restore/full", "2", "ms"))})
 	}
 
+	// Recovery.
+	const rc = "BenchmarkRecovery"
+	{
+		rs, rr := res.get(rc+"/restart", "2", "ns/op"), res.get(rc+"/baseline/ReadState", "2", "ns/op")
+		add(row{bench: "Recovery", figure: "restart from the checkpoint of a 1M-key MapWithState state (GetOrCreate, Start, Stop)", value: dur(rs),
+			baseline: "the store alone reading the state into a map (ReadState) " + dur(rr), ratio: ratio(rs / rr)})
+	}
+
 	// Batch overhead.
 	const bo = "BenchmarkBatchOverhead"
 	{
