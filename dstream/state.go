@@ -144,7 +144,10 @@ func rememberOf(in *streamInfo) time.Duration {
 // order, by one task per partition. Every key is visited every batch, so a
 // batch costs about one map iteration per key plus the batch's records; for
 // state that only changes where there is input, MapWithState costs only the
-// batch's records.
+// batch's records. Its data checkpoints hold the keys whose state changed
+// when the state type holds no pointers (numbers, and arrays and structs of
+// them: a state returned with the same bytes is unchanged), and every key
+// otherwise, as in Spark.
 //
 // Each RDD of the stream is read from the live state: read it during its
 // batch (any output operation on the stream, or on streams derived from it,
@@ -252,7 +255,13 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 				vals[i] = append(vals[i], kv.Value)
 			}
 		}
-		if sp.tracking {
+		// A state of plain bytes (no pointers) that the function returns
+		// as it was is no change, and only the keys whose state did
+		// change are logged for the next checkpoint. Any other state may
+		// have changed behind a pointer it holds, so every key counts as
+		// changed.
+		plain := st.plainState
+		if sp.tracking && !plain {
 			sp.all = true
 		}
 		// The batch's keys first, then every other key: an entry updated
@@ -271,10 +280,12 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 			switch {
 			case !ns.Valid && e != nil:
 				sp.remove(k, h, e.updated)
-			case ns.Valid && e != nil:
-				*e = stateEntry[S]{state: ns.Value, updated: tn}
 			case ns.Valid:
-				sp.m.insert(k, h, stateEntry[S]{state: ns.Value, updated: tn})
+				prevTime := int64(minBatchTime)
+				if e != nil {
+					prevTime = e.updated
+				}
+				sp.put(k, h, e, ns.Value, tn, prevTime, false)
 			}
 		}
 		for k, e := range sp.m.all {
@@ -282,10 +293,16 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 				continue // one of the batch's keys, done above
 			}
 			current[p] = k
-			if ns := update(bt, k, nil, rdd.Some(e.state)); ns.Valid {
-				*e = stateEntry[S]{state: ns.Value, updated: tn}
-			} else {
+			ns := update(bt, k, nil, rdd.Some(e.state))
+			switch {
+			case !ns.Valid:
 				sp.remove(k, sp.m.hash(k), e.updated)
+			case !plain:
+				*e = stateEntry[S]{state: ns.Value, updated: tn}
+			case !sameBytes(&e.state, &ns.Value):
+				prevTime := e.updated
+				*e = stateEntry[S]{state: ns.Value, updated: tn}
+				sp.record(changeRecord[K, S]{key: k, entry: *e}, prevTime)
 			}
 		}
 		return nil

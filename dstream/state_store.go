@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sluice-io/sluice/rdd"
 )
@@ -38,8 +40,11 @@ import (
 // worth deduplicating. takeChanges hands the logs over and starts new ones:
 // the delta for an incremental checkpoint, taken between batches at the
 // cost of swapping a slice per partition, and read by the checkpoint
-// encoder without touching the state. A batch that touches every key
-// (UpdateStateByKey) marks the partition allChanged instead of growing the
+// encoder without touching the state. A batch that calls the update of
+// every key (UpdateStateByKey) logs the keys whose state changed when the
+// state holds no pointers (compared byte for byte, so a state returned as
+// it was is no change); over a state with pointers, which may change
+// behind them, it marks the partition allChanged instead of growing the
 // log, and takeChanges copies every live key. Without tracking nothing is
 // recorded, so there is no cost.
 //
@@ -102,10 +107,43 @@ type stateStore[K comparable, S any] struct {
 	parts   []statePartition[K, S]
 	// applied is the batch time (Unix nanoseconds) of the last batch applied.
 	applied atomic.Int64
+	// plainState reports that S holds no pointers, so two states with the
+	// same bytes are the same state (see sameBytes).
+	plainState bool
+}
+
+// sameBytes reports whether a and b hold the same bytes: for a type
+// without pointers, the same value (NaNs of the same bits included; 0 and
+// -0, or padding that differs, count as different).
+func sameBytes[S any](a, b *S) bool {
+	n := unsafe.Sizeof(*a)
+	return string(unsafe.Slice((*byte)(unsafe.Pointer(a)), n)) == string(unsafe.Slice((*byte)(unsafe.Pointer(b)), n))
+}
+
+// pointerFree reports whether values of t hold no pointers: booleans,
+// numbers, and arrays and structs of them.
+func pointerFree(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	case reflect.Array:
+		return t.Len() == 0 || pointerFree(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !pointerFree(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func newStateStore[K comparable, S any](part rdd.Partitioner[K], timeout time.Duration) *stateStore[K, S] {
-	st := &stateStore[K, S]{part: part, timeout: timeout, parts: make([]statePartition[K, S], part.NumPartitions())}
+	st := &stateStore[K, S]{part: part, timeout: timeout, parts: make([]statePartition[K, S], part.NumPartitions()),
+		plainState: pointerFree(reflect.TypeFor[S]())}
 	for i := range st.parts {
 		st.parts[i].m = newStateTable[K, S]()
 	}

@@ -3,6 +3,7 @@ package dstream
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -436,4 +437,93 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+func TestPointerFree(t *testing.T) {
+	type plain struct {
+		A int32
+		B [2]float64
+		C struct{ D bool }
+	}
+	type withString struct {
+		A int
+		S string
+	}
+	for _, c := range []struct {
+		t    reflect.Type
+		want bool
+	}{
+		{reflect.TypeFor[int](), true}, {reflect.TypeFor[float64](), true}, {reflect.TypeFor[plain](), true},
+		{reflect.TypeFor[struct{}](), true}, {reflect.TypeFor[[0]*int](), true},
+		{reflect.TypeFor[string](), false}, {reflect.TypeFor[[]int](), false}, {reflect.TypeFor[*int](), false},
+		{reflect.TypeFor[withString](), false}, {reflect.TypeFor[map[int]int](), false}, {reflect.TypeFor[any](), false},
+		{reflect.TypeFor[[3]string](), false}, {reflect.TypeFor[func()](), false}, {reflect.TypeFor[chan int](), false},
+	} {
+		require.Equal(t, c.want, pointerFree(c.t), "%v", c.t)
+	}
+	a, b := 1.5, 1.5
+	require.True(t, sameBytes(&a, &b))
+	b = 2
+	require.False(t, sameBytes(&a, &b))
+}
+
+// An UpdateStateByKey batch over a state without pointers logs only the
+// keys whose state the function changed (or removed), so its checkpoint
+// is a delta; over a state with pointers, every key counts as changed.
+func TestUpdateStateByKeyLogsOnlyChangedPlainStates(t *testing.T) {
+	ctx := context.Background()
+	bt := time.Unix(10, 0)
+	update := func(_ time.Time, k int, vs []int, s rdd.Option[int]) rdd.Option[int] {
+		switch {
+		case k == 5:
+			return rdd.None[int]() // removed
+		case k%10 == 0:
+			return rdd.Some(s.Value + 1) // changed without input
+		}
+		for _, v := range vs {
+			s.Value += v
+		}
+		return s // unchanged unless the batch has values for it
+	}
+	st := newStateStore[int, int](rdd.NewHashPartitioner[int](2), 0)
+	require.True(t, st.plainState)
+	for k := range 100 {
+		st.parts[st.part.Partition(k)].m.set(k, stateEntry[int]{state: k, updated: 1})
+	}
+	st.startTrackingChanges()
+	st.takeChanges() // the first take is whole
+	var ib stateInbox[int, int]
+	in := rdd.Parallelize([]rdd.Pair[int, int]{rdd.KV(7, 1), rdd.KV(33, 2), rdd.KV(200, 3)}, 2)
+	require.NoError(t, updateAll(ctx, st, &ib, in, bt, func(t time.Time, k int, vs []int, s rdd.Option[int]) rdd.Option[int] {
+		return update(t, k, vs, s)
+	}))
+	c := st.takeChanges()
+	require.False(t, c.Full, "a delta")
+	flat := sortedChanges(c)
+	var updated []int
+	for _, p := range flat.Updated {
+		updated = append(updated, p.Key)
+	}
+	require.Equal(t, []int{0, 7, 10, 20, 30, 33, 40, 50, 60, 70, 80, 90, 200}, updated)
+	require.Equal(t, []int{5}, flat.Removed)
+	got, _ := st.parts[st.part.Partition(7)].m.get(7)
+	require.Equal(t, stateEntry[int]{state: 8, updated: bt.UnixNano()}, got)
+	got, _ = st.parts[st.part.Partition(8)].m.get(8)
+	require.Equal(t, stateEntry[int]{state: 8, updated: 1}, got, "an unchanged state keeps its entry")
+
+	// A state with a pointer may change behind it: every key is changed.
+	ps := newStateStore[int, *int](rdd.NewHashPartitioner[int](2), 0)
+	require.False(t, ps.plainState)
+	for k := range 10 {
+		v := k
+		ps.parts[ps.part.Partition(k)].m.set(k, stateEntry[*int]{state: &v, updated: 1})
+	}
+	ps.startTrackingChanges()
+	ps.takeChanges()
+	var pib stateInbox[int, int]
+	require.NoError(t, updateAll(ctx, ps, &pib, rdd.Empty[rdd.Pair[int, int]](), bt,
+		func(_ time.Time, _ int, _ []int, s rdd.Option[*int]) rdd.Option[*int] { *s.Value++; return s }))
+	pc := ps.takeChanges()
+	require.True(t, pc.Full)
+	require.Len(t, pc.Live, 10)
 }
