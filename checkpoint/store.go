@@ -578,7 +578,7 @@ func (s *Store) ScanState(m *Metadata, streamID string, fn func(key string, valu
 	}
 	s.mu.Lock() // no write removes a file under the reader
 	defer s.mu.Unlock()
-	_, err = s.scanChain(streamID, ref, fn)
+	_, err = s.scanChain(streamID, ref, nil, fn)
 	return err
 }
 
@@ -586,8 +586,10 @@ func (s *Store) ScanState(m *Metadata, streamID string, fn func(key string, valu
 // segment, returning the state and the size of the full snapshot file (or
 // of all the segments).
 func (s *Store) readChain(streamID string, ref StateRef) (map[string][]byte, int, error) {
-	state := map[string][]byte{}
-	size, err := s.scanChain(streamID, ref, func(key string, value []byte, deleted bool) error {
+	var state map[string][]byte
+	size, err := s.scanChain(streamID, ref, func(fullBytes int) {
+		state = make(map[string][]byte, fullBytes/16) // an entry takes 16 bytes or more
+	}, func(key string, value []byte, deleted bool) error {
 		if deleted {
 			delete(state, key)
 		} else {
@@ -601,10 +603,11 @@ func (s *Store) readChain(streamID string, ref StateRef) (map[string][]byte, int
 	return state, size, nil
 }
 
-// scanChain reads the files of ref, checks them all, then calls fn with
-// their entries in order (see ScanState), and returns the size of the full
-// snapshot file (or of all the segments).
-func (s *Store) scanChain(streamID string, ref StateRef, fn func(key string, value []byte, deleted bool) error) (int, error) {
+// scanChain reads the files of ref, checks them all, calls begin (when
+// not nil) with the size of the full snapshot file (or of all the
+// segments), then calls fn with their entries in order (see ScanState), and
+// returns that size.
+func (s *Store) scanChain(streamID string, ref StateRef, begin func(fullBytes int), fn func(key string, value []byte, deleted bool) error) (int, error) {
 	dir := filepath.Join(s.dir, stateDir, escapeStreamID(streamID))
 	names := ref.files()
 	files := make([][]byte, len(names))
@@ -622,6 +625,9 @@ func (s *Store) scanChain(streamID string, ref StateRef, fn func(key string, val
 			size += len(data)
 		}
 		files[i] = data
+	}
+	if begin != nil {
+		begin(size)
 	}
 	for i, data := range files {
 		path := filepath.Join(dir, names[i])
