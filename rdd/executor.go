@@ -49,8 +49,7 @@ func executorFrom(ctx context.Context) *Executor {
 	return defaultExecutor
 }
 
-// run calls task for every index in [0, n) on at most Workers goroutines,
-// the caller's among them.
+// run calls task for every index in [0, n) on at most Workers goroutines.
 // The first error cancels the context the other tasks see and is returned;
 // tasks not yet started are skipped. A cancelled ctx returns its error.
 func (ex *Executor) run(ctx context.Context, n int, task func(ctx context.Context, i int) error) error {
@@ -86,14 +85,16 @@ func (ex *Executor) run(ctx context.Context, n int, task func(ctx context.Contex
 			}
 		}
 	}
-	// The caller is one of the workers: it starts the first task at once,
-	// where a goroutine of its own would wait to be scheduled.
-	var wg sync.WaitGroup
-	for range min(n, ex.Workers()) - 1 {
-		wg.Go(worker)
+	workers := min(n, ex.Workers())
+	if workers == 1 {
+		worker()
+	} else {
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(worker)
+		}
+		wg.Wait()
 	}
-	worker()
-	wg.Wait()
 	if firstErr != nil {
 		return firstErr
 	}
