@@ -79,12 +79,28 @@ func TestScanState(t *testing.T) {
 		t.Fatalf("callback failing on call 3: %d calls, error %v", calls, err)
 	}
 
-	// A damaged delta fails the scan before the first entry.
-	last := filepath.Join(s.Dir(), stateDir, escapeStreamID("words"), ref.Deltas[len(ref.Deltas)-1])
+	// A delta that is whole but not the file expected (the full
+	// snapshot's bytes in its place) fails the scan before the first entry.
+	dir := filepath.Join(s.Dir(), stateDir, escapeStreamID("words"))
+	last := filepath.Join(dir, ref.Deltas[len(ref.Deltas)-1])
 	data, err := os.ReadFile(last)
 	if err != nil {
 		t.Fatal(err)
 	}
+	full, err := os.ReadFile(filepath.Join(dir, ref.Full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(last, full, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	calls = 0
+	err = s.ScanState(meta, "words", func(string, []byte, bool) error { calls++; return nil })
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "expected stream") || calls != 0 {
+		t.Fatalf("scan with a full snapshot in a delta's place: %v after %d entries, want ErrCorrupt before any", err, calls)
+	}
+
+	// A damaged delta fails the scan before the first entry.
 	data[len(data)/2] ^= 0xff
 	if err := os.WriteFile(last, data, 0o644); err != nil {
 		t.Fatal(err)

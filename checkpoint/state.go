@@ -218,11 +218,18 @@ type stateHeader struct {
 // of one copy of the payload, so a million keys cost one allocation, not a
 // million. Errors do not name the file.
 func decodeState(data []byte, apply func(key string, value []byte, deleted bool) bool) (stateHeader, error) {
-	var h stateHeader
 	payload, err := decodeFrame(data)
 	if err != nil {
-		return h, err
+		return stateHeader{}, err
 	}
+	return decodeStatePayload(payload, apply)
+}
+
+// decodeStatePayload is decodeState for the payload of a frame already
+// checked.
+func decodeStatePayload(payload []byte, apply func(key string, value []byte, deleted bool) bool) (stateHeader, error) {
+	var h stateHeader
+	var err error
 	r := bytes.NewReader(payload)
 	dec := msgpack.NewDecoder(r)
 	corrupt := func(what string, err error) error {

@@ -603,14 +603,14 @@ func (s *Store) readChain(streamID string, ref StateRef) (map[string][]byte, int
 	return state, size, nil
 }
 
-// scanChain reads the files of ref, checks them all, calls begin (when
-// not nil) with the size of the full snapshot file (or of all the
-// segments), then calls fn with their entries in order (see ScanState), and
-// returns that size.
+// scanChain reads the files of ref and checks them all (checksum and
+// header), calls begin (when not nil) with the size of the full snapshot
+// file (or of all the segments), then calls fn with their entries in order
+// (see ScanState), and returns that size.
 func (s *Store) scanChain(streamID string, ref StateRef, begin func(fullBytes int), fn func(key string, value []byte, deleted bool) error) (int, error) {
 	dir := filepath.Join(s.dir, stateDir, escapeStreamID(streamID))
 	names := ref.files()
-	files := make([][]byte, len(names))
+	payloads := make([][]byte, len(names))
 	size := 0
 	for i, name := range names {
 		path := filepath.Join(dir, name)
@@ -618,36 +618,45 @@ func (s *Store) scanChain(streamID string, ref StateRef, begin func(fullBytes in
 		if err != nil {
 			return 0, fmt.Errorf("checkpoint: read state of stream %s: %w", streamID, err)
 		}
-		if _, err := decodeFrame(data); err != nil {
+		payload, err := decodeFrame(data)
+		if err == nil {
+			err = checkStateHeader(payload, streamID, i == 0 || ref.Full == "")
+		}
+		if err != nil {
 			return 0, fmt.Errorf("checkpoint: %s: %w", path, err)
 		}
 		if i == 0 || ref.Full == "" {
 			size += len(data)
 		}
-		files[i] = data
+		payloads[i] = payload
 	}
 	if begin != nil {
 		begin(size)
 	}
-	for i, data := range files {
-		path := filepath.Join(dir, names[i])
-		wantFull := i == 0 || ref.Full == ""
+	for i, payload := range payloads {
 		var fnErr error
-		h, err := decodeState(data, func(key string, value []byte, deleted bool) bool {
+		_, err := decodeStatePayload(payload, func(key string, value []byte, deleted bool) bool {
 			fnErr = fn(key, value, deleted)
 			return fnErr == nil
 		})
 		if fnErr != nil {
 			return 0, fnErr
 		}
-		if err == nil && (h.streamID != streamID || h.full != wantFull) {
-			err = fmt.Errorf("%w: holds stream %q (full %v), expected stream %q (full %v)", ErrCorrupt, h.streamID, h.full, streamID, wantFull)
-		}
 		if err != nil {
-			return 0, fmt.Errorf("checkpoint: %s: %w", path, err)
+			return 0, fmt.Errorf("checkpoint: %s: %w", filepath.Join(dir, names[i]), err)
 		}
 	}
 	return size, nil
+}
+
+// checkStateHeader checks that the state file whose payload is given is of
+// stream streamID, and a full snapshot (or segment) exactly when wantFull.
+func checkStateHeader(payload []byte, streamID string, wantFull bool) error {
+	h, err := decodeStatePayload(payload, func(string, []byte, bool) bool { return false })
+	if err == nil && (h.streamID != streamID || h.full != wantFull) {
+		err = fmt.Errorf("%w: holds stream %q (full %v), expected stream %q (full %v)", ErrCorrupt, h.streamID, h.full, streamID, wantFull)
+	}
+	return err
 }
 
 // collect removes metadata files beyond the retention, then the state files

@@ -279,3 +279,30 @@ func TestCheckpointEncodingPanicFailsTheCheckpoint(t *testing.T) {
 	r.steps(3 * time.Second) // the batches go on
 	require.NoError(t, r.ssc.Stop(false))
 }
+
+// TestRecoveryFromDamagedStateFails: a state file damaged on disk fails
+// the restart with an error naming the stream and wrapping
+// checkpoint.ErrCorrupt, before any batch runs.
+func TestRecoveryFromDamagedStateFails(t *testing.T) {
+	dir := t.TempDir()
+	r := startRun(t, dir, 0, statefulSetup(randomBatches(5, 4), newResults()))
+	r.steps(2 * time.Second) // totals is checkpointed every 2 s
+	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(2000)))
+	require.NoError(t, r.ssc.Stop(false))
+	files, err := filepath.Glob(filepath.Join(dir, "state", "totals", "*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		data[len(data)/2] ^= 0xff
+		require.NoError(t, os.WriteFile(f, data, 0o644))
+	}
+	ssc, err := context.GetOrCreate(dir, statefulSetup(randomBatches(5, 4), newResults()), time.Second,
+		context.WithClock(context.NewManualClock(time.UnixMilli(2000))))
+	require.NoError(t, err)
+	err = ssc.Start()
+	require.ErrorIs(t, err, checkpoint.ErrCorrupt)
+	require.ErrorContains(t, err, "restoring stream totals")
+	_ = ssc.Stop(false)
+}

@@ -348,15 +348,14 @@ func (g *Graph) RestoreData(t time.Time, scan func(streamID string, fn func(key 
 		var scanErr error // an error of scan's own, not of the stream's restore
 		err := c.c.restore(func(fn func(key string, value []byte, deleted bool) error) error {
 			var fnErr error
-			scanErr = scan(c.id, func(key string, value []byte, deleted bool) error {
+			err := scan(c.id, func(key string, value []byte, deleted bool) error {
 				fnErr = fn(key, value, deleted)
 				return fnErr
 			})
-			if fnErr != nil {
-				scanErr = nil
-				return fnErr
+			if fnErr == nil {
+				scanErr = err
 			}
-			return scanErr
+			return err
 		}, t)
 		switch {
 		case errors.Is(scanErr, checkpoint.ErrNoCheckpoint):

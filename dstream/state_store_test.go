@@ -429,6 +429,11 @@ func TestStateRestoreFromScan(t *testing.T) {
 	require.ErrorIs(t, err, checkpoint.ErrCorrupt)
 	require.ErrorContains(t, err, "key 9")
 	require.Zero(t, fresh.len(), "nothing half restored")
+	badKey := checkpoint.Entry{Key: []byte{0xc1}, Value: entry(5, 50, sec).Value}
+	err = c.restore(scanOf(entry(1, 10, sec), badKey), time.Unix(4, 0))
+	require.ErrorIs(t, err, checkpoint.ErrCorrupt)
+	require.ErrorContains(t, err, "decode a key")
+	require.Zero(t, fresh.len(), "nothing half restored")
 }
 
 // must returns v, panicking on err.
