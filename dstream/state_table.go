@@ -27,6 +27,12 @@ import (
 // bits of the hash (extendible hashing, also as Go's maps): a part grows by
 // doubling up to maxPartGroups groups and then splits in two, so a growing
 // state rehashes at most one part at a time, never the whole partition.
+// A lookup reads the directory entry (which holds the part's arrays) and
+// then the part's control word and slot, without the part's header. The
+// memory of full-size parts comes from slabs on huge pages once a table is
+// large (blockPool): with 4 KiB pages, nearly every lookup in a large state
+// also misses the TLB, which on a virtual machine costs a walk of two
+// levels of page tables.
 //
 // Entries do not move except when their part grows or splits, which only an
 // insert can cause: a pointer from lookup stays valid until the next insert,
@@ -36,9 +42,26 @@ type stateTable[K comparable, S any] struct {
 	// dir maps the top bits of a hash to its part: dir[h >> shift]. A
 	// part of local depth d occupies 1<<(depth-d) consecutive entries,
 	// where depth = 64-shift is the directory's.
-	dir   []*tablePart[K, S]
+	dir   []dirEntry[K, S]
 	shift uint
 	n     int
+	// blocks hands out the memory of full-size parts (see blockPool).
+	blocks blockPool[K, S]
+}
+
+// dirEntry is a directory entry: a part, and a copy of its control words
+// and slots (which do not change for the part's life), so that a lookup
+// reads the directory, one array, and not the part's header, which over
+// a large state is yet another cache and TLB miss.
+type dirEntry[K comparable, S any] struct {
+	ctrl  []uint64
+	slots []tableSlot[K, S]
+	part  *tablePart[K, S]
+}
+
+// entry returns the directory entry of p.
+func (p *tablePart[K, S]) entry() dirEntry[K, S] {
+	return dirEntry[K, S]{ctrl: p.ctrl, slots: p.slots, part: p}
 }
 
 // tablePart is one part of a stateTable.
@@ -54,7 +77,9 @@ type tablePart[K comparable, S any] struct {
 	used  int // full slots
 	// growthLeft is the number of empty slots that may still be filled
 	// before the part grows (deleted slots are reused without counting).
-	growthLeft int
+	growthLeft int // block holds ctrl and slots when the part is full-size, for the
+	// table to reuse once the part is dropped.
+	block *fullBlock[K, S]
 }
 
 // tableSlot is one key and its entry.
@@ -75,16 +100,92 @@ const (
 )
 
 func newStateTable[K comparable, S any]() *stateTable[K, S] {
-	return &stateTable[K, S]{seed: maphash.MakeSeed(), dir: []*tablePart[K, S]{newTablePart[K, S](1, 0)}, shift: 64}
+	t := &stateTable[K, S]{seed: maphash.MakeSeed(), shift: 64}
+	t.dir = []dirEntry[K, S]{t.newPart(1, 0).entry()}
+	return t
 }
 
-func newTablePart[K comparable, S any](groups int, depth uint) *tablePart[K, S] {
-	p := &tablePart[K, S]{ctrl: make([]uint64, groups), slots: make([]tableSlot[K, S], groups*groupSlots),
-		mask: uint64(groups - 1), depth: depth, growthLeft: groups * groupSlots * 7 / 8}
+// newPart returns an empty part of the given groups and depth.
+func (t *stateTable[K, S]) newPart(groups int, depth uint) *tablePart[K, S] {
+	p := &tablePart[K, S]{mask: uint64(groups - 1), depth: depth, growthLeft: groups * groupSlots * 7 / 8}
+	if groups == maxPartGroups {
+		p.block = t.blocks.get()
+		p.ctrl, p.slots = p.block.ctrl[:], p.block.slots[:]
+	} else {
+		p.ctrl, p.slots = make([]uint64, groups), make([]tableSlot[K, S], groups*groupSlots)
+	}
 	for g := range p.ctrl {
 		p.ctrl[g] = ctrlEmpty * ctrlLSBs
 	}
 	return p
+}
+
+// dropPart lets go of p, which no directory entry holds any more.
+func (t *stateTable[K, S]) dropPart(p *tablePart[K, S]) {
+	if p.block != nil {
+		t.blocks.put(p.block)
+	}
+	*p = tablePart[K, S]{}
+}
+
+// fullBlock is the memory of a full-size part (maxPartGroups groups).
+type fullBlock[K comparable, S any] struct {
+	ctrl  [maxPartGroups]uint64
+	slots [maxPartGroups * groupSlots]tableSlot[K, S]
+}
+
+// blockPool allocates the blocks of a table's full-size parts, and takes
+// back those of parts that were replaced, for the next part to reuse.
+// Once a table holds slabMinBytes of blocks, it carves them out of slabs:
+// large allocations whose memory is advised to be backed by huge pages
+// (adviseHugePages). Over a large state nearly every lookup lands on a
+// page whose address translation is not cached, and under virtualization
+// each such miss walks two levels of page tables: updates of random keys
+// among 10M (two partitions of 5M, prefetched, BenchmarkStateTable's
+// parallel case) took 2-3x as long on 4 KiB pages on this project's
+// benchmark machine. A small table never allocates a slab.
+type blockPool[K comparable, S any] struct {
+	free  []*fullBlock[K, S] // blocks of dropped parts, slots cleared
+	slab  []fullBlock[K, S]  // the part of the newest slab not handed out
+	bytes int                // the bytes of the blocks handed out
+}
+
+// Slab sizes: a table allocates its first slab once its full-size parts
+// hold slabMinBytes, then slabs the size of what it holds, up to
+// slabMaxBytes, so that the unused part of a slab is never larger than
+// the table.
+var (
+	slabMinBytes = 8 << 20
+	slabMaxBytes = 32 << 20
+)
+
+// get returns a block with zeroed slots; its control words are the
+// caller's to set.
+func (b *blockPool[K, S]) get() *fullBlock[K, S] {
+	if k := len(b.free); k > 0 {
+		blk := b.free[k-1]
+		b.free[k-1] = nil
+		b.free = b.free[:k-1]
+		return blk
+	}
+	size := int(unsafe.Sizeof(fullBlock[K, S]{}))
+	b.bytes += size
+	if len(b.slab) == 0 {
+		if b.bytes <= slabMinBytes {
+			return new(fullBlock[K, S])
+		}
+		b.slab = make([]fullBlock[K, S], max(min(b.bytes, slabMaxBytes)/size, 1))
+		adviseHugePages(unsafe.Pointer(&b.slab[0]), len(b.slab)*size)
+	}
+	blk := &b.slab[0]
+	b.slab = b.slab[1:]
+	return blk
+}
+
+// put takes back the block of a part no longer used.
+func (b *blockPool[K, S]) put(blk *fullBlock[K, S]) {
+	clear(blk.slots[:]) // let go of what keys and states hold; get returns zeroed slots
+	b.free = append(b.free, blk)
 }
 
 // matchH2 returns a mask with the top bit of each byte of c equal to h2
@@ -113,29 +214,30 @@ func (t *stateTable[K, S]) len() int { return t.n }
 
 // lookup returns the entry of k, whose hash is h, or nil.
 func (t *stateTable[K, S]) lookup(k K, h uint64) *stateEntry[S] {
-	if p, i, ok := t.find(k, h); ok {
-		return &p.slots[i].entry
+	if d, i, ok := t.find(k, h); ok {
+		return &d.slots[i].entry
 	}
 	return nil
 }
 
-// find returns the part of hash h and the index of k's slot in it; ok is
-// false when k is not in the table.
-func (t *stateTable[K, S]) find(k K, h uint64) (p *tablePart[K, S], i uint64, ok bool) {
-	p = t.dir[h>>t.shift]
+// find returns the directory entry of hash h and the index of k's slot in
+// its part; ok is false when k is not in the table.
+func (t *stateTable[K, S]) find(k K, h uint64) (d *dirEntry[K, S], i uint64, ok bool) {
+	d = &t.dir[h>>t.shift]
 	h2 := h & 0x7f
-	g := (h >> 7) & p.mask
+	mask := uint64(len(d.ctrl) - 1)
+	g := (h >> 7) & mask
 	for step := uint64(1); ; step++ {
-		c := p.ctrl[g]
+		c := d.ctrl[g]
 		for m := matchH2(c, h2); m != 0; m &= m - 1 {
-			if i := g*groupSlots + slotIn(m); p.slots[i].key == k {
-				return p, i, true
+			if i := g*groupSlots + slotIn(m); d.slots[i].key == k {
+				return d, i, true
 			}
 		}
 		if matchEmpty(c) != 0 {
-			return p, 0, false
+			return d, 0, false
 		}
-		g = (g + step) & p.mask
+		g = (g + step) & mask
 	}
 }
 
@@ -161,7 +263,7 @@ func (t *stateTable[K, S]) set(k K, e stateEntry[S]) {
 // entry e.
 func (t *stateTable[K, S]) insert(k K, h uint64, e stateEntry[S]) {
 	for {
-		p := t.dir[h>>t.shift]
+		p := t.dir[h>>t.shift].part
 		g := (h >> 7) & p.mask
 		for i := uint64(1); ; i++ {
 			m := p.ctrl[g] & ctrlMSBs // empty or deleted
@@ -189,10 +291,11 @@ func (t *stateTable[K, S]) insert(k K, h uint64, e stateEntry[S]) {
 
 // remove deletes k, whose hash is h, and reports whether it was there.
 func (t *stateTable[K, S]) remove(k K, h uint64) bool {
-	p, i, ok := t.find(k, h)
+	d, i, ok := t.find(k, h)
 	if !ok {
 		return false
 	}
+	p := d.part
 	p.slots[i] = tableSlot[K, S]{} // let go of what the key and state hold
 	// A probe for another key stops at a group with an empty slot, so in
 	// such a group the slot can be empty again; elsewhere it must stay a
@@ -228,7 +331,7 @@ func (t *stateTable[K, S]) grow(p *tablePart[K, S], h uint64) {
 // rehash returns a new part of the given groups and p's depth holding the
 // keys of p.
 func (t *stateTable[K, S]) rehash(p *tablePart[K, S], groups int) *tablePart[K, S] {
-	np := newTablePart[K, S](groups, p.depth)
+	np := t.newPart(groups, p.depth)
 	t.moveAll(p, func(uint64) *tablePart[K, S] { return np })
 	return np
 }
@@ -269,26 +372,28 @@ func (t *stateTable[K, S]) span(d uint, h uint64) (first, n int) {
 	return int(h>>t.shift) &^ (n - 1), n
 }
 
-// replace puts np in the directory entries of p, which holds hash h.
+// replace puts np in the directory entries of p, which holds hash h, and
+// drops p.
 func (t *stateTable[K, S]) replace(p, np *tablePart[K, S], h uint64) {
 	first, n := t.span(p.depth, h)
 	for i := range n {
-		t.dir[first+i] = np
+		t.dir[first+i] = np.entry()
 	}
+	t.dropPart(p)
 }
 
 // split replaces p, which holds hash h, by two parts of one more bit of
 // depth, doubling the directory first when p's depth is the directory's.
 func (t *stateTable[K, S]) split(p *tablePart[K, S], h uint64) {
 	if p.depth == 64-t.shift {
-		dir := make([]*tablePart[K, S], 2*len(t.dir))
+		dir := make([]dirEntry[K, S], 2*len(t.dir))
 		for i, q := range t.dir {
 			dir[2*i], dir[2*i+1] = q, q
 		}
 		t.dir, t.shift = dir, t.shift-1
 	}
 	bit := uint64(1) << (63 - p.depth) // the first bit the parts do not share
-	low, high := newTablePart[K, S](len(p.ctrl), p.depth+1), newTablePart[K, S](len(p.ctrl), p.depth+1)
+	low, high := t.newPart(len(p.ctrl), p.depth+1), t.newPart(len(p.ctrl), p.depth+1)
 	t.moveAll(p, func(h uint64) *tablePart[K, S] {
 		if h&bit == 0 {
 			return low
@@ -298,19 +403,20 @@ func (t *stateTable[K, S]) split(p *tablePart[K, S], h uint64) {
 	first, n := t.span(p.depth, h)
 	for i := range n {
 		if i < n/2 {
-			t.dir[first+i] = low
+			t.dir[first+i] = low.entry()
 		} else {
-			t.dir[first+i] = high
+			t.dir[first+i] = high.entry()
 		}
 	}
+	t.dropPart(p)
 }
 
 // all yields every key and its entry, which the caller may change. yield
 // may remove keys but not insert any.
 func (t *stateTable[K, S]) all(yield func(k K, e *stateEntry[S]) bool) {
 	depth := 64 - t.shift
-	for i := 0; i < len(t.dir); i += 1 << (depth - t.dir[i].depth) {
-		p := t.dir[i]
+	for i := 0; i < len(t.dir); i += 1 << (depth - t.dir[i].part.depth) {
+		p := t.dir[i].part
 		for g := range p.ctrl {
 			for m := matchFull(p.ctrl[g]); m != 0; m = (m & (m - 1)) & matchFull(p.ctrl[g]) {
 				s := &p.slots[uint64(g)*groupSlots+slotIn(m)]
@@ -365,8 +471,8 @@ func (t *stateTable[K, S]) prefetchFor(hs []uint64, i int) {
 // prefetchGroup starts loading the control word that a lookup of hash h
 // reads first.
 func (t *stateTable[K, S]) prefetchGroup(h uint64) {
-	p := t.dir[h>>t.shift]
-	prefetch(unsafe.Pointer(&p.ctrl[(h>>7)&p.mask]))
+	d := &t.dir[h>>t.shift]
+	prefetch(unsafe.Pointer(&d.ctrl[(h>>7)&uint64(len(d.ctrl)-1)]))
 }
 
 // prefetchSlot starts loading the slot that a lookup of hash h reads next:
@@ -374,10 +480,10 @@ func (t *stateTable[K, S]) prefetchGroup(h uint64) {
 // none does). It reads the control word, which prefetchGroup should have
 // brought in a while before.
 func (t *stateTable[K, S]) prefetchSlot(h uint64) {
-	p := t.dir[h>>t.shift]
-	g := (h >> 7) & p.mask
-	m := matchH2(p.ctrl[g], h&0x7f) | 1<<63
-	s := unsafe.Pointer(&p.slots[g*groupSlots+slotIn(m)])
+	d := &t.dir[h>>t.shift]
+	g := (h >> 7) & uint64(len(d.ctrl)-1)
+	m := matchH2(d.ctrl[g], h&0x7f) | 1<<63
+	s := unsafe.Pointer(&d.slots[g*groupSlots+slotIn(m)])
 	prefetch(s)
 	// The slot's last byte, when it is on another cache line.
 	if end := unsafe.Add(s, unsafe.Sizeof(tableSlot[K, S]{})-1); uintptr(end)>>6 != uintptr(s)>>6 {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -144,4 +145,48 @@ func TestStateTablePrefetchReadsOnly(t *testing.T) {
 		tab.prefetchFor(hs, i)
 	}
 	checkTable(t, tab, want)
+}
+
+// TestStateTableReusesBlocks runs a table whose full-size parts come from
+// slabs of a few blocks, through splits and rehashes that drop parts: it
+// stays equal to a Go map, every block handed out is either in a part or
+// free, and free blocks hold no keys.
+func TestStateTableReusesBlocks(t *testing.T) {
+	blockBytes := int(unsafe.Sizeof(fullBlock[int64, int]{}))
+	defer func(lo, hi int) { slabMinBytes, slabMaxBytes = lo, hi }(slabMinBytes, slabMaxBytes)
+	slabMinBytes, slabMaxBytes = 2*blockBytes, 3*blockBytes
+	rng := rand.New(rand.NewPCG(3, 4))
+	tab := newStateTable[int64, int]()
+	want := map[int64]int{}
+	const keys = 120_000
+	for i := range 600_000 {
+		k := rng.Int64N(keys)
+		// Mostly inserts at first, so parts split; then as many removals,
+		// which leave tombstones for rehashes at the same size.
+		if i > 200_000 && rng.IntN(2) == 0 {
+			delete(want, k)
+			tab.remove(k, tab.hash(k))
+			continue
+		}
+		want[k] = i
+		tab.set(k, stateEntry[int]{state: i})
+	}
+	checkTable(t, tab, want)
+	full := map[*fullBlock[int64, int]]bool{}
+	for _, d := range tab.dir {
+		if d.part.block != nil {
+			full[d.part.block] = true
+		}
+	}
+	require.Greater(t, len(full), 3*2, "the table took blocks from several slabs")
+	for _, blk := range tab.blocks.free {
+		require.False(t, full[blk], "a free block is in use")
+		for i := range blk.slots {
+			require.Zero(t, blk.slots[i], "slot %d of a free block", i)
+		}
+	}
+	assert.Equal(t, tab.blocks.bytes/blockBytes, len(full)+len(tab.blocks.free), "blocks handed out")
+	// A dropped part's block is taken again by the next new part: at most
+	// the one of the last drop is left.
+	assert.LessOrEqual(t, len(tab.blocks.free), 1, "free blocks")
 }
