@@ -9,6 +9,9 @@ import (
 const (
 	// hugePageSize is the size of a transparent huge page on Linux.
 	hugePageSize = 2 << 20
+	// smallPageSize is the smallest page size of Linux's architectures:
+	// touching a byte at each such step brings in every page.
+	smallPageSize = 4 << 10
 	// madvCollapse is MADV_COLLAPSE (Linux 6.1), which golang.org/x/sys
 	// at our version does not name.
 	madvCollapse = 25
@@ -42,7 +45,7 @@ func adviseHugePages(p unsafe.Pointer, n int) {
 	if unix.Madvise(b, unix.MADV_HUGEPAGE) != nil {
 		return
 	}
-	for i := 0; i < len(b); i += 4096 {
+	for i := 0; i < len(b); i += smallPageSize {
 		b[i] = 0
 	}
 	_ = unix.Madvise(b, madvCollapse)

@@ -71,13 +71,13 @@ type tablePart[K comparable, S any] struct {
 	// the hash of the key in the slot.
 	ctrl  []uint64
 	slots []tableSlot[K, S] // len(ctrl)*groupSlots
-	mask  uint64            // len(ctrl)-1
 	// depth is the number of top hash bits all keys of the part share.
 	depth uint
 	used  int // full slots
 	// growthLeft is the number of empty slots that may still be filled
 	// before the part grows (deleted slots are reused without counting).
-	growthLeft int // block holds ctrl and slots when the part is full-size, for the
+	growthLeft int
+	// block holds ctrl and slots when the part is full-size, for the
 	// table to reuse once the part is dropped.
 	block *fullBlock[K, S]
 }
@@ -107,7 +107,7 @@ func newStateTable[K comparable, S any]() *stateTable[K, S] {
 
 // newPart returns an empty part of the given groups and depth.
 func (t *stateTable[K, S]) newPart(groups int, depth uint) *tablePart[K, S] {
-	p := &tablePart[K, S]{mask: uint64(groups - 1), depth: depth, growthLeft: groups * groupSlots * 7 / 8}
+	p := &tablePart[K, S]{depth: depth, growthLeft: groups * groupSlots * 7 / 8}
 	if groups == maxPartGroups {
 		p.block = t.blocks.get()
 		p.ctrl, p.slots = p.block.ctrl[:], p.block.slots[:]
@@ -203,6 +203,10 @@ func matchEmpty(c uint64) uint64 { return c &^ (c << 6) & ctrlMSBs }
 // matchFull returns a mask with the top bit of each full slot's byte set.
 func matchFull(c uint64) uint64 { return ^c & ctrlMSBs }
 
+// groupMask returns the mask that takes a hash to a group of a part whose
+// control words are ctrl (a power of two of them).
+func groupMask(ctrl []uint64) uint64 { return uint64(len(ctrl) - 1) }
+
 // slotIn returns the index within its group of the slot of mask bit m.
 func slotIn(m uint64) uint64 { return uint64(bits.TrailingZeros64(m)) >> 3 }
 
@@ -225,7 +229,7 @@ func (t *stateTable[K, S]) lookup(k K, h uint64) *stateEntry[S] {
 func (t *stateTable[K, S]) find(k K, h uint64) (d *dirEntry[K, S], i uint64, ok bool) {
 	d = &t.dir[h>>t.shift]
 	h2 := h & 0x7f
-	mask := uint64(len(d.ctrl) - 1)
+	mask := groupMask(d.ctrl)
 	g := (h >> 7) & mask
 	for step := uint64(1); ; step++ {
 		c := d.ctrl[g]
@@ -264,11 +268,12 @@ func (t *stateTable[K, S]) set(k K, e stateEntry[S]) {
 func (t *stateTable[K, S]) insert(k K, h uint64, e stateEntry[S]) {
 	for {
 		p := t.dir[h>>t.shift].part
-		g := (h >> 7) & p.mask
+		mask := groupMask(p.ctrl)
+		g := (h >> 7) & mask
 		for i := uint64(1); ; i++ {
 			m := p.ctrl[g] & ctrlMSBs // empty or deleted
 			if m == 0 {
-				g = (g + i) & p.mask
+				g = (g + i) & mask
 				continue
 			}
 			j := slotIn(m)
@@ -351,7 +356,8 @@ func (t *stateTable[K, S]) moveAll(p *tablePart[K, S], to func(h uint64) *tableP
 // add puts a key known to be absent into a part that has room, without
 // growing it.
 func (p *tablePart[K, S]) add(k K, h uint64, e stateEntry[S]) {
-	g := (h >> 7) & p.mask
+	mask := groupMask(p.ctrl)
+	g := (h >> 7) & mask
 	for i := uint64(1); ; i++ {
 		if m := matchEmpty(p.ctrl[g]); m != 0 {
 			j := slotIn(m)
@@ -361,7 +367,7 @@ func (p *tablePart[K, S]) add(k K, h uint64, e stateEntry[S]) {
 			p.growthLeft--
 			return
 		}
-		g = (g + i) & p.mask
+		g = (g + i) & mask
 	}
 }
 
@@ -472,7 +478,7 @@ func (t *stateTable[K, S]) prefetchFor(hs []uint64, i int) {
 // reads first.
 func (t *stateTable[K, S]) prefetchGroup(h uint64) {
 	d := &t.dir[h>>t.shift]
-	prefetch(unsafe.Pointer(&d.ctrl[(h>>7)&uint64(len(d.ctrl)-1)]))
+	prefetch(unsafe.Pointer(&d.ctrl[(h>>7)&groupMask(d.ctrl)]))
 }
 
 // prefetchSlot starts loading the slot that a lookup of hash h reads next:
@@ -481,7 +487,7 @@ func (t *stateTable[K, S]) prefetchGroup(h uint64) {
 // brought in a while before.
 func (t *stateTable[K, S]) prefetchSlot(h uint64) {
 	d := &t.dir[h>>t.shift]
-	g := (h >> 7) & uint64(len(d.ctrl)-1)
+	g := (h >> 7) & groupMask(d.ctrl)
 	m := matchH2(d.ctrl[g], h&0x7f) | 1<<63
 	s := unsafe.Pointer(&d.slots[g*groupSlots+slotIn(m)])
 	prefetch(s)
