@@ -87,9 +87,10 @@ func (w *AsyncWriter) Submit(c *Checkpoint) error {
 	}
 }
 
-// Close writes the checkpoints still queued, stops the goroutine and returns
-// the first write error since the writer started, if any. Calling it again
-// returns the same.
+// Close writes the checkpoints still queued, stops the goroutine, removes
+// the deltas written ahead that no checkpoint committed ([Store.DropAhead])
+// and returns the first write error since the writer started, if any.
+// Calling it again returns the same.
 func (w *AsyncWriter) Close() error {
 	w.mu.Lock()
 	if !w.closed {
@@ -98,6 +99,7 @@ func (w *AsyncWriter) Close() error {
 	}
 	w.mu.Unlock()
 	<-w.done
+	w.store.DropAhead()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err

@@ -40,7 +40,7 @@ func (s *Store) fault(step, path string) error {
 // rename over path, fsync the directory. A reader sees either the old file
 // (or none) or the whole new one; a crash leaves at most a *.tmp, removed
 // by the next Open.
-func (s *Store) writeFileAtomic(path string, parts ...[]byte) (err error) {
+func (s *Store) writeFileAtomic(path string, parts ...[]byte) error {
 	tmp := path + tmpSuffix
 	if err := s.fault(stepCreate, tmp); err != nil {
 		return err
@@ -49,6 +49,26 @@ func (s *Store) writeFileAtomic(path string, parts ...[]byte) (err error) {
 	if err != nil {
 		return fmt.Errorf("checkpoint: create %s: %w", tmp, err)
 	}
+	if err := s.fault(stepWrite, tmp); err != nil {
+		data := slices.Concat(parts...)
+		_, _ = f.Write(data[:len(data)/2]) // a torn write
+		_ = f.Close()
+		return err
+	}
+	for _, p := range parts {
+		if _, err := f.Write(p); err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+			return fmt.Errorf("checkpoint: write %s: %w", tmp, err)
+		}
+	}
+	return s.commitFile(f, tmp, path)
+}
+
+// commitFile makes f, the whole file written at tmp, durable as path:
+// fsync, close, rename over path, fsync the directory. On an error other
+// than a test's crash, tmp is removed.
+func (s *Store) commitFile(f *os.File, tmp, path string) (err error) {
 	crashed := false
 	defer func() {
 		if err != nil && !crashed {
@@ -56,18 +76,6 @@ func (s *Store) writeFileAtomic(path string, parts ...[]byte) (err error) {
 			_ = os.Remove(tmp)
 		}
 	}()
-	if err := s.fault(stepWrite, tmp); err != nil {
-		data := slices.Concat(parts...)
-		_, _ = f.Write(data[:len(data)/2]) // a torn write
-		crashed = true
-		_ = f.Close()
-		return err
-	}
-	for _, p := range parts {
-		if _, err := f.Write(p); err != nil {
-			return fmt.Errorf("checkpoint: write %s: %w", tmp, err)
-		}
-	}
 	if err := s.fault(stepSync, tmp); err != nil {
 		crashed = true
 		_ = f.Close()

@@ -84,6 +84,13 @@ func (es *Entries) Append(e Entry) {
 	}
 }
 
+// AppendList adds the entries of other at the end of the list.
+func (es *Entries) AppendList(other Entries) {
+	es.data = append(es.data, other.data...)
+	es.n += other.n
+	es.deleted += other.deleted
+}
+
 // JoinEntries returns one list of the entries of lists, in order: lists
 // encoded apart, by several EntryEncoders at once, become one. The bytes
 // are copied once into a buffer of the size needed, unless only one list

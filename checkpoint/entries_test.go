@@ -219,21 +219,53 @@ func TestEntryEncoderWidensBins(t *testing.T) {
 }
 
 // TestStateFileBytesStable checks a delta and a full state file byte for
-// byte against files written by the build before Entries (a62ffaa), which
-// framed each entry again after encoding it: the format did not change, so
-// a checkpoint written before an upgrade restores after it.
+// byte, and that files written by earlier builds still read: those of the
+// build before Entries (a62ffaa), which framed each entry again after
+// encoding it, and of the builds before the written-ahead delta, which
+// encoded the batch time in msgpack's shortest int format (now always an
+// int 64, so that a state file's head has a length known in advance).
 func TestStateFileBytesStable(t *testing.T) {
 	entries := EntriesOf(must(EncodeEntry("a", int64(1))), must(DeletedEntry("b")))
 	delta, err := stateFile("words", 7, false, entries)
 	require.NoError(t, err)
-	require.Equal(t, "534c434b0001000000000000002694a5776f72647307c2dd0000000293c402a161c409d30000000000000001c293c402a162c0c32ac0634c",
+	require.Equal(t, "534c434b0001000000000000002e94a5776f726473d30000000000000007c2dd0000000293c402a161c409d30000000000000001c293c402a162c0c3e906fa04",
 		hex.EncodeToString(slices.Concat(delta...)))
 	full, err := stateFile("w", 8, true, EntriesOf(must(EncodeEntry("a", int64(1)))))
 	require.NoError(t, err)
-	require.Equal(t, "534c434b0001000000000000001b94a17708c3dd0000000193c402a161c409d30000000000000001c2a42cc66e",
-		hex.EncodeToString(slices.Concat(full...)))
 	_, err = stateFile("w", 8, true, entries)
 	require.ErrorContains(t, err, "cannot hold deleted entries (it holds 1)")
+
+	type read struct {
+		key, value string
+		deleted    bool
+	}
+	decode := func(data []byte) (stateHeader, []read) {
+		var got []read
+		h, err := decodeState(data, func(key string, value []byte, deleted bool) bool {
+			got = append(got, read{key, string(value), deleted})
+			return true
+		})
+		require.NoError(t, err)
+		return h, got
+	}
+	a, b := string(must(EncodeEntry("a", int64(1))).Key), string(must(DeletedEntry("b")).Key)
+	one := string(must(EncodeEntry("a", int64(1))).Value)
+	for _, file := range []string{
+		hex.EncodeToString(slices.Concat(delta...)),
+		"534c434b0001000000000000002694a5776f72647307c2dd0000000293c402a161c409d30000000000000001c293c402a162c0c32ac0634c",
+	} {
+		h, got := decode(must(hex.DecodeString(file)))
+		require.Equal(t, stateHeader{streamID: "words", batchNanos: 7}, h)
+		require.Equal(t, []read{{a, one, false}, {b, "", true}}, got)
+	}
+	for _, file := range []string{
+		hex.EncodeToString(slices.Concat(full...)),
+		"534c434b0001000000000000001b94a17708c3dd0000000193c402a161c409d30000000000000001c2a42cc66e",
+	} {
+		h, got := decode(must(hex.DecodeString(file)))
+		require.Equal(t, stateHeader{streamID: "w", batchNanos: 8, full: true}, h)
+		require.Equal(t, []read{{a, one, false}}, got)
+	}
 }
 
 // TestEntriesSkip checks that Skip drops the first entries, counts the

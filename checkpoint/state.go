@@ -63,6 +63,17 @@ type StateSnapshot struct {
 	// Segments, when not nil, is the stream's whole data as segments; then
 	// Changed and All must be empty. Keys must be distinct across segments.
 	Segments []Segment
+	// Ahead, in a snapshot with nothing else (no Changed, All or
+	// Segments), is the start of the stream's next Changed: the changes
+	// since its previous snapshot, which this checkpoint does not commit.
+	// The store writes what it has not written of them yet to the file of
+	// the stream's next delta and starts its writeback, so that the
+	// checkpoint that commits them, whose Changed holds them and then the
+	// changes after them, waits only for those (see ahead.go). Build it by
+	// appending to one Entries ([Entries.AppendList]) and hand it over
+	// after each batch. It is a hint: a Changed that does not start with
+	// it is written whole.
+	Ahead Entries
 }
 
 // Segment is one immutable part of a segmented [StateSnapshot].
@@ -137,37 +148,45 @@ func escapeStreamID(id string) string {
 }
 
 // stateFile returns the bytes of a state file of es, in three parts: the
-// frame's header with the payload's, es's bytes as they are, and the
-// checksum. Payload: a msgpack array of stream ID, batch unix nanos, full
-// flag and the entries, each an array of key, value (nil when deleted) and
-// deleted flag.
+// frame's header with the payload's (stateHead), es's bytes as they are,
+// and the checksum.
 func stateFile(streamID string, batchNanos int64, full bool, es Entries) ([][]byte, error) {
 	if full && es.deleted > 0 {
 		return nil, fmt.Errorf("checkpoint: stream %s: a full snapshot or segment cannot hold deleted entries (it holds %d)", streamID, es.deleted)
 	}
-	var payload bytes.Buffer
-	enc := msgpack.NewEncoder(&payload)
-	if err := enc.EncodeArrayLen(4); err != nil {
-		return nil, err
-	}
-	if err := enc.EncodeString(streamID); err != nil {
-		return nil, err
-	}
-	if err := enc.EncodeInt(batchNanos); err != nil {
-		return nil, err
-	}
-	if err := enc.EncodeBool(full); err != nil {
-		return nil, err
-	}
-	payload.WriteByte(msgpcode.Array32)
-	payload.Write(binary.BigEndian.AppendUint32(nil, uint32(es.n)))
-	head := make([]byte, headerSize, headerSize+payload.Len())
-	copy(head, magic)
-	binary.BigEndian.PutUint16(head[len(magic):], FormatVersion)
-	binary.BigEndian.PutUint64(head[len(magic)+2:], uint64(payload.Len()+len(es.data)))
-	head = append(head, payload.Bytes()...)
+	head := stateHead(streamID, batchNanos, full, es.n, len(es.data))
 	sum := crc32.Update(crc32.Checksum(head, castagnoli), castagnoli, es.data)
 	return [][]byte{head, es.data, binary.BigEndian.AppendUint32(nil, sum)}, nil
+}
+
+// stateHead returns the frame's header and the start of the payload of a
+// state file of n entries in dataLen bytes. Payload: a msgpack array of
+// stream ID, batch unix nanos, full flag and the entries, each an array of
+// key, value (nil when deleted) and deleted flag. The batch time is always
+// an int 64 and the entry count an array 32, so the head's length depends
+// on the stream ID alone: a delta written ahead (ahead.go) reserves it
+// before the batch time and the count are known.
+func stateHead(streamID string, batchNanos int64, full bool, n, dataLen int) []byte {
+	head := make([]byte, headerSize, headerSize+len(streamID)+24)
+	copy(head, magic)
+	binary.BigEndian.PutUint16(head[len(magic):], FormatVersion)
+	head = append(head, msgpcode.FixedArrayLow|4)
+	head = appendString(head, streamID)
+	head = appendInt64(head, batchNanos)
+	if full {
+		head = append(head, msgpcode.True)
+	} else {
+		head = append(head, msgpcode.False)
+	}
+	head = append(head, msgpcode.Array32)
+	head = binary.BigEndian.AppendUint32(head, uint32(n))
+	binary.BigEndian.PutUint64(head[len(magic)+2:], uint64(len(head)-headerSize+dataLen))
+	return head
+}
+
+// stateHeadLen is the length of stateHead's result for streamID.
+func stateHeadLen(streamID string) int {
+	return len(stateHead(streamID, 0, false, 0, 0))
 }
 
 // appendEntry appends one entry as msgpack [bin key, bin value (nil when

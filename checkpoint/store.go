@@ -55,6 +55,9 @@ type Store struct {
 	droppedMu sync.Mutex
 	dropped   map[string]changeSet
 
+	// ahead holds, per stream, its delta written ahead (ahead.go).
+	ahead map[string]*aheadFile
+
 	// faults, when set by a test, is called before every step of a write
 	// or removal; an error stops the store there as a crash would.
 	faults func(step, path string) error
@@ -80,7 +83,8 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
 		return nil, fmt.Errorf("checkpoint: open %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, cfg: cfg, chains: map[string]chain{}, carry: map[string]changeSet{}, refs: map[string][]string{}}
+	s := &Store{dir: dir, cfg: cfg, chains: map[string]chain{}, carry: map[string]changeSet{}, refs: map[string][]string{},
+		ahead: map[string]*aheadFile{}}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -281,7 +285,21 @@ type chain struct {
 // due (fullDue), from st.All if given, else by compacting the chain on disk
 // with changes.
 func (s *Store) writeState(id string, changes Entries, st StateSnapshot, batch int64) (chain, error) {
+	if st.Ahead.Len() > 0 {
+		if st.Changed.Len() > 0 || st.All != nil || st.Segments != nil {
+			return chain{}, errors.New("a snapshot with Ahead must have no Changed, All or Segments")
+		}
+		if err := s.writeAhead(id, st.Ahead); err != nil {
+			if errors.Is(err, errCrash) {
+				return chain{}, err
+			}
+			// Nothing is lost: the next snapshot's Changed holds the
+			// entries too, and is written whole.
+			s.cfg.logger.Warn("writing a delta ahead failed", "stream", id, "error", err)
+		}
+	}
 	if st.Segments != nil {
+		s.dropAhead(id)
 		if st.Changed.Len() > 0 || st.All != nil {
 			return chain{}, errors.New("a snapshot with Segments must have no Changed or All")
 		}
@@ -322,17 +340,21 @@ func (s *Store) writeState(id string, changes Entries, st StateSnapshot, batch i
 			entries.Append(Entry{Key: []byte(k), Value: v})
 		}
 	}
-	suffix := deltaSuffix
 	if full {
-		suffix = fullSuffix
-	}
-	name, err := s.writeStateFile(id, batch, suffix, entries)
-	if err != nil {
-		return chain{}, err
-	}
-	if full {
+		s.dropAhead(id)
+		name, err := s.writeStateFile(id, batch, fullSuffix, entries)
+		if err != nil {
+			return chain{}, err
+		}
 		s.stats.FullSnapshots++
 		return chain{ref: StateRef{Full: name}, fullEntries: entries.Len()}, nil
+	}
+	name, written, err := s.commitAhead(id, batch, entries)
+	if !written {
+		name, err = s.writeStateFile(id, batch, deltaSuffix, entries)
+	}
+	if err != nil {
+		return chain{}, err
 	}
 	s.stats.Deltas++
 	prev.ref.Deltas = append(slices.Clip(prev.ref.Deltas), name)
@@ -348,10 +370,13 @@ func (s *Store) writeState(id string, changes Entries, st StateSnapshot, batch i
 // proportional to the changes written since the last one (amortised),
 // whatever the size of the state.
 func (s *Store) fullDue(prev chain, changes int) bool {
+	if changes == 0 {
+		return false // no file at all
+	}
 	if s.cfg.fullEvery > 0 {
 		return len(prev.ref.Deltas)+1 >= s.cfg.fullEvery
 	}
-	return changes > 0 && prev.deltaEntries+changes > prev.fullEntries
+	return prev.deltaEntries+changes > prev.fullEntries
 }
 
 // writeSegments writes the new segments of a segmented snapshot and
@@ -400,16 +425,9 @@ func (s *Store) writeStateFile(id string, batch int64, suffix string, entries En
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(s.dir, stateDir, escapeStreamID(id))
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		// A stream's first state file: its directory must survive a power
-		// loss as well as the file.
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			return "", err
-		}
-		if err := syncDir(filepath.Dir(dir)); err != nil {
-			return "", err
-		}
+	dir, err := s.streamDir(id)
+	if err != nil {
+		return "", err
 	}
 	if err := s.writeFileAtomic(filepath.Join(dir, name), parts...); err != nil {
 		return "", err
@@ -419,6 +437,22 @@ func (s *Store) writeStateFile(id string, batch int64, suffix string, entries En
 	}
 	s.stats.Entries += int64(entries.Len())
 	return name, nil
+}
+
+// streamDir returns the directory of stream id's state files, creating it
+// for the stream's first file: then it must survive a power loss as well
+// as the file.
+func (s *Store) streamDir(id string) (string, error) {
+	dir := filepath.Join(s.dir, stateDir, escapeStreamID(id))
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return "", err
+		}
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 const (
