@@ -144,6 +144,7 @@ func (s *Store) commitAhead(id string, batch int64, es Entries) (name string, ok
 	}
 	s.stats.BytesWritten += int64(len(head) + trailerSize)
 	s.stats.Entries += int64(es.n)
+	s.stats.DeltasAhead++
 	return name, true, nil
 }
 

@@ -135,6 +135,7 @@ func TestWriteAhead(t *testing.T) {
 		require.Equal(t, slices.Concat(parts...), got, "round %d", round)
 	}
 	require.Equal(t, int64(3), a.s.Stats().Deltas)
+	require.Equal(t, int64(3), a.s.Stats().DeltasAhead)
 }
 
 // lastChanged returns the entries of a delta file.

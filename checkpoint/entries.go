@@ -91,6 +91,19 @@ func (es *Entries) AppendList(other Entries) {
 	es.deleted += other.deleted
 }
 
+// Grow makes room for n more bytes of entries, so that appending them
+// does not move the list to a new buffer.
+func (es *Entries) Grow(n int) {
+	es.data = slices.Grow(es.data, n)
+}
+
+// Reuse returns an empty list on the buffer of es, for building another
+// list once the entries of es are no longer read.
+func (es Entries) Reuse() Entries { return Entries{data: es.data[:0]} }
+
+// Size returns the length of the entries' encoding in bytes.
+func (es Entries) Size() int { return len(es.data) }
+
 // JoinEntries returns one list of the entries of lists, in order: lists
 // encoded apart, by several EntryEncoders at once, become one. The bytes
 // are copied once into a buffer of the size needed, unless only one list
@@ -181,6 +194,7 @@ type EntryEncoder[K comparable, V any] struct {
 	deleted int             // of which deletions
 	hint    int             // entries expected
 	prefix  []byte
+	fastKey bool // appendFast encodes K
 }
 
 // bufWriter is the io.Writer through which an EntryEncoder's msgpack
@@ -296,6 +310,17 @@ func NewEntryEncoder[K comparable, V any](n int) *EntryEncoder[K, V] {
 	e.enc = msgpack.NewEncoder(bufWriter{&e.buf})
 	e.kv, e.vv = reflect.ValueOf(&e.k).Elem(), reflect.ValueOf(&e.v).Elem()
 	e.va, _ = any(&e.v).(MsgpackAppender)
+	_, e.fastKey = appendFast(nil, &e.k)
+	return e
+}
+
+// NewEntryEncoderAfter returns an encoder whose entries are those of es
+// and then those added, written into es's buffer after them (the encoder
+// grows it when full): a list built up batch by batch, in a buffer used
+// again, costs no new memory. es must not be appended to elsewhere.
+func NewEntryEncoderAfter[K comparable, V any](es Entries) *EntryEncoder[K, V] {
+	e := NewEntryEncoder[K, V](0)
+	e.buf, e.n, e.deleted = es.data, es.n, es.deleted
 	return e
 }
 
@@ -328,6 +353,9 @@ func KeyPrefix[K comparable](key any) ([]byte, error) {
 
 // Set adds the entry for key k set to v.
 func (e *EntryEncoder[K, V]) Set(k K, v V) error {
+	if e.fastKey && e.va != nil && e.setFast(&k, v) {
+		return nil
+	}
 	start, err := e.begin(k)
 	if err != nil {
 		return err
@@ -351,6 +379,36 @@ func (e *EntryEncoder[K, V]) Set(k K, v V) error {
 	e.buf = append(e.buf, msgpcode.False)
 	e.added(start)
 	return nil
+}
+
+// setFast is Set for a key that appendFast encodes and a value that
+// appends itself, when both fit a bin 8: the inner loop of a state
+// checkpoint, on a local slice (the general path goes through the
+// buffer in e for every piece, a load and a store each). It reports false,
+// having added nothing, when they do not fit or V's appender declines.
+func (e *EntryEncoder[K, V]) setFast(k *K, v V) bool {
+	b := e.buf
+	start := len(b)
+	b = append(b, msgpcode.FixedArrayLow|3, msgpcode.Bin8, 0)
+	b = append(b, e.prefix...)
+	b, _ = appendFast(b, k)
+	keyLen := len(b) - start - 3
+	if keyLen > math.MaxUint8 {
+		return false
+	}
+	b[start+2] = byte(keyLen)
+	at := len(b)
+	b = append(b, msgpcode.Bin8, 0)
+	e.v = v
+	b, ok := e.va.AppendMsgpack(b)
+	if n := len(b) - at - 2; !ok || n > math.MaxUint8 {
+		return false
+	} else {
+		b[at+1] = byte(n)
+	}
+	e.buf = append(b, msgpcode.False)
+	e.added(start)
+	return true
 }
 
 // Delete adds the entry recording that key k was removed, as

@@ -68,6 +68,7 @@ type Stats struct {
 	Checkpoints   int64 // metadata checkpoints written
 	FullSnapshots int64 // full state files written
 	Deltas        int64 // delta state files written
+	DeltasAhead   int64 // of which committed from a file written ahead (StateSnapshot.Ahead)
 	Segments      int64 // segment files written
 	Entries       int64 // state entries written, full and delta
 	BytesWritten  int64 // bytes of all files written

@@ -109,12 +109,27 @@ type checkpointer struct {
 
 	// encoder only
 	chained map[string]bool // streams with state written since Open
+	// next holds, per stream, the entries handed over ahead of its next
+	// data checkpoint (dstream.Graph.CheckpointAhead), in order, and
+	// nextSize the size they grew to in the previous interval.
+	next     map[string]checkpoint.Entries
+	nextSize map[string]int
+
+	// spare holds, per stream, the buffer of its last data checkpoint
+	// built from entries handed over ahead, once written, and reusable
+	// those of the data checkpoints not written yet (recycle).
+	spareMu  sync.Mutex
+	spare    map[string]checkpoint.Entries
+	reusable map[*checkpoint.Checkpoint]map[string]checkpoint.Entries
 }
 
 type checkpointJob struct {
 	meta *checkpoint.Metadata
 	data []dstream.StreamData
-	sync chan error // not nil: report when written (the final checkpoint)
+	// ahead, in a job without data, is the start of the next data
+	// checkpoint: the changes of the batch to hand over ahead.
+	ahead []dstream.AheadData
+	sync  chan error // not nil: report when written (the final checkpoint)
 }
 
 // Checkpoint sets the directory where the context writes its checkpoints,
@@ -134,7 +149,9 @@ func (ssc *StreamingContext) Checkpoint(dir string) error {
 		return fmt.Errorf("context: Checkpoint: %w", err)
 	}
 	ssc.mu.Lock()
-	ssc.ckpt = &checkpointer{store: store, generated: map[int64]bool{}, chained: map[string]bool{}, writtenCh: make(chan struct{})}
+	ssc.ckpt = &checkpointer{store: store, generated: map[int64]bool{}, chained: map[string]bool{},
+		next: map[string]checkpoint.Entries{}, nextSize: map[string]int{}, spare: map[string]checkpoint.Entries{},
+		reusable: map[*checkpoint.Checkpoint]map[string]checkpoint.Entries{}, writtenCh: make(chan struct{})}
 	ssc.mu.Unlock()
 	ssc.graph.SetCheckpointing(true)
 	return nil
@@ -235,6 +252,7 @@ func (ssc *StreamingContext) prepareCheckpoints(zero time.Time) error {
 			c.failed.Store(true)
 		}
 		c.wrote(ck.Metadata.Time, err)
+		c.recycle(ck, err)
 		c.slots <- struct{}{}
 	})
 	c.jobs = make(chan checkpointJob, checkpointWriterQueue)
@@ -347,6 +365,9 @@ func (ssc *StreamingContext) checkpointBatch(ctx context.Context, info BatchInfo
 		c.failed.Store(true)
 		return
 	}
+	if !due {
+		job.ahead = ssc.graph.CheckpointAhead()
+	}
 	c.jobs <- job
 }
 
@@ -407,19 +428,85 @@ func encodeData(d dstream.StreamData) (snap checkpoint.StateSnapshot, err error)
 	return d.Encode()
 }
 
+// addAhead encodes the changes handed over ahead in job after the entries
+// of the streams' next data checkpoints.
+func (c *checkpointer) addAhead(job checkpointJob) error {
+	for _, a := range job.ahead {
+		next, ok := c.next[a.StreamID]
+		if !ok {
+			next = c.spareEntries(a.StreamID)
+		}
+		if err := a.Encode(&next); err != nil {
+			return fmt.Errorf("encoding the changes of stream %s: %w", a.StreamID, err)
+		}
+		c.next[a.StreamID] = next
+	}
+	return nil
+}
+
+// spareEntries returns an empty list to build the next data checkpoint of
+// a stream in: on the buffer of its last one, once written, or on one with
+// room for as much, so the entries written ahead stay in one buffer (see
+// checkpoint's ahead.go). Over a large state, new memory comes
+// page-faulted and costs more than the encoding.
+func (c *checkpointer) spareEntries(id string) checkpoint.Entries {
+	c.spareMu.Lock()
+	defer c.spareMu.Unlock()
+	es, ok := c.spare[id]
+	if !ok {
+		es.Grow(c.nextSize[id] * 5 / 4)
+	}
+	delete(c.spare, id)
+	return es
+}
+
+// recycle is called by the writer once ck is written: the buffers of its
+// entries handed over ahead can be used again, unless the write failed
+// (the store keeps the changes of a failed write, in those buffers).
+func (c *checkpointer) recycle(ck *checkpoint.Checkpoint, err error) {
+	c.spareMu.Lock()
+	defer c.spareMu.Unlock()
+	if err == nil {
+		for id, es := range c.reusable[ck] {
+			c.spare[id] = es.Reuse()
+		}
+	}
+	delete(c.reusable, ck)
+}
+
 // encodeCheckpoints is the encoder goroutine: it encodes each job's data
-// and submits it to the writer, in order.
+// and submits it to the writer, in order. The changes a job hands over
+// ahead (a batch between data checkpoints) go into the next data
+// checkpoint of their stream, and to the writer with each metadata
+// checkpoint until then, to be written ahead (checkpoint.StateSnapshot's
+// Ahead). A job whose ahead changes cannot be encoded is not written, and
+// the next data checkpoint is written whole.
 func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 	defer close(c.encDone)
 	for job := range c.jobs {
 		ck := &checkpoint.Checkpoint{Metadata: job.meta}
 		inJob := map[string]bool{}
-		var err error
+		err := c.addAhead(job)
 		for _, d := range job.data {
+			if err != nil {
+				break
+			}
 			var snap checkpoint.StateSnapshot
 			if snap, err = encodeData(d); err != nil {
 				err = fmt.Errorf("encoding the data of stream %s: %w", d.StreamID, err)
 				break
+			}
+			if next, ok := c.next[d.StreamID]; ok {
+				next.AppendList(snap.Changed)
+				snap.Changed = next
+				delete(c.next, d.StreamID)
+				c.nextSize[d.StreamID] = next.Size()
+				c.spareMu.Lock()
+				if c.reusable[ck] == nil {
+					c.reusable[ck] = map[string]checkpoint.Entries{}
+				}
+				c.reusable[ck][d.StreamID] = next
+				c.spareMu.Unlock()
 			}
 			if !c.chained[d.StreamID] && snap.All == nil && snap.Segments == nil {
 				err = fmt.Errorf("stream %s: the first data checkpoint is not whole", d.StreamID)
@@ -441,7 +528,7 @@ func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 		// Streams without new data keep their state files.
 		for _, id := range slices.Sorted(maps.Keys(c.chained)) {
 			if !inJob[id] {
-				ck.State = append(ck.State, checkpoint.StateSnapshot{StreamID: id})
+				ck.State = append(ck.State, checkpoint.StateSnapshot{StreamID: id, Ahead: c.next[id]})
 			}
 		}
 		if job.sync != nil {
@@ -451,6 +538,7 @@ func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 			}
 			err = c.store.Write(ck)
 			c.wrote(job.meta.Time, err)
+			c.recycle(ck, err)
 			for range checkpointWriterQueue {
 				c.slots <- struct{}{}
 			}

@@ -184,16 +184,27 @@ func TestRestartStatefulEqualsUninterrupted(t *testing.T) {
 	r.steps(n * time.Second)
 	require.NoError(t, r.ssc.Stop(false))
 
-	for _, crashAt := range []int{3, 6, 7, 11} {
+	checkRestarts(t, n, []int{3, 6, 7, 11}, want, func(out *results) func(*context.StreamingContext) error {
+		return statefulSetup(batches, out)
+	})
+}
+
+// checkRestarts runs the pipeline of setup for n batches, crashing it after
+// each batch of crashes in turn (stopping it without a final checkpoint)
+// and restarting it from its checkpoint with GetOrCreate, and compares
+// every batch's output with want, that of a run without the crash.
+func checkRestarts(t *testing.T, n int, crashes []int, want *results, setup func(*results) func(*context.StreamingContext) error) {
+	t.Helper()
+	for _, crashAt := range crashes {
 		t.Run(fmt.Sprintf("crash after batch %d", crashAt), func(t *testing.T) {
 			dir := t.TempDir()
 			got := newResults()
-			first := startRun(t, dir, 0, statefulSetup(batches, got))
+			first := startRun(t, dir, 0, setup(got))
 			first.steps(time.Duration(crashAt) * time.Second)
 			require.NoError(t, first.ssc.Stop(false))
 
-			second := startRun(t, dir, time.Duration(crashAt)*time.Second, statefulSetup(batches, got))
-			second.steps(n * time.Second)
+			second := startRun(t, dir, time.Duration(crashAt)*time.Second, setup(got))
+			second.steps(time.Duration(n) * time.Second)
 			require.NoError(t, second.ssc.Stop(false))
 			require.Equal(t, want.snapshot(), got.snapshot())
 		})
@@ -333,4 +344,61 @@ func TestGracefulStopWritesFinalCheckpoint(t *testing.T) {
 	for k := range again.snapshot() {
 		require.True(t, strings.HasSuffix(k, "@6000"), "only batch 6 runs, not %s", k)
 	}
+}
+
+// aheadSetup is MapWithState over keys that are mostly new in each batch
+// (so its changes are handed over ahead of each data checkpoint), with
+// some updated again and some removed, and a data checkpoint every four
+// batches.
+func aheadSetup(n int, out *results) func(*context.StreamingContext) error {
+	return func(ssc *context.StreamingContext) error {
+		q := context.NewQueue[int]()
+		for i := range n {
+			var keys []int
+			for j := range 40 {
+				keys = append(keys, i*40+j)
+			}
+			if i > 0 {
+				keys = append(keys, (i-1)*40, (i-1)*40+1) // again: removed
+			}
+			q.PushSlice(keys, 2)
+		}
+		in := context.QueueStream(ssc, q, true, nil)
+		spec := dstream.StateSpecFunc(func(_ time.Time, k int, _ rdd.Option[int], s *dstream.State[int]) rdd.Option[string] {
+			if s.Exists() {
+				s.Remove()
+				return rdd.Some(fmt.Sprintf("%d removed", k))
+			}
+			s.Update(k * 3)
+			return rdd.Some(fmt.Sprintf("%d=%d", k, k*3))
+		})
+		counts := dstream.MapWithState(dstream.Map(in, func(k int) rdd.Pair[int, int] { return rdd.KV(k, 1) }), spec)
+		counts.SetName("counts")
+		counts.Checkpoint(4 * time.Second)
+		collectInto(out, "counts", counts.DStream)
+		collectInto(out, "snapshots", counts.StateSnapshots())
+		return nil
+	}
+}
+
+// TestRestartWithChangesWrittenAhead crashes a pipeline whose state changes
+// are written ahead of each data checkpoint, before and after data
+// checkpoints, restarts it and compares every batch's output with a run
+// without the crash: what was written ahead and not committed is neither
+// lost nor applied twice. The deltas are committed from the files written
+// ahead.
+func TestRestartWithChangesWrittenAhead(t *testing.T) {
+	const n = 13
+	want := newResults()
+	r := startRun(t, t.TempDir(), 0, aheadSetup(n, want))
+	r.steps(n * time.Second)
+	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(n*1000)))
+	stats := context.CheckpointStats(r.ssc)
+	require.NoError(t, r.ssc.Stop(false))
+	require.Equal(t, int64(2), stats.DeltasAhead, "the data checkpoints at 8 s and 12 s (4 s is the first, full)")
+	require.Equal(t, stats.Deltas, stats.DeltasAhead)
+
+	checkRestarts(t, n, []int{3, 5, 6, 9, 10}, want, func(out *results) func(*context.StreamingContext) error {
+		return aheadSetup(n, out)
+	})
 }

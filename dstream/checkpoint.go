@@ -327,6 +327,39 @@ func (g *Graph) CheckpointData(ctx context.Context, t time.Time) ([]StreamData, 
 	return out, nil
 }
 
+// AheadData is the start of one stream's next data checkpoint, taken on
+// the batch path between data checkpoints: Encode returns the entries to
+// hand over as checkpoint.StateSnapshot.Ahead, off the batch path.
+type AheadData struct {
+	StreamID string
+	// Encode appends the entries to *into.
+	Encode func(into *checkpoint.Entries) error
+}
+
+// CheckpointAhead takes, after a batch that is not a data checkpoint, the
+// changes of the state streams since the previous call or data checkpoint
+// that the next data checkpoint will write as they are (the logs of
+// partitions that repeat few keys), so that they can be encoded and
+// written ahead of it; that data checkpoint's snapshot then holds only the
+// changes after them, and the entries of every AheadData taken since the
+// previous one must go before its Changed, in order. It runs in the job
+// loop, between batches, and costs a copy of the records taken.
+func (g *Graph) CheckpointAhead() []AheadData {
+	var out []AheadData
+	for _, c := range g.checkpointers() {
+		a, ok := c.c.(interface {
+			ahead() func(into *checkpoint.Entries) error
+		})
+		if !ok {
+			continue
+		}
+		if enc := a.ahead(); enc != nil {
+			out = append(out, AheadData{StreamID: c.id, Encode: enc})
+		}
+	}
+	return out
+}
+
 // CheckpointedStreams returns the stable IDs of the streams that hold data
 // across batches.
 func (g *Graph) CheckpointedStreams() []string {
@@ -470,6 +503,54 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 	}, nil
 }
 
+// ahead takes the changes logged since the previous ahead or snapshot
+// that are worth handing over ahead of the next data checkpoint
+// (takeAhead); the returned function encodes them after the entries of
+// into, off the batch path. It encodes on one goroutine: the batches
+// that run meanwhile want the other cores, and one batch's changes are
+// few.
+func (c *stateCheckpointer[K, S]) ahead() func(into *checkpoint.Entries) error {
+	changes := c.store.takeAhead()
+	if changes.len() == 0 {
+		return nil
+	}
+	return func(into *checkpoint.Entries) error {
+		enc := checkpoint.NewEntryEncoderAfter[K, storedState[S]](*into)
+		for _, log := range changes.Changed {
+			if err := encodeLog(enc, log); err != nil {
+				return err
+			}
+		}
+		*into = enc.Entries()
+		c.store.recycleAhead(changes)
+		return nil
+	}
+}
+
+// encodeLog adds the records of log to enc, in order. A key's or state's
+// own msgpack encoder may panic: the panic is returned as an error naming
+// the key.
+func encodeLog[K comparable, S any](enc *checkpoint.EntryEncoder[K, storedState[S]], log []changeRecord[K, S]) (err error) {
+	var key K
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("encoding key %v: %w: %v", key, rdd.ErrUserPanic, v)
+		}
+	}()
+	for _, rec := range log {
+		key = rec.key
+		if rec.removed {
+			err = enc.Delete(rec.key)
+		} else {
+			err = enc.Set(rec.key, stored(rec.entry))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // liveChunk is the number of live keys encoded as one piece of work by
 // encodeChanges.
 const liveChunk = 1 << 16
@@ -493,9 +574,13 @@ func encodeChanges[K comparable, S any](changes stateChanges[K, S], workers int)
 	}
 	var pieces []piece
 	for i, log := range changes.Changed {
-		if len(log) > 0 {
-			r := changes.Repeats[i]
-			pieces = append(pieces, piece{log: log, dedup: r > 0 && r*4 >= len(log)})
+		// The records handed over ahead are encoded already.
+		staged := 0
+		if changes.Staged != nil {
+			staged = changes.Staged[i]
+		}
+		if fresh := log[staged:]; len(fresh) > 0 {
+			pieces = append(pieces, piece{log: fresh, dedup: dedupWorth(changes.Repeats[i], len(log))})
 		}
 	}
 	for live := changes.Live; len(live) > 0; {
@@ -516,16 +601,8 @@ func encodeChanges[K comparable, S any](changes stateChanges[K, S], workers int)
 			p.log = dedupChanges(p.log)
 		}
 		enc := checkpoint.NewEntryEncoder[K, storedState[S]](len(p.log) + len(p.live))
-		for _, rec := range p.log {
-			key = rec.key
-			if rec.removed {
-				p.err = enc.Delete(rec.key)
-			} else {
-				p.err = enc.Set(rec.key, stored(rec.entry))
-			}
-			if p.err != nil {
-				return
-			}
+		if p.err = encodeLog(enc, p.log); p.err != nil {
+			return
 		}
 		for _, kv := range p.live {
 			key = kv.Key

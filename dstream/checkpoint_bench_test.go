@@ -22,6 +22,19 @@ func BenchmarkStateEntryEncoding(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*entries), "ns/entry")
 	})
+	b.Run("int64-reused-buffer", func(b *testing.B) {
+		var es checkpoint.Entries
+		for range b.N {
+			enc := checkpoint.NewEntryEncoderAfter[int64, storedState[int64]](es.Reuse())
+			for i := range int64(entries) {
+				if err := enc.Set(i*7919, stored(stateEntry[int64]{state: i % 300, updated: 1_700_000_000_000_000_000 + i})); err != nil {
+					b.Fatal(err)
+				}
+			}
+			es = enc.Entries()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*entries), "ns/entry")
+	})
 	b.Run("string", func(b *testing.B) {
 		keys := make([]string, entries)
 		for i := range keys {

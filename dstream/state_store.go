@@ -93,6 +93,12 @@ type statePartition[K comparable, S any] struct {
 	repeats  int
 	since    int64
 	all      bool
+	// staged is how many records at the start of log were handed over
+	// ahead of the checkpoint (takeAhead).
+	staged int
+	// spareAhead is a copy takeAhead made that the encoder is done with,
+	// emptied, for the next takeAhead to copy into.
+	spareAhead []changeRecord[K, S]
 	// spareLog is a log the checkpoint encoder is done with, emptied, for
 	// the next takeChanges to record into (see recycle).
 	spareLog []changeRecord[K, S]
@@ -176,6 +182,10 @@ type stateChanges[K comparable, S any] struct {
 	// Repeats holds, per partition, how many records of Changed are of a
 	// key changed earlier in the same log.
 	Repeats []int
+	// Staged holds, per partition, how many records at the start of its
+	// log were handed over by takeAhead since the previous takeChanges:
+	// only the records after them are new. Nil means none.
+	Staged []int
 	// Live holds a copy of every live key of the partitions where every key
 	// may have changed (tracking just started, or an UpdateStateByKey
 	// batch).
@@ -200,7 +210,8 @@ func (c stateChanges[K, S]) len() int {
 // batch, in the job loop). Its cost is a slice swap per partition, except
 // for partitions where every key may have changed, which are copied.
 func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
-	out := stateChanges[K, S]{Full: true, Changed: make([][]changeRecord[K, S], len(st.parts)), Repeats: make([]int, len(st.parts))}
+	out := stateChanges[K, S]{Full: true, Changed: make([][]changeRecord[K, S], len(st.parts)),
+		Repeats: make([]int, len(st.parts)), Staged: make([]int, len(st.parts))}
 	now := st.applied.Load()
 	for i := range st.parts {
 		sp := &st.parts[i]
@@ -221,17 +232,68 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 			sp.log = sp.log[:0]
 		} else {
 			out.Full = false
-			out.Changed[i], out.Repeats[i] = sp.log, sp.repeats
+			out.Changed[i], out.Repeats[i], out.Staged[i] = sp.log, sp.repeats, sp.staged
 			next := sp.spareLog
 			if cap(next) < len(sp.log) {
 				next = make([]changeRecord[K, S], 0, len(sp.log))
 			}
 			sp.log, sp.spareLog = next, nil
 		}
-		sp.repeats, sp.since, sp.all = 0, now, false
+		sp.repeats, sp.since, sp.all, sp.staged = 0, now, false, 0
 		sp.mu.Unlock()
 	}
 	return out
+}
+
+// takeAhead returns a copy of the records logged since the previous
+// takeAhead or takeChanges, in the partitions whose logs are worth handing
+// over ahead of the checkpoint that commits them: those that repeat few
+// keys (see dedupWorth), whose records the checkpoint would write
+// anyway. Like takeChanges it must not run concurrently with a batch's
+// update. The next takeChanges reports every record of the logs, with how
+// many were handed over (Staged).
+func (st *stateStore[K, S]) takeAhead() stateChanges[K, S] {
+	out := stateChanges[K, S]{Changed: make([][]changeRecord[K, S], len(st.parts)),
+		Repeats: make([]int, len(st.parts)), Staged: make([]int, len(st.parts))}
+	for i := range st.parts {
+		sp := &st.parts[i]
+		sp.mu.Lock()
+		if sp.tracking && !sp.all && len(sp.log) > sp.staged && !dedupWorth(sp.repeats, len(sp.log)) {
+			out.Changed[i] = append(sp.spareAhead[:0], sp.log[sp.staged:]...)
+			sp.spareAhead, sp.staged = nil, len(sp.log)
+		}
+		sp.mu.Unlock()
+	}
+	return out
+}
+
+// recycleAhead hands the copies of c, a takeAhead, back to their
+// partitions once they are encoded, for the next takeAhead to copy into:
+// over a large state, fresh memory costs more than the copy (see recycle).
+func (st *stateStore[K, S]) recycleAhead(c stateChanges[K, S]) {
+	st.handBack(c, func(sp *statePartition[K, S]) *[]changeRecord[K, S] { return &sp.spareAhead })
+}
+
+// handBack empties each partition's slice of records in c and keeps it as
+// the partition's spare (the one spare picks) when it is larger.
+func (st *stateStore[K, S]) handBack(c stateChanges[K, S], spare func(*statePartition[K, S]) *[]changeRecord[K, S]) {
+	for i, recs := range c.Changed {
+		sp := &st.parts[i]
+		sp.mu.Lock()
+		if s := spare(sp); cap(recs) > cap(*s) {
+			clear(recs)
+			*s = recs[:0]
+		}
+		sp.mu.Unlock()
+	}
+}
+
+// dedupWorth reports whether a log of n records, repeats of them of a key
+// logged earlier, is worth deduplicating before it is encoded: when a
+// quarter or more repeat. A log with fewer repeats costs at most a third
+// more entries written as it is.
+func dedupWorth(repeats, n int) bool {
+	return repeats > 0 && repeats*4 >= n
 }
 
 // recycle hands the logs of c back to their partitions once the encoder
@@ -240,15 +302,7 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 // every interval costs a large state more than its changes (new memory
 // comes cache-cold and page-faulted).
 func (st *stateStore[K, S]) recycle(c stateChanges[K, S]) {
-	for i, log := range c.Changed {
-		sp := &st.parts[i]
-		sp.mu.Lock()
-		if cap(log) > cap(sp.spareLog) {
-			clear(log)
-			sp.spareLog = log[:0]
-		}
-		sp.mu.Unlock()
-	}
+	st.handBack(c, func(sp *statePartition[K, S]) *[]changeRecord[K, S] { return &sp.spareLog })
 }
 
 // dedupChanges returns the records of log that are the last of their key,
@@ -310,7 +364,7 @@ func (sp *statePartition[K, S]) record(r changeRecord[K, S], prev int64) {
 			}
 		}
 		clear(sp.log[len(kept):])
-		sp.log = kept
+		sp.log, sp.staged = kept, 0
 	}
 }
 

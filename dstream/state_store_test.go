@@ -532,3 +532,75 @@ func TestUpdateStateByKeyLogsOnlyChangedPlainStates(t *testing.T) {
 	require.True(t, pc.Full)
 	require.Len(t, pc.Live, 10)
 }
+
+// TestStateStoreTakeAhead checks the changes handed over ahead of a data
+// checkpoint: each takeAhead copies the records logged since the previous
+// one, in partitions that repeat few keys; the next takeChanges reports
+// every record with how many were handed over, so the entries encoded
+// ahead followed by those of the snapshot are the log once, in order;
+// a partition that repeats many keys is not handed over but deduplicated
+// at the snapshot; a partition that goes allChanged reports its keys
+// whole.
+func TestStateStoreTakeAhead(t *testing.T) {
+	st := newStateStore[int, int](rdd.NewHashPartitioner[int](2), 0)
+	c := &stateCheckpointer[int, int]{store: st, applier: newStateApplier(func() string { return "test" }, time.Second)}
+	st.startTrackingChanges()
+	st.takeChanges() // the first take is full
+	fresh, repeating := &st.parts[0], &st.parts[1]
+	var freshKeys, repeatKeys []int
+	for k := 0; len(freshKeys) < 30 || len(repeatKeys) < 2; k++ {
+		if &st.parts[st.part.Partition(k)] == fresh {
+			freshKeys = append(freshKeys, k)
+		} else {
+			repeatKeys = append(repeatKeys, k)
+		}
+	}
+	var ahead checkpoint.Entries
+	var want []changeRecord[int, int] // of the fresh partition, in order
+	for batch := int64(1); batch <= 3; batch++ {
+		for _, k := range freshKeys[(batch-1)*10 : batch*10] {
+			fresh.set(k, int(batch), batch, minBatchTime, false)
+			want = append(want, changeRecord[int, int]{key: k, entry: stateEntry[int]{state: int(batch), updated: batch}})
+		}
+		for _, k := range repeatKeys[:2] {
+			repeating.set(k, int(batch), batch, batch-1, false)
+		}
+		encode := c.ahead()
+		require.NotNil(t, encode)
+		require.NoError(t, encode(&ahead))
+		require.Len(t, fresh.log, int(batch)*10, "the log keeps the records handed over")
+	}
+	require.Nil(t, c.ahead(), "nothing logged since")
+	fresh.del(freshKeys[0], 1)
+	want = append(want, changeRecord[int, int]{key: freshKeys[0], removed: true})
+
+	changes := st.takeChanges()
+	require.Equal(t, []int{30, 0}, changes.Staged, "the partition repeating its keys is not handed over")
+	rest, _, err := encodeChanges(changes, 2)
+	require.NoError(t, err)
+	ahead.AppendList(rest)
+
+	enc := checkpoint.NewEntryEncoder[int, storedState[int]](0)
+	require.NoError(t, encodeLog(enc, want))
+	for _, k := range repeatKeys[:2] {
+		require.NoError(t, enc.Set(k, stored(stateEntry[int]{state: 3, updated: 3})))
+	}
+	require.Equal(t, enc.Entries(), ahead, "the fresh partition's log once, then the other's deduplicated")
+	require.Zero(t, fresh.staged)
+
+	// A partition that goes allChanged is reported whole, not ahead.
+	for k := range minChangedBound + 1 {
+		fresh.set(freshKeys[len(freshKeys)-1]+2*(k+1), k, 4, minBatchTime, false)
+	}
+	c.ahead()
+	for k := range minChangedBound + 2 {
+		fresh.set(freshKeys[len(freshKeys)-1]+2*(k+1), -k, 5, 4, false)
+	}
+	require.True(t, fresh.all)
+	require.Zero(t, fresh.staged)
+	require.Nil(t, c.ahead())
+	live := fresh.m.len()
+	changes = st.takeChanges()
+	require.Len(t, changes.Live, live, "every key of the partition")
+	require.Zero(t, changes.Staged[0])
+}
