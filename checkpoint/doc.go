@@ -46,6 +46,12 @@
 // keys and values, and values that append their own encoding
 // ([MsgpackAppender], with [AppendMsgpack]), skip msgpack's Encoder.
 //
+// A stream's next delta can be written ahead, a batch at a time, before
+// the checkpoint that commits it ([StateSnapshot.Ahead]): the entries go to
+// the delta's temporary file, and their writeback starts, as they come, so
+// that checkpoint writes and syncs little more than its last batch's.
+// Nothing written ahead is committed, or survives a crash, before then.
+//
 // Data made of immutable parts, such as the per-batch reductions of an
 // inverse window, is written as segments ([StateSnapshot.Segments]): each
 // part once, when it appears, then kept by name until a checkpoint no
