@@ -43,7 +43,7 @@ for round in $( [ -n "${FROM:-}" ] || seq "$COUNT"); do
 	echo "== round $round of $COUNT"
 	bench 'BenchmarkWordCount' 3x 1,2
 	bench 'BenchmarkWindow' 3x                                  # an op is 10 batches
-	bench 'BenchmarkState/(MapWithState|UpdateStateByKey)' 10x # an op is 10 batches
+	bench 'BenchmarkState/(MapWithState|UpdateStateByKey)' 30x # an op is 10 batches
 	bench 'BenchmarkState/handwritten' 200x
 	bench 'BenchmarkStateTable' 300x 2 dstream
 	bench 'BenchmarkCheckpoint' 5x
