@@ -516,3 +516,31 @@ func TestFullSnapshotByCompaction(t *testing.T) {
 		t.Fatalf("first write after Open without All: %v", err)
 	}
 }
+
+// TestWantsWhole checks that WantsWhole reports when a stream's next
+// snapshot would otherwise be compacted from the files on disk, and that a
+// snapshot handing over the whole state is then written as it is, with no
+// compaction.
+func TestWantsWhole(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	m := newModel("words", 10)
+	require.False(t, s.WantsWhole(m.id, 5), "no checkpoint of the stream yet")
+	require.NoError(t, s.Write(&Checkpoint{Metadata: testMetadata(1), State: []StateSnapshot{m.snapshot(t)}}))
+	require.False(t, s.WantsWhole(m.id, 10), "ten changes fit beside a full snapshot of ten keys")
+	require.True(t, s.WantsWhole(m.id, 11))
+	require.False(t, s.WantsWhole("other", 11))
+
+	for k := 10; k < 25; k++ {
+		m.set(k, int64(k))
+	}
+	snap := m.snapshot(t) // Changed: the 15 new keys; All: all 25
+	whole := *snap.All    // handed over whole: every live key changed
+	snap.Changed = whole
+	meta := testMetadata(2)
+	require.NoError(t, s.Write(&Checkpoint{Metadata: meta, State: []StateSnapshot{snap}}))
+	require.Empty(t, meta.State[m.id].Deltas)
+	require.Equal(t, int64(2), s.Stats().FullSnapshots)
+	require.Zero(t, s.Stats().Compactions)
+	checkState(t, s, meta, m.id, m.live)
+	require.False(t, s.WantsWhole(m.id, 25))
+}

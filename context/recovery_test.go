@@ -402,3 +402,44 @@ func TestRestartWithChangesWrittenAhead(t *testing.T) {
 		return aheadSetup(n, out)
 	})
 }
+
+// stepsDurable is steps, waiting after each batch until its checkpoint is
+// written, as the checkpoints of one-second batches are before the next.
+func (r *run) stepsDurable(to time.Duration) {
+	r.t.Helper()
+	for r.clock.Now().Before(time.UnixMilli(to.Milliseconds())) {
+		r.clock.Advance(time.Second)
+		r.waitFor(r.clock.Now())
+		require.NoError(r.t, r.ssc.AwaitCheckpoint(stdctx.Background(), r.clock.Now()))
+	}
+}
+
+// TestFullSnapshotFromLiveState checks that a state whose deltas outgrow
+// its full snapshot hands over its whole state for the next one, which the
+// store writes as it is, instead of merging its files on disk; and that a
+// restart from such a checkpoint gives the same output as a run without
+// the crash.
+func TestFullSnapshotFromLiveState(t *testing.T) {
+	const n = 13
+	want := newResults()
+	r := startRun(t, t.TempDir(), 0, aheadSetup(n, want))
+	r.stepsDurable(n * time.Second)
+	stats := context.CheckpointStats(r.ssc)
+	require.NoError(t, r.ssc.Stop(false))
+	// The state grows by about 40 keys a batch: at 8 s the 4 batches'
+	// changes outgrow the full snapshot of 4 s.
+	require.Equal(t, int64(2), stats.FullSnapshots, "%+v", stats)
+	require.Zero(t, stats.Compactions, "%+v", stats)
+
+	for _, crashAt := range []time.Duration{10 * time.Second, 12 * time.Second} {
+		dir := t.TempDir()
+		got := newResults()
+		first := startRun(t, dir, 0, aheadSetup(n, got))
+		first.stepsDurable(crashAt)
+		require.NoError(t, first.ssc.Stop(false))
+		second := startRun(t, dir, crashAt, aheadSetup(n, got))
+		second.stepsDurable(n * time.Second)
+		require.NoError(t, second.ssc.Stop(false))
+		require.Equal(t, want.snapshot(), got.snapshot(), "crash after %v", crashAt)
+	}
+}

@@ -327,6 +327,31 @@ func (g *Graph) CheckpointData(ctx context.Context, t time.Time) ([]StreamData, 
 	return out, nil
 }
 
+// PendingChanges returns, for each stream with keyed state, how many
+// changes its next data checkpoint would report (an upper bound: repeated
+// keys count each time, and a partition where every key may have changed
+// counts every key). It runs in the job loop, between batches.
+func (g *Graph) PendingChanges() map[string]int {
+	out := map[string]int{}
+	for _, c := range g.checkpointers() {
+		if p, ok := c.c.(interface{ pendingChanges() int }); ok {
+			out[c.id] = p.pendingChanges()
+		}
+	}
+	return out
+}
+
+// ReportWhole makes the next data checkpoint of stream id report every
+// key (checkpoint.StateSnapshot.All), as after ResetChanges; see
+// checkpoint.Store.WantsWhole.
+func (g *Graph) ReportWhole(id string) {
+	for _, c := range g.checkpointers() {
+		if r, ok := c.c.(interface{ resetChanges() }); ok && c.id == id {
+			r.resetChanges()
+		}
+	}
+}
+
 // AheadData is the start of one stream's next data checkpoint, taken on
 // the batch path between data checkpoints: Encode returns the entries to
 // hand over as checkpoint.StateSnapshot.Ahead, off the batch path.
@@ -475,6 +500,20 @@ func (c *stateCheckpointer[K, S]) resetChanges() {
 		sp.all = true
 		sp.mu.Unlock()
 	}
+}
+
+func (c *stateCheckpointer[K, S]) pendingChanges() int {
+	n := 0
+	for i := range c.store.parts {
+		sp := &c.store.parts[i]
+		sp.mu.Lock()
+		if sp.all || !sp.tracking {
+			n += sp.m.len()
+		}
+		n += len(sp.log)
+		sp.mu.Unlock()
+	}
+	return n
 }
 
 func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (func(string) (checkpoint.StateSnapshot, error), error) {

@@ -217,6 +217,9 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 		sp := &st.parts[i]
 		sp.mu.Lock()
 		if sp.all || !sp.tracking {
+			// One allocation for the whole copy: over a large state,
+			// growing it would page-fault twice its size.
+			out.Live = slices.Grow(out.Live, sp.m.len())
 			for k, e := range sp.m.all {
 				out.Live = append(out.Live, rdd.Pair[K, stateEntry[S]]{Key: k, Value: *e})
 			}
