@@ -118,30 +118,31 @@ func (s *Store) commitAhead(id string, batch int64, es Entries) (name string, ok
 		return "", false, nil
 	}
 	delete(s.ahead, id)
+	committed := false
+	defer func() {
+		if !committed {
+			s.removeAhead(a)
+		}
+	}()
 	if len(es.data) > a.written {
 		if err := s.appendAhead(a, es); err != nil {
-			s.removeAhead(a)
 			return "", true, err
 		}
 	}
+	// The head has the length reserved: it depends on the stream ID alone.
 	head := stateHead(id, batch, false, es.n, len(es.data))
-	if len(head) != a.headLen {
-		s.removeAhead(a)
-		return "", true, fmt.Errorf("checkpoint: the head of a delta written ahead is %d bytes, not the %d reserved", len(head), a.headLen)
-	}
 	sum := crc32Combine(crc32.Checksum(head, castagnoli), a.crc, int64(a.written))
 	if _, err := a.f.WriteAt(head, 0); err != nil {
-		s.removeAhead(a)
 		return "", true, fmt.Errorf("checkpoint: write %s: %w", a.tmp, err)
 	}
 	if _, err := a.f.WriteAt(binary.BigEndian.AppendUint32(nil, sum), int64(a.headLen+a.written)); err != nil {
-		s.removeAhead(a)
 		return "", true, fmt.Errorf("checkpoint: write %s: %w", a.tmp, err)
 	}
 	name = newStateFileName(batch, deltaSuffix)
 	if err := s.commitFile(a.f, a.tmp, filepath.Join(filepath.Dir(a.tmp), name)); err != nil {
 		return "", true, err
 	}
+	committed = true
 	s.stats.BytesWritten += int64(len(head) + trailerSize)
 	s.stats.Entries += int64(es.n)
 	s.stats.DeltasAhead++

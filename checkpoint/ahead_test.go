@@ -221,3 +221,23 @@ func TestWriteAheadRules(t *testing.T) {
 	require.NoError(t, w.Close())
 	require.Empty(t, a.tempFiles())
 }
+
+// TestWriteAheadErrorFallsBack checks that a failed write ahead is not a
+// failed checkpoint: the metadata is written, the warning names the
+// stream, the file is dropped, and the delta that commits the changes is
+// written whole.
+func TestWriteAheadErrorFallsBack(t *testing.T) {
+	logs := &logBuffer{}
+	a := newAheadRun(t, WithLogger(testLogger(logs)))
+	r := rand.New(rand.NewPCG(11, 12))
+	a.ahead(r)
+	require.NoError(t, a.s.ahead[a.m.id].f.Close()) // the next write to it fails
+	a.ahead(r)
+	require.Contains(t, logs.String(), "writing a delta ahead failed")
+	require.Contains(t, logs.String(), "stream=words")
+	require.Empty(t, a.tempFiles(), "the file is dropped")
+	a.synced()
+	a.commit(r)
+	require.True(t, strings.HasSuffix(a.synced()[0], deltaSuffix+tmpSuffix), "the delta is written whole")
+	require.Zero(t, a.s.Stats().DeltasAhead)
+}

@@ -110,10 +110,8 @@ type checkpointer struct {
 	// encoder only
 	chained map[string]bool // streams with state written since Open
 	// next holds, per stream, the entries handed over ahead of its next
-	// data checkpoint (dstream.Graph.CheckpointAhead), in order, and
-	// nextSize the size they grew to in the previous interval.
-	next     map[string]checkpoint.Entries
-	nextSize map[string]int
+	// data checkpoint (dstream.Graph.CheckpointAhead), in order.
+	next map[string]checkpoint.Entries
 
 	// spare holds, per stream, the buffer of its last data checkpoint
 	// built from entries handed over ahead, once written, and reusable
@@ -150,7 +148,7 @@ func (ssc *StreamingContext) Checkpoint(dir string) error {
 	}
 	ssc.mu.Lock()
 	ssc.ckpt = &checkpointer{store: store, generated: map[int64]bool{}, chained: map[string]bool{},
-		next: map[string]checkpoint.Entries{}, nextSize: map[string]int{}, spare: map[string]checkpoint.Entries{},
+		next: map[string]checkpoint.Entries{}, spare: map[string]checkpoint.Entries{},
 		reusable: map[*checkpoint.Checkpoint]map[string]checkpoint.Entries{}, writtenCh: make(chan struct{})}
 	ssc.mu.Unlock()
 	ssc.graph.SetCheckpointing(true)
@@ -453,17 +451,14 @@ func (c *checkpointer) addAhead(job checkpointJob) error {
 }
 
 // spareEntries returns an empty list to build the next data checkpoint of
-// a stream in: on the buffer of its last one, once written, or on one with
-// room for as much, so the entries written ahead stay in one buffer (see
-// checkpoint's ahead.go). Over a large state, new memory comes
-// page-faulted and costs more than the encoding.
+// a stream in, on the buffer of its last one once written (see recycle):
+// the entries written ahead then stay in one buffer from the second
+// interval on (see checkpoint's ahead.go), and over a large state new
+// memory comes page-faulted and costs more than the encoding.
 func (c *checkpointer) spareEntries(id string) checkpoint.Entries {
 	c.spareMu.Lock()
 	defer c.spareMu.Unlock()
-	es, ok := c.spare[id]
-	if !ok {
-		es.Grow(c.nextSize[id] * 5 / 4)
-	}
+	es := c.spare[id]
 	delete(c.spare, id)
 	return es
 }
@@ -476,7 +471,11 @@ func (c *checkpointer) recycle(ck *checkpoint.Checkpoint, err error) {
 	defer c.spareMu.Unlock()
 	if err == nil {
 		for id, es := range c.reusable[ck] {
-			c.spare[id] = es.Reuse()
+			// Room for an interval a quarter larger, so the next one
+			// stays in the buffer too.
+			spare := es.Reuse()
+			spare.Grow(es.Size() * 5 / 4)
+			c.spare[id] = spare
 		}
 	}
 	delete(c.reusable, ck)
@@ -508,7 +507,6 @@ func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 				next.AppendList(snap.Changed)
 				snap.Changed = next
 				delete(c.next, d.StreamID)
-				c.nextSize[d.StreamID] = next.Size()
 				c.spareMu.Lock()
 				if c.reusable[ck] == nil {
 					c.reusable[ck] = map[string]checkpoint.Entries{}

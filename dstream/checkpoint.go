@@ -549,19 +549,19 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 // that run meanwhile want the other cores, and one batch's changes are
 // few.
 func (c *stateCheckpointer[K, S]) ahead() func(into *checkpoint.Entries) error {
-	changes := c.store.takeAhead()
-	if changes.len() == 0 {
+	copies := c.store.takeAhead()
+	if !slices.ContainsFunc(copies, func(recs []changeRecord[K, S]) bool { return len(recs) > 0 }) {
 		return nil
 	}
 	return func(into *checkpoint.Entries) error {
 		enc := checkpoint.NewEntryEncoderAfter[K, storedState[S]](*into)
-		for _, log := range changes.Changed {
-			if err := encodeLog(enc, log); err != nil {
+		for _, recs := range copies {
+			if err := encodeLog(enc, recs); err != nil {
 				return err
 			}
 		}
 		*into = enc.Entries()
-		c.store.recycleAhead(changes)
+		c.store.recycleAhead(copies)
 		return nil
 	}
 }

@@ -255,14 +255,13 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 // anyway. Like takeChanges it must not run concurrently with a batch's
 // update. The next takeChanges reports every record of the logs, with how
 // many were handed over (Staged).
-func (st *stateStore[K, S]) takeAhead() stateChanges[K, S] {
-	out := stateChanges[K, S]{Changed: make([][]changeRecord[K, S], len(st.parts)),
-		Repeats: make([]int, len(st.parts)), Staged: make([]int, len(st.parts))}
+func (st *stateStore[K, S]) takeAhead() [][]changeRecord[K, S] {
+	out := make([][]changeRecord[K, S], len(st.parts))
 	for i := range st.parts {
 		sp := &st.parts[i]
 		sp.mu.Lock()
 		if sp.tracking && !sp.all && len(sp.log) > sp.staged && !dedupWorth(sp.repeats, len(sp.log)) {
-			out.Changed[i] = append(sp.spareAhead[:0], sp.log[sp.staged:]...)
+			out[i] = append(sp.spareAhead[:0], sp.log[sp.staged:]...)
 			sp.spareAhead, sp.staged = nil, len(sp.log)
 		}
 		sp.mu.Unlock()
@@ -270,22 +269,22 @@ func (st *stateStore[K, S]) takeAhead() stateChanges[K, S] {
 	return out
 }
 
-// recycleAhead hands the copies of c, a takeAhead, back to their
-// partitions once they are encoded, for the next takeAhead to copy into:
-// over a large state, fresh memory costs more than the copy (see recycle).
-func (st *stateStore[K, S]) recycleAhead(c stateChanges[K, S]) {
-	st.handBack(c, func(sp *statePartition[K, S]) *[]changeRecord[K, S] { return &sp.spareAhead })
+// recycleAhead hands the copies of a takeAhead back to their partitions
+// once they are encoded, for the next takeAhead to copy into: over a large
+// state, fresh memory costs more than the copy (see recycle).
+func (st *stateStore[K, S]) recycleAhead(copies [][]changeRecord[K, S]) {
+	st.handBack(copies, func(sp *statePartition[K, S]) *[]changeRecord[K, S] { return &sp.spareAhead })
 }
 
-// handBack empties each partition's slice of records in c and keeps it as
-// the partition's spare (the one spare picks) when it is larger.
-func (st *stateStore[K, S]) handBack(c stateChanges[K, S], spare func(*statePartition[K, S]) *[]changeRecord[K, S]) {
-	for i, recs := range c.Changed {
+// handBack empties each partition's slice of records in recs and keeps it
+// as the partition's spare (the one spare picks) when it is larger.
+func (st *stateStore[K, S]) handBack(recs [][]changeRecord[K, S], spare func(*statePartition[K, S]) *[]changeRecord[K, S]) {
+	for i, r := range recs {
 		sp := &st.parts[i]
 		sp.mu.Lock()
-		if s := spare(sp); cap(recs) > cap(*s) {
-			clear(recs)
-			*s = recs[:0]
+		if s := spare(sp); cap(r) > cap(*s) {
+			clear(r)
+			*s = r[:0]
 		}
 		sp.mu.Unlock()
 	}
@@ -305,7 +304,7 @@ func dedupWorth(repeats, n int) bool {
 // every interval costs a large state more than its changes (new memory
 // comes cache-cold and page-faulted).
 func (st *stateStore[K, S]) recycle(c stateChanges[K, S]) {
-	st.handBack(c, func(sp *statePartition[K, S]) *[]changeRecord[K, S] { return &sp.spareLog })
+	st.handBack(c.Changed, func(sp *statePartition[K, S]) *[]changeRecord[K, S] { return &sp.spareLog })
 }
 
 // dedupChanges returns the records of log that are the last of their key,
