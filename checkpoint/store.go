@@ -81,7 +81,10 @@ type Stats struct {
 }
 
 // Open opens the checkpoint directory dir, creating it if needed, and
-// removes the *.tmp files a crashed writer left behind.
+// removes the *.tmp files a crashed writer left behind. Do not open a
+// directory that another Store is writing: its files in progress (a delta
+// written ahead lives for a checkpoint interval) would be removed, and
+// its next checkpoint would fail.
 func Open(dir string, opts ...Option) (*Store, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {

@@ -103,9 +103,11 @@ func TestMetadataWrittenAfterEveryBatch(t *testing.T) {
 // file until the batch leaves the window.
 func TestWindowCheckpointWritesEachBatchOnce(t *testing.T) {
 	dir := t.TempDir()
-	r := startRun(t, dir, 0, statefulSetup(randomBatches(11, 12), newResults()))
+	// Opened before the context writes: Open removes the *.tmp files it
+	// finds, such as a delta being written ahead.
 	store, err := checkpoint.Open(dir)
 	require.NoError(t, err)
+	r := startRun(t, dir, 0, statefulSetup(randomBatches(11, 12), newResults()))
 	segments := func() map[string]string {
 		m, err := store.LatestMetadata()
 		require.NoError(t, err)
@@ -147,11 +149,11 @@ func TestWindowCheckpointWritesEachBatchOnce(t *testing.T) {
 // and a context without a checkpoint directory.
 func TestAwaitCheckpoint(t *testing.T) {
 	dir := t.TempDir()
+	store, err := checkpoint.Open(dir) // before the context writes, as above
+	require.NoError(t, err)
 	r := startRun(t, dir, 0, statefulSetup(randomBatches(3, 4), newResults()))
 	r.steps(2 * time.Second)
 	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(2000)))
-	store, err := checkpoint.Open(dir)
-	require.NoError(t, err)
 	m, err := store.LatestMetadata()
 	require.NoError(t, err)
 	require.Equal(t, time.UnixMilli(2000).UTC(), m.Time)
