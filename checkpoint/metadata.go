@@ -54,7 +54,8 @@ type StreamIdentity struct {
 }
 
 // StateRef names the state files of one stream in one checkpoint: the full
-// snapshot and the deltas written after it, oldest first, or, for a stream
+// snapshot and the deltas written after it, oldest first (in a rolling chain,
+// see [StateSnapshot.Base], there may be deltas alone), or, for a stream
 // checkpointed as segments (see [StateSnapshot.Segments]), its segments.
 // File names are inside the stream's state directory, opaque to callers.
 type StateRef struct {
@@ -69,6 +70,10 @@ type SegmentRef struct {
 	Name string `msgpack:"name"`
 	File string `msgpack:"file"`
 }
+
+// segmented reports whether the reference is to segments, not to a chain of
+// a full snapshot and deltas (or, in a rolling chain, deltas alone).
+func (r StateRef) segmented() bool { return len(r.Segments) > 0 }
 
 // files returns every file the reference names, in reading order.
 func (r StateRef) files() []string {
@@ -180,8 +185,8 @@ func decodeMetadata(data []byte) (*Metadata, error) {
 		m.Pending = append(m.Pending, fromNanos(p))
 	}
 	for id, ref := range m.State {
-		if (ref.Full == "") == (len(ref.Segments) == 0) || ref.Full == "" && len(ref.Deltas) > 0 {
-			return nil, fmt.Errorf("%w: stream %s has a state reference with neither or both of a full snapshot and segments", ErrCorrupt, id)
+		if ref.segmented() == (ref.Full != "" || len(ref.Deltas) > 0) {
+			return nil, fmt.Errorf("%w: stream %s has a state reference with neither or both of state files (a full snapshot, deltas) and segments", ErrCorrupt, id)
 		}
 		for _, name := range ref.files() {
 			if !validStateFile(name) {

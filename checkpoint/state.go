@@ -8,7 +8,9 @@ import (
 	"hash/crc32"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -37,7 +39,9 @@ type Entry struct {
 // about twice the entries changed, whatever the size of the state, and a
 // restore reads at most about twice the live entries. All is required for a
 // stream's first checkpoint since [Open], when the store has nothing on disk
-// to build on.
+// to build on. A stream can bound its chain itself instead, by writing its
+// keys again a range at a time beside its changes (Base): then no full
+// snapshot follows the first.
 //
 // Segmented data (Segments) is a set of immutable named parts: each is
 // written once, when it first appears, and kept by name for as long as later
@@ -74,6 +78,17 @@ type StateSnapshot struct {
 	// after each batch. It is a hint: a Changed that does not start with
 	// it is written whole.
 	Ahead Entries
+	// Base, when not zero, makes the stream's chain a rolling one: Base is
+	// the batch time of the oldest of the stream's checkpoints whose state
+	// files a restore still needs, because every live key that only older
+	// files hold has been written again since (the stream rewrites its
+	// keys a range at a time, beside its changes, so that no checkpoint
+	// has to write them all at once). The store drops the older files
+	// from the chain, its full snapshot too once older, and writes no full
+	// snapshot of its own accord (the size rule, [WithFullSnapshotEvery]):
+	// the stream bounds the chain. The first snapshot since [Open] must
+	// still hand over All.
+	Base time.Time
 }
 
 // Segment is one immutable part of a segmented [StateSnapshot].
@@ -102,6 +117,16 @@ const (
 
 func newStateFileName(batchNanos int64, suffix string) string {
 	return fmt.Sprintf("%020d-%08x%s", batchNanos, rand.Uint32(), suffix)
+}
+
+// stateFileBatch returns the batch unix nanos at the start of a name from
+// newStateFileName.
+func stateFileBatch(name string) int64 {
+	n, err := strconv.ParseInt(name[:min(len(name), 20)], 10, 64)
+	if err != nil {
+		return math.MinInt64 // not ours: older than any batch
+	}
+	return n
 }
 
 // validStateFile reports whether name could have come from newStateFileName,

@@ -58,11 +58,6 @@ type Store struct {
 	// ahead holds, per stream, its delta written ahead (ahead.go).
 	ahead map[string]*aheadFile
 
-	// written is chains as of the last write, for WantsWhole, which must
-	// not wait for a write in progress.
-	writtenMu sync.Mutex
-	written   map[string]chain
-
 	// faults, when set by a test, is called before every step of a write
 	// or removal; an error stops the store there as a crash would.
 	faults func(step, path string) error
@@ -273,9 +268,6 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 	s.stats.Checkpoints++
 	s.stats.BytesWritten += int64(len(data))
 	maps.Copy(s.chains, chains)
-	s.writtenMu.Lock()
-	s.written = maps.Clone(s.chains)
-	s.writtenMu.Unlock()
 	if err := s.collect(); err != nil {
 		if errors.Is(err, errCrash) {
 			return err
@@ -320,15 +312,16 @@ func (s *Store) writeState(id string, changes Entries, st StateSnapshot, batch i
 		return chain{ref: ref}, err
 	}
 	prev, chained := s.chains[id]
-	if chained && prev.ref.Full == "" { // segmented until now
+	if chained && prev.ref.segmented() {
 		if changes.Len() == 0 && st.All == nil {
 			return prev, nil
 		}
 		chained = false
 	}
 	// A snapshot whose Changed lists every live key (All given) is written
-	// as the full snapshot it is.
-	full := !chained || s.fullDue(prev, changes.Len()) || st.All != nil && changes.Len() >= st.All.Len()
+	// as the full snapshot it is. A rolling chain is bounded by its stream.
+	rolling := !st.Base.IsZero()
+	full := !chained || !rolling && s.fullDue(prev, changes.Len()) || st.All != nil && changes.Len() >= st.All.Len()
 	if !full && changes.Len() == 0 {
 		return prev, nil
 	}
@@ -373,24 +366,28 @@ func (s *Store) writeState(id string, changes Entries, st StateSnapshot, batch i
 		return chain{}, err
 	}
 	s.stats.Deltas++
+	if rolling {
+		prev = prev.from(st.Base.UnixNano())
+	}
 	prev.ref.Deltas = append(slices.Clip(prev.ref.Deltas), name)
 	prev.deltaEntries += entries.Len()
 	return prev, nil
 }
 
-// WantsWhole reports whether the next snapshot of stream id, with about
-// changes changed entries, would be a full snapshot built by merging the
-// files on disk, as of the last checkpoint written: the caller should hand
-// over the whole state (StateSnapshot.All) instead. Over a large state
-// the merge costs far more than encoding the live state: it builds a map
-// of every key read back (a 10M-key state took 25 s), on the writer
-// goroutine, while checkpoints queue behind it. It does not wait for a
-// write in progress, so checkpoints queued since are not counted.
-func (s *Store) WantsWhole(id string, changes int) bool {
-	s.writtenMu.Lock()
-	prev, ok := s.written[id]
-	s.writtenMu.Unlock()
-	return ok && prev.ref.Full != "" && s.fullDue(prev, changes)
+// from returns the chain without its files of checkpoints before batch
+// base (unix nanos), for a rolling chain (StateSnapshot.Base). Entry
+// counts of the files dropped are not known; a chain without its full
+// snapshot counts none for it.
+func (c chain) from(base int64) chain {
+	if c.ref.Full != "" && stateFileBatch(c.ref.Full) < base {
+		c.ref.Full, c.fullEntries = "", 0
+	}
+	keep := slices.IndexFunc(c.ref.Deltas, func(name string) bool { return stateFileBatch(name) >= base })
+	if keep < 0 {
+		keep = len(c.ref.Deltas)
+	}
+	c.ref.Deltas = slices.Clip(c.ref.Deltas[keep:])
+	return c
 }
 
 // fullDue reports whether a stream's next state file, of changes entries
@@ -683,14 +680,18 @@ func (s *Store) scanChain(streamID string, ref StateRef, begin func(fullBytes in
 		if err != nil {
 			return 0, fmt.Errorf("checkpoint: read state of stream %s: %w", streamID, err)
 		}
+		// A segment or a chain's full snapshot (first) is full; a
+		// rolling chain may have no full snapshot, and then counts every
+		// file in the size.
+		full := ref.segmented() || i == 0 && ref.Full != ""
 		payload, err := decodeFrame(data)
 		if err == nil {
-			err = checkStateHeader(payload, streamID, i == 0 || ref.Full == "")
+			err = checkStateHeader(payload, streamID, full)
 		}
 		if err != nil {
 			return 0, fmt.Errorf("checkpoint: %s: %w", path, err)
 		}
-		if i == 0 || ref.Full == "" {
+		if full || ref.Full == "" {
 			size += len(data)
 		}
 		payloads[i] = payload

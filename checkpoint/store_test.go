@@ -517,30 +517,56 @@ func TestFullSnapshotByCompaction(t *testing.T) {
 	}
 }
 
-// TestWantsWhole checks that WantsWhole reports when a stream's next
-// snapshot would otherwise be compacted from the files on disk, and that a
-// snapshot handing over the whole state is then written as it is, with no
-// compaction.
-func TestWantsWhole(t *testing.T) {
-	s, _ := openTest(t, t.TempDir())
-	m := newModel("words", 10)
-	require.False(t, s.WantsWhole(m.id, 5), "no checkpoint of the stream yet")
-	require.NoError(t, s.Write(&Checkpoint{Metadata: testMetadata(1), State: []StateSnapshot{m.snapshot(t)}}))
-	require.False(t, s.WantsWhole(m.id, 10), "ten changes fit beside a full snapshot of ten keys")
-	require.True(t, s.WantsWhole(m.id, 11))
-	require.False(t, s.WantsWhole("other", 11))
-
-	for k := 10; k < 25; k++ {
-		m.set(k, int64(k))
+// TestRollingChain checks a chain whose stream rewrites its keys a range at
+// a time (StateSnapshot.Base): the store drops the files older than Base,
+// the full snapshot too, never writes a full snapshot of its own accord
+// although the deltas outgrow the full snapshot, and the state reads back
+// right at every checkpoint, from a store opened afresh too.
+func TestRollingChain(t *testing.T) {
+	s, _ := openTest(t, t.TempDir(), WithRetain(2))
+	m := newModel("words", 40)
+	first := m.snapshot(t)
+	first.Base = batchTime(1)
+	require.NoError(t, s.Write(&Checkpoint{Metadata: testMetadata(1), State: []StateSnapshot{first}}))
+	r := rand.New(rand.NewPCG(5, 6))
+	const cycle = 4 // checkpoints to rewrite every key: those k%4 == j at the j-th
+	var meta *Metadata
+	for i := 2; i <= 14; i++ {
+		m.batch(r, 3)
+		snap := m.snapshot(t)
+		snap.All = nil
+		for k, v := range m.live {
+			if k%cycle == (i-2)%cycle {
+				e, err := EncodeEntry(k, v)
+				require.NoError(t, err)
+				snap.Changed.Append(e)
+			}
+		}
+		// The oldest checkpoint still needed: the full snapshot until the
+		// first cycle is complete, then the first of the last cycle.
+		base := 1
+		if i-2 >= cycle {
+			base = i - cycle + 1
+		}
+		snap.Base = batchTime(base)
+		meta = testMetadata(i)
+		require.NoError(t, s.Write(&Checkpoint{Metadata: meta, State: []StateSnapshot{snap}}))
+		ref := meta.State[m.id]
+		require.Equal(t, base == 1, ref.Full != "", "batch %d: %+v", i, ref)
+		require.Len(t, ref.Deltas, i-max(base, 2)+1, "batch %d: %+v", i, ref)
+		checkState(t, s, meta, m.id, m.live)
 	}
-	snap := m.snapshot(t) // Changed: the 15 new keys; All: all 25
-	whole := *snap.All    // handed over whole: every live key changed
-	snap.Changed = whole
-	meta := testMetadata(2)
-	require.NoError(t, s.Write(&Checkpoint{Metadata: meta, State: []StateSnapshot{snap}}))
-	require.Empty(t, meta.State[m.id].Deltas)
-	require.Equal(t, int64(2), s.Stats().FullSnapshots)
+	require.Equal(t, int64(1), s.Stats().FullSnapshots)
 	require.Zero(t, s.Stats().Compactions)
-	checkState(t, s, meta, m.id, m.live)
-	require.False(t, s.WantsWhole(m.id, 25))
+
+	// Only the files of the two retained checkpoints are left.
+	files, err := os.ReadDir(filepath.Join(s.Dir(), "state", "words"))
+	require.NoError(t, err)
+	require.Len(t, files, cycle+1, "the deltas of batches 10 to 14")
+
+	s2, _ := openTest(t, s.Dir())
+	latest, err := s2.LatestMetadata()
+	require.NoError(t, err)
+	require.Equal(t, meta.Time, latest.Time)
+	checkState(t, s2, latest, m.id, m.live)
 }

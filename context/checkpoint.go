@@ -375,14 +375,6 @@ func (ssc *StreamingContext) checkpointJob(ctx context.Context, t time.Time, wit
 	c := ssc.ckpt
 	var job checkpointJob
 	if withData {
-		// A stream whose deltas have outgrown its full snapshot hands
-		// over its whole state, which the store writes as it is, rather
-		// than the store merging its files on disk.
-		for id, n := range ssc.graph.PendingChanges() {
-			if c.store.WantsWhole(id, n) {
-				ssc.graph.ReportWhole(id)
-			}
-		}
 		data, err := ssc.graph.CheckpointData(ctx, t)
 		if err != nil {
 			return job, err

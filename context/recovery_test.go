@@ -395,7 +395,7 @@ func TestRestartWithChangesWrittenAhead(t *testing.T) {
 	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(n*1000)))
 	stats := context.CheckpointStats(r.ssc)
 	require.NoError(t, r.ssc.Stop(false))
-	require.Equal(t, int64(2), stats.DeltasAhead, "the data checkpoints at 8 s and 12 s (4 s is the first, full)")
+	require.Equal(t, int64(3), stats.DeltasAhead, "the data checkpoints at 8 s, 10 s and 12 s (4 s is the first, full)")
 	require.Equal(t, stats.Deltas, stats.DeltasAhead)
 
 	checkRestarts(t, n, []int{3, 5, 6, 9, 10}, want, func(out *results) func(*context.StreamingContext) error {
@@ -414,32 +414,71 @@ func (r *run) stepsDurable(to time.Duration) {
 	}
 }
 
-// TestFullSnapshotFromLiveState checks that a state whose deltas outgrow
-// its full snapshot hands over its whole state for the next one, which the
-// store writes as it is, instead of merging its files on disk; and that a
-// restart from such a checkpoint gives the same output as a run without
-// the crash.
-func TestFullSnapshotFromLiveState(t *testing.T) {
-	const n = 13
+// rollingSetup is MapWithState over a fixed space of 200 keys, 30 records
+// a batch, some removing their key, with a data checkpoint every two
+// batches: each checkpoint rewrites about a third of the live keys beside
+// its changes, so the state's full snapshot leaves the chain after a few.
+func rollingSetup(n int, out *results) func(*context.StreamingContext) error {
+	return func(ssc *context.StreamingContext) error {
+		q := context.NewQueue[int]()
+		for i := range n {
+			var keys []int
+			for j := range 30 {
+				keys = append(keys, (i*37+j*7)%200)
+			}
+			q.PushSlice(keys, 2)
+		}
+		in := context.QueueStream(ssc, q, true, nil)
+		spec := dstream.StateSpecFunc(func(_ time.Time, k int, _ rdd.Option[int], s *dstream.State[int]) rdd.Option[string] {
+			if s.Exists() && k%5 == 0 {
+				s.Remove()
+				return rdd.Some(fmt.Sprintf("%d removed", k))
+			}
+			n := s.GetOption().Value + 1
+			s.Update(n)
+			return rdd.Some(fmt.Sprintf("%d=%d", k, n))
+		})
+		counts := dstream.MapWithState(dstream.Map(in, func(k int) rdd.Pair[int, int] { return rdd.KV(k, 1) }), spec)
+		counts.SetName("counts")
+		counts.Checkpoint(2 * time.Second)
+		collectInto(out, "counts", counts.DStream)
+		collectInto(out, "snapshots", counts.StateSnapshots())
+		return nil
+	}
+}
+
+// TestRestartFromRollingChain crashes a state stream whose data
+// checkpoints rewrite its live keys a range at a time, after its full
+// snapshot has left the chain (the restore reads deltas alone), and at
+// other points, and compares every batch's output with a run without the
+// crash. The only full snapshot is the first.
+func TestRestartFromRollingChain(t *testing.T) {
+	const n = 24
 	want := newResults()
-	r := startRun(t, t.TempDir(), 0, aheadSetup(n, want))
+	r := startRun(t, t.TempDir(), 0, rollingSetup(n, want))
 	r.stepsDurable(n * time.Second)
 	stats := context.CheckpointStats(r.ssc)
 	require.NoError(t, r.ssc.Stop(false))
-	// The state grows by about 40 keys a batch: at 8 s the 4 batches'
-	// changes outgrow the full snapshot of 4 s.
-	require.Equal(t, int64(2), stats.FullSnapshots, "%+v", stats)
+	require.Equal(t, int64(1), stats.FullSnapshots, "%+v", stats)
 	require.Zero(t, stats.Compactions, "%+v", stats)
 
-	for _, crashAt := range []time.Duration{10 * time.Second, 12 * time.Second} {
+	for _, crashAt := range []time.Duration{14 * time.Second, 19 * time.Second} {
 		dir := t.TempDir()
 		got := newResults()
-		first := startRun(t, dir, 0, aheadSetup(n, got))
+		first := startRun(t, dir, 0, rollingSetup(n, got))
 		first.stepsDurable(crashAt)
 		require.NoError(t, first.ssc.Stop(false))
-		second := startRun(t, dir, crashAt, aheadSetup(n, got))
+		store, err := checkpoint.Open(dir)
+		require.NoError(t, err)
+		m, err := store.LatestMetadata()
+		require.NoError(t, err)
+		require.Empty(t, m.State["counts"].Full, "crash after %v: the full snapshot has left the chain", crashAt)
+		second := startRun(t, dir, crashAt, rollingSetup(n, got))
 		second.stepsDurable(n * time.Second)
 		require.NoError(t, second.ssc.Stop(false))
 		require.Equal(t, want.snapshot(), got.snapshot(), "crash after %v", crashAt)
 	}
+	checkRestarts(t, n, []int{3, 7, 12, 17, 22}, want, func(out *results) func(*context.StreamingContext) error {
+		return rollingSetup(n, out)
+	})
 }

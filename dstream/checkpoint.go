@@ -327,31 +327,6 @@ func (g *Graph) CheckpointData(ctx context.Context, t time.Time) ([]StreamData, 
 	return out, nil
 }
 
-// PendingChanges returns, for each stream with keyed state, how many
-// changes its next data checkpoint would report (an upper bound: repeated
-// keys count each time, and a partition where every key may have changed
-// counts every key). It runs in the job loop, between batches.
-func (g *Graph) PendingChanges() map[string]int {
-	out := map[string]int{}
-	for _, c := range g.checkpointers() {
-		if p, ok := c.c.(interface{ pendingChanges() int }); ok {
-			out[c.id] = p.pendingChanges()
-		}
-	}
-	return out
-}
-
-// ReportWhole makes the next data checkpoint of stream id report every
-// key (checkpoint.StateSnapshot.All), as after ResetChanges; see
-// checkpoint.Store.WantsWhole.
-func (g *Graph) ReportWhole(id string) {
-	for _, c := range g.checkpointers() {
-		if r, ok := c.c.(interface{ resetChanges() }); ok && c.id == id {
-			r.resetChanges()
-		}
-	}
-}
-
 // AheadData is the start of one stream's next data checkpoint, taken on
 // the batch path between data checkpoints: Encode returns the entries to
 // hand over as checkpoint.StateSnapshot.Ahead, off the batch path.
@@ -488,6 +463,8 @@ type stateCheckpointer[K comparable, S any] struct {
 	applier *stateApplier
 	// restored is called after a restore (marks the initial state loaded).
 	restored func()
+	// refresh tracks the rolling rewrite of the live keys.
+	refresh refresher
 }
 
 func (c *stateCheckpointer[K, S]) trackChanges() { c.store.startTrackingChanges() }
@@ -502,38 +479,46 @@ func (c *stateCheckpointer[K, S]) resetChanges() {
 	}
 }
 
-func (c *stateCheckpointer[K, S]) pendingChanges() int {
-	n := 0
-	for i := range c.store.parts {
-		sp := &c.store.parts[i]
-		sp.mu.Lock()
-		if sp.all || !sp.tracking {
-			n += sp.m.len()
-		}
-		n += len(sp.log)
-		sp.mu.Unlock()
-	}
-	return n
-}
-
 func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (func(string) (checkpoint.StateSnapshot, error), error) {
 	// Every batch up to t has normally been applied by its jobs already.
 	if err := c.applier.applyThrough(ctx, t); err != nil {
 		return nil, err
 	}
+	// Beside its changes, the checkpoint rewrites the live keys of the
+	// next range of the hash space (see state_refresh.go); when that would
+	// be every key, it is a full snapshot.
+	records, live := c.store.pendingRecords()
+	share := refreshShare(records, live)
+	if records > 0 && share >= 1 {
+		c.store.markAllChanged()
+	}
 	changes := c.store.takeChanges()
+	var refresh []rdd.Pair[K, stateEntry[S]]
+	switch {
+	case changes.Full:
+		c.refresh.full(t.UnixNano())
+	case records > 0:
+		lo, hi := c.refresh.nextRange(share)
+		refresh = c.store.takeRefresh(lo, hi)
+		c.refresh.rewrote(hi, t.UnixNano())
+	}
+	base := c.refresh.base()
 	return func(id string) (checkpoint.StateSnapshot, error) {
 		snap := checkpoint.StateSnapshot{StreamID: id}
+		if base != 0 {
+			snap.Base = time.Unix(0, base).UTC()
+		}
 		// The logs first, then the live keys: when every key is live in
 		// the snapshot (Full), the logs hold only removals, and the live
 		// keys after them are the whole state, handed over as All with no
-		// copy.
-		entries, logged, err := encodeChanges(changes, runtime.GOMAXPROCS(0))
+		// copy. The keys rewritten come last.
+		entries, logged, err := encodeChanges(changes, refresh, runtime.GOMAXPROCS(0))
 		if err != nil {
 			return snap, err
 		}
 		snap.Changed = entries
 		c.store.recycle(changes)
+		c.store.recycleRefresh(refresh)
 		if changes.Full {
 			all := snap.Changed.Skip(logged)
 			snap.All = &all
@@ -603,7 +588,7 @@ const liveChunk = 1 << 16
 // A log with many repeated keys is deduplicated first (the last record of
 // a key wins when a delta is read, so a few repeats only cost a few
 // entries).
-func encodeChanges[K comparable, S any](changes stateChanges[K, S], workers int) (checkpoint.Entries, int, error) {
+func encodeChanges[K comparable, S any](changes stateChanges[K, S], refresh []rdd.Pair[K, stateEntry[S]], workers int) (checkpoint.Entries, int, error) {
 	type piece struct {
 		log   []changeRecord[K, S]
 		dedup bool // the log repeats many keys
@@ -622,10 +607,12 @@ func encodeChanges[K comparable, S any](changes stateChanges[K, S], workers int)
 			pieces = append(pieces, piece{log: fresh, dedup: dedupWorth(changes.Repeats[i], len(log))})
 		}
 	}
-	for live := changes.Live; len(live) > 0; {
-		n := min(len(live), liveChunk)
-		pieces = append(pieces, piece{live: live[:n]})
-		live = live[n:]
+	for _, live := range [][]rdd.Pair[K, stateEntry[S]]{changes.Live, refresh} {
+		for len(live) > 0 {
+			n := min(len(live), liveChunk)
+			pieces = append(pieces, piece{live: live[:n]})
+			live = live[n:]
+		}
 	}
 	encode := func(p *piece) {
 		var key K

@@ -116,6 +116,10 @@ type stateStore[K comparable, S any] struct {
 	// plainState reports that S holds no pointers, so two states with the
 	// same bytes are the same state (see sameBytes).
 	plainState bool
+	// spareRefresh is a copy takeRefresh made that the encoder is done
+	// with, emptied, for the next one to copy into.
+	spareMu      sync.Mutex
+	spareRefresh []rdd.Pair[K, stateEntry[S]]
 }
 
 // sameBytes reports whether a and b hold the same bytes: for a type
@@ -225,7 +229,10 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 			}
 			var removed []changeRecord[K, S]
 			for _, r := range sp.log {
-				if _, ok := sp.m.get(r.key); !ok && r.removed {
+				if !r.removed {
+					continue
+				}
+				if _, ok := sp.m.get(r.key); !ok {
 					removed = append(removed, r)
 				}
 			}

@@ -3,6 +3,8 @@ package dstream
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
@@ -239,6 +241,118 @@ func TestStateStoreChangedSetBounded(t *testing.T) {
 	require.Equal(t, []rdd.Pair[int, int]{rdd.KV(5, 55)}, c.Updated)
 }
 
+// TestRollingRefreshKeepsEveryKey takes the data checkpoints of a state
+// whose keys change, come and go, and checks after each that the entries
+// of the snapshots from its Base on, read in order as a restore reads
+// them, are the live state; that the sweeps leave the first full snapshot
+// behind and no checkpoint is full after it; and that each rewrites about
+// as many keys as it has changes.
+func TestRollingRefreshKeepsEveryKey(t *testing.T) {
+	st := newStateStore[int, int](rdd.NewHashPartitioner[int](3), 0)
+	for k := range 2000 {
+		st.parts[st.part.Partition(k)].set(k, k, 1, minBatchTime, false)
+	}
+	c := &stateCheckpointer[int, int]{store: st, applier: newStateApplier(func() string { return "test" }, time.Second)}
+	c.trackChanges()
+	type written struct {
+		batch   int64
+		entries []checkpoint.Entry
+	}
+	var files []written
+	r := rand.New(rand.NewPCG(7, 8))
+	for b := int64(1); b <= 60; b++ {
+		st.applied.Store(b)
+		if b > 1 {
+			for range 150 {
+				k := r.IntN(2500)
+				sp := &st.parts[st.part.Partition(k)]
+				prev := int64(minBatchTime)
+				if e, ok := sp.m.get(k); ok {
+					prev = e.updated
+					if r.IntN(3) == 0 {
+						sp.del(k, prev)
+						continue
+					}
+				}
+				sp.set(k, int(b), b, prev, false)
+			}
+		}
+		encode, err := c.snapshot(context.Background(), time.Unix(0, b))
+		require.NoError(t, err)
+		snap, err := encode("s")
+		require.NoError(t, err)
+		require.Equal(t, b == 1, snap.All != nil, "batch %d: only the first is full", b)
+		require.False(t, snap.Base.IsZero())
+		base := snap.Base.UnixNano()
+		files = append(files, written{b, slices.Collect(snap.Changed.All())})
+		if b > 1 {
+			// 150 records a batch over about 1,600 keys: about a tenth
+			// of the state rewritten, as many keys as changes.
+			require.Less(t, len(files[len(files)-1].entries), 2*150+100, "batch %d", b)
+		}
+		read := map[string][]byte{}
+		for _, f := range files {
+			if f.batch < base {
+				continue
+			}
+			for _, e := range f.entries {
+				if e.Deleted {
+					delete(read, string(e.Key))
+				} else {
+					read[string(e.Key)] = e.Value
+				}
+			}
+		}
+		got, err := checkpoint.DecodeState[int, storedState[int]](read)
+		require.NoError(t, err)
+		live := map[int]storedState[int]{}
+		for i := range st.parts {
+			for k, e := range st.parts[i].m.all {
+				live[k] = stored(*e)
+			}
+		}
+		require.Equal(t, live, got, "batch %d, base %d", b, base)
+		if b == 60 {
+			require.Greater(t, base, int64(30), "the sweeps have left the full snapshot behind")
+		}
+	}
+}
+
+// TestRefresherMarks checks which checkpoints a sweep keeps: the full
+// snapshot until the sweep after it is done, then each range until the
+// next sweep has covered it.
+func TestRefresherMarks(t *testing.T) {
+	var r refresher
+	require.Zero(t, r.base(), "nothing written yet")
+	r.full(10)
+	quarter := uint64(1) << 62
+	for i, tc := range []struct {
+		batch, base int64
+		hi          uint64
+	}{
+		{20, 10, quarter - 1}, {30, 10, 2*quarter - 1}, {40, 10, 3*quarter - 1},
+		{50, 20, math.MaxUint64},      // the sweep is done: the full snapshot goes
+		{60, 30, quarter - 1},         // 20's range is covered again
+		{70, 30, quarter + quarter/2}, // half of 30's: it stays
+		{80, 40, 2*quarter + quarter/2},
+	} {
+		lo, hi := r.nextRange(0.25)
+		if i == 5 {
+			hi = tc.hi
+		}
+		require.Equal(t, tc.hi, hi, "checkpoint %d", tc.batch)
+		if i > 0 && i != 4 {
+			require.NotZero(t, lo)
+		}
+		r.rewrote(hi, tc.batch)
+		require.Equal(t, tc.base, r.base(), "checkpoint %d", tc.batch)
+	}
+	r.full(90)
+	require.Equal(t, int64(90), r.base())
+	lo, _ := r.nextRange(2)
+	require.Zero(t, lo, "a new sweep after a full snapshot")
+}
+
 // TestStateSnapshotHandsOverTheWholeState checks a state checkpoint when
 // every key is reported (the first after tracking starts): Changed lists
 // the removals, then every live key, and All is those live keys, sharing
@@ -281,7 +395,13 @@ func TestStateSnapshotHandsOverTheWholeState(t *testing.T) {
 	snap, err = encode("s")
 	require.NoError(t, err)
 	require.Nil(t, snap.All, "a delta")
-	require.Equal(t, 1, snap.Changed.Len())
+	require.Equal(t, time.Unix(0, 1).UTC(), snap.Base, "the full snapshot is still needed")
+	// The change, then the keys rewritten beside it (state_refresh.go).
+	changed = slices.Collect(snap.Changed.All())
+	require.GreaterOrEqual(t, len(changed), 1)
+	e4, err := checkpoint.EncodeEntry(4, &storedState[int]{State: 41, Updated: 2})
+	require.NoError(t, err)
+	require.Equal(t, e4, changed[0])
 }
 
 // set is put for tests: it looks k up itself.
@@ -335,14 +455,14 @@ func TestEncodeChangesInParallel(t *testing.T) {
 	}
 	wantEntries := slices.Collect(want.Entries().All())
 	for _, workers := range []int{1, 2, 5} {
-		got, gotLogged, err := encodeChanges(changes, workers)
+		got, gotLogged, err := encodeChanges(changes, nil, workers)
 		require.NoError(t, err)
 		require.Equal(t, logged, gotLogged, "workers=%d", workers)
 		require.Equal(t, len(wantEntries), got.Len(), "workers=%d", workers)
 		require.Equal(t, wantEntries, slices.Collect(got.All()), "workers=%d", workers)
 		require.Equal(t, wantEntries[logged:], slices.Collect(got.Skip(gotLogged).All()), "workers=%d", workers)
 	}
-	empty, n, err := encodeChanges(stateChanges[int, int]{Changed: make([][]changeRecord[int, int], 2), Repeats: make([]int, 2)}, 2)
+	empty, n, err := encodeChanges(stateChanges[int, int]{Changed: make([][]changeRecord[int, int], 2), Repeats: make([]int, 2)}, nil, 2)
 	require.NoError(t, err)
 	require.Zero(t, n)
 	require.Zero(t, empty.Len())
@@ -353,7 +473,7 @@ func TestEncodeChangesInParallel(t *testing.T) {
 		Repeats: []int{0},
 		Live:    []rdd.Pair[int, stateEntry[chan int]]{rdd.KV(1, stateEntry[chan int]{}), rdd.KV(7, stateEntry[chan int]{state: make(chan int)})},
 	}
-	_, _, err = encodeChanges(bad, 2)
+	_, _, err = encodeChanges(bad, nil, 2)
 	require.ErrorContains(t, err, "key 1")
 
 	// A state whose own encoder panics fails it too, on whichever
@@ -362,7 +482,7 @@ func TestEncodeChangesInParallel(t *testing.T) {
 	for k := range liveChunk + 10 {
 		boom = append(boom, rdd.KV(k, stateEntry[panickyState]{state: panickyState(k == liveChunk+3)}))
 	}
-	_, _, err = encodeChanges(stateChanges[int, panickyState]{Changed: make([][]changeRecord[int, panickyState], 1), Repeats: []int{0}, Live: boom}, 2)
+	_, _, err = encodeChanges(stateChanges[int, panickyState]{Changed: make([][]changeRecord[int, panickyState], 1), Repeats: []int{0}, Live: boom}, nil, 2)
 	require.ErrorIs(t, err, rdd.ErrUserPanic)
 	require.ErrorContains(t, err, fmt.Sprintf("key %d", liveChunk+3))
 }
@@ -576,7 +696,7 @@ func TestStateStoreTakeAhead(t *testing.T) {
 
 	changes := st.takeChanges()
 	require.Equal(t, []int{30, 0}, changes.Staged, "the partition repeating its keys is not handed over")
-	rest, _, err := encodeChanges(changes, 2)
+	rest, _, err := encodeChanges(changes, nil, 2)
 	require.NoError(t, err)
 	ahead.AppendList(rest)
 

@@ -496,3 +496,29 @@ func (t *stateTable[K, S]) prefetchSlot(h uint64) {
 		prefetch(end)
 	}
 }
+
+// inRange calls yield for every key whose hash is in [lo, hi], with its
+// entry. Parts wholly in the range are read as they are; only the keys of
+// the (at most two) parts across its ends are hashed.
+func (t *stateTable[K, S]) inRange(lo, hi uint64, yield func(k K, e *stateEntry[S])) {
+	depth := 64 - t.shift
+	for i := int(lo >> t.shift); i <= int(hi>>t.shift); {
+		p := t.dir[i].part
+		n := 1 << (depth - p.depth)
+		first := i &^ (n - 1)
+		// The part's hashes; at depth 0 both shifts are by 64, giving 0.
+		pLo, pHi := uint64(first)<<t.shift, uint64(first+n)<<t.shift-1
+		whole := lo <= pLo && pHi <= hi
+		for g := range p.ctrl {
+			for m := matchFull(p.ctrl[g]); m != 0; m &= m - 1 {
+				s := &p.slots[uint64(g)*groupSlots+slotIn(m)]
+				if whole {
+					yield(s.key, &s.entry)
+				} else if h := t.hash(s.key); lo <= h && h <= hi {
+					yield(s.key, &s.entry)
+				}
+			}
+		}
+		i = first + n
+	}
+}

@@ -192,3 +192,52 @@ func TestStateTableReusesBlocks(t *testing.T) {
 	// the one of the last drop is left.
 	assert.LessOrEqual(t, len(tab.blocks.free), 1, "free blocks")
 }
+
+// TestStateTableInRange checks that inRange yields exactly the keys whose
+// hash is in the range, over a table of many parts of different depths,
+// for ranges inside one part, across parts and over the whole space, and
+// that consecutive ranges yield every key once.
+func TestStateTableInRange(t *testing.T) {
+	tb := newStateTable[int, int]()
+	for k := range 60_000 {
+		tb.set(k, stateEntry[int]{state: k})
+	}
+	require.Greater(t, len(tb.dir), 4, "the table has split")
+	check := func(lo, hi uint64) map[int]bool {
+		got := map[int]bool{}
+		tb.inRange(lo, hi, func(k int, e *stateEntry[int]) {
+			require.Equal(t, k, e.state)
+			require.False(t, got[k], "key %d twice", k)
+			got[k] = true
+		})
+		want := map[int]bool{}
+		for k := range tb.all {
+			if h := tb.hash(k); lo <= h && h <= hi {
+				want[k] = true
+			}
+		}
+		require.Equal(t, want, got, "range [%x, %x]", lo, hi)
+		return got
+	}
+	require.Len(t, check(0, math.MaxUint64), 60_000)
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20 {
+		lo := r.Uint64()
+		check(lo, lo+r.Uint64N(math.MaxUint64-lo))
+		check(lo, lo+r.Uint64N(1<<50)) // inside a part, most likely
+	}
+	seen := 0
+	for lo, step := uint64(0), uint64(1)<<60; ; lo += step {
+		seen += len(check(lo, lo+step-1))
+		if lo+step == 0 {
+			break
+		}
+	}
+	require.Equal(t, 60_000, seen)
+
+	small := newStateTable[int, int]()
+	small.set(1, stateEntry[int]{state: 1})
+	n := 0
+	small.inRange(0, math.MaxUint64, func(int, *stateEntry[int]) { n++ })
+	require.Equal(t, 1, n, "a table of one part, at depth 0")
+}
