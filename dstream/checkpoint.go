@@ -464,7 +464,7 @@ type stateCheckpointer[K comparable, S any] struct {
 	// restored is called after a restore (marks the initial state loaded).
 	restored func()
 	// refresh tracks the rolling rewrite of the live keys.
-	refresh refresher
+	refresh rolling
 }
 
 func (c *stateCheckpointer[K, S]) trackChanges() { c.store.startTrackingChanges() }
@@ -485,22 +485,24 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 		return nil, err
 	}
 	// Beside its changes, the checkpoint rewrites the live keys of the
-	// next range of the hash space (see state_refresh.go); when that would
-	// be every key, it is a full snapshot.
+	// next ranges of the hash space (see state_refresh.go); when that
+	// would be every key, it is a full snapshot.
 	records, live := c.store.pendingRecords()
-	share := refreshShare(records, live)
-	if records > 0 && share >= 1 {
+	wanted := refreshWanted(records, live)
+	if records > 0 && wanted >= live {
 		c.store.markAllChanged()
 	}
 	changes := c.store.takeChanges()
 	var refresh []rdd.Pair[K, stateEntry[S]]
-	switch {
-	case changes.Full:
-		c.refresh.full(t.UnixNano())
-	case records > 0:
-		lo, hi := c.refresh.nextRange(share)
-		refresh = c.store.takeRefresh(lo, hi)
-		c.refresh.rewrote(hi, t.UnixNano())
+	if changes.Full {
+		c.refresh.full(t.UnixNano(), len(c.store.parts))
+	} else if records > 0 {
+		// What the batches since the last data checkpoint did not take
+		// ahead of it (see ahead).
+		if rest := wanted - c.refresh.taken; rest > 0 {
+			refresh = c.store.takeRefresh(&c.refresh, rest)
+		}
+		c.refresh.commit(t.UnixNano())
 	}
 	base := c.refresh.base()
 	return func(id string) (checkpoint.StateSnapshot, error) {
@@ -533,9 +535,25 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 // into, off the batch path. It encodes on one goroutine: the batches
 // that run meanwhile want the other cores, and one batch's changes are
 // few.
+//
+// It also takes the live keys of the next range of the hash space, for as
+// many keys as the batch logged records, which the next data checkpoint
+// then need not take (see state_refresh.go): so the rewrite of the state
+// is spread over the batches and written ahead too. A range taken after
+// batch j holds the keys as of j, and goes into the next data checkpoint's
+// file before every record logged after j: a key's last entry in the file
+// is still its state at the checkpoint.
 func (c *stateCheckpointer[K, S]) ahead() func(into *checkpoint.Entries) error {
 	copies := c.store.takeAhead()
-	if !slices.ContainsFunc(copies, func(recs []changeRecord[K, S]) bool { return len(recs) > 0 }) {
+	var refresh []rdd.Pair[K, stateEntry[S]]
+	// Not before the first full snapshot, nor when the next data
+	// checkpoint will be full anyway.
+	if records, live := c.store.pendingRecords(); c.refresh.base() != 0 && records < live && records > c.refresh.records {
+		refresh = c.store.takeRefresh(&c.refresh, records-c.refresh.records)
+		c.refresh.records = records
+	}
+	if len(refresh) == 0 && !slices.ContainsFunc(copies, func(recs []changeRecord[K, S]) bool { return len(recs) > 0 }) {
+		c.store.recycleRefresh(refresh)
 		return nil
 	}
 	return func(into *checkpoint.Entries) error {
@@ -545,10 +563,33 @@ func (c *stateCheckpointer[K, S]) ahead() func(into *checkpoint.Entries) error {
 				return err
 			}
 		}
+		if err := encodeLive(enc, refresh); err != nil {
+			return err
+		}
 		*into = enc.Entries()
 		c.store.recycleAhead(copies)
+		c.store.recycleRefresh(refresh)
 		return nil
 	}
+}
+
+// encodeLive adds live keys to enc, in order. A key's or state's own
+// msgpack encoder may panic: the panic is returned as an error naming the
+// key.
+func encodeLive[K comparable, S any](enc *checkpoint.EntryEncoder[K, storedState[S]], live []rdd.Pair[K, stateEntry[S]]) (err error) {
+	var key K
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("encoding key %v: %w: %v", key, rdd.ErrUserPanic, v)
+		}
+	}()
+	for _, kv := range live {
+		key = kv.Key
+		if err := enc.Set(kv.Key, stored(kv.Value)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // encodeLog adds the records of log to enc, in order. A key's or state's
@@ -615,12 +656,12 @@ func encodeChanges[K comparable, S any](changes stateChanges[K, S], refresh []rd
 		}
 	}
 	encode := func(p *piece) {
-		var key K
 		defer func() {
-			// A key's or state's own msgpack encoder may panic, on a
-			// goroutine of ours: it fails the checkpoint instead.
+			// A key's own hash or equality may panic (an interface key
+			// holding a slice), on a goroutine of ours: it fails the
+			// checkpoint instead. The encoders recover on their own.
 			if v := recover(); v != nil {
-				p.err = fmt.Errorf("encoding key %v: %w: %v", key, rdd.ErrUserPanic, v)
+				p.err = fmt.Errorf("deduplicating: %w: %v", rdd.ErrUserPanic, v)
 			}
 		}()
 		if p.dedup {
@@ -630,11 +671,8 @@ func encodeChanges[K comparable, S any](changes stateChanges[K, S], refresh []rd
 		if p.err = encodeLog(enc, p.log); p.err != nil {
 			return
 		}
-		for _, kv := range p.live {
-			key = kv.Key
-			if p.err = enc.Set(kv.Key, stored(kv.Value)); p.err != nil {
-				return
-			}
+		if p.err = encodeLive(enc, p.live); p.err != nil {
+			return
 		}
 		p.out = enc.Entries()
 	}

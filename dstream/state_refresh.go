@@ -37,57 +37,42 @@ import (
 // names them all).
 const maxRefreshCycle = 128
 
-// refreshMark is a range of the hash space rewritten at a data checkpoint:
-// from the end of the previous mark of its sweep (0 for the first) to hi,
-// inclusive.
+// refreshMark is a range of the hash space of one partition's table
+// rewritten at a data checkpoint: from the end of the previous mark of its
+// sweep (0 for the first) to hi, inclusive.
 type refreshMark struct {
 	sweep int
 	hi    uint64
 	batch int64 // the data checkpoint's batch time, Unix nanoseconds
 }
 
-// refresher tracks a stream's sweeps of the hash space. Used between
-// batches, by the data checkpoint.
+// refresher tracks the sweeps of one partition's hash space. Each range
+// ends where a part of its table ends (stateTable.partsFrom), so that a
+// sweep reads whole parts and hashes no key.
 type refresher struct {
 	sweep int
 	next  uint64 // the start of the next range
-	// marks are the ranges rewritten that no later range covers yet,
-	// oldest first; empty until the first full snapshot.
+	// marks are the ranges written that no later range covers yet, oldest
+	// first; empty until the first full snapshot.
 	marks []refreshMark
+	// taken are the ranges taken since the last data checkpoint, to be
+	// written by the next one.
+	taken []refreshMark
 }
 
-// full records a full snapshot at batch, which rewrites every key: a sweep
-// of its own, after which a new one starts.
+// full records a full snapshot at batch, which writes every key: a sweep
+// of its own, after which a new one starts. The ranges taken since the
+// previous data checkpoint are in it too.
 func (r *refresher) full(batch int64) {
 	r.marks = append(r.marks[:0], refreshMark{sweep: r.sweep, hi: math.MaxUint64, batch: batch})
-	r.sweep, r.next = r.sweep+1, 0
+	r.sweep, r.next, r.taken = r.sweep+1, 0, r.taken[:0]
 }
 
-// nextRange returns the next range to rewrite, share of the hash space
-// (at most to the end of the space: a sweep ends there).
-func (r *refresher) nextRange(share float64) (lo, hi uint64) {
-	lo = r.next
-	width := share * math.Exp2(64)
-	if width >= float64(math.MaxUint64-lo) {
-		return lo, math.MaxUint64
-	}
-	return lo, lo + max(uint64(width), 1) - 1
-}
-
-// rewrote records that the range from nextRange ending at hi was
-// rewritten at batch, and forgets the marks it makes obsolete: those of
-// earlier sweeps that the current one has covered since.
-func (r *refresher) rewrote(hi uint64, batch int64) {
-	r.marks = append(r.marks, refreshMark{sweep: r.sweep, hi: hi, batch: batch})
-	obsolete := 0
-	for _, m := range r.marks[:len(r.marks)-1] {
-		if m.sweep < r.sweep-1 || m.sweep == r.sweep-1 && m.hi <= hi {
-			obsolete++
-			continue
-		}
-		break
-	}
-	r.marks = append(r.marks[:0], r.marks[obsolete:]...)
+// took records that the range from next to hi was taken, to be written by
+// the next data checkpoint, and moves past it (a sweep ends at the end of
+// the space).
+func (r *refresher) took(hi uint64) {
+	r.taken = append(r.taken, refreshMark{sweep: r.sweep, hi: hi})
 	if hi == math.MaxUint64 {
 		r.sweep, r.next = r.sweep+1, 0
 	} else {
@@ -95,9 +80,28 @@ func (r *refresher) rewrote(hi uint64, batch int64) {
 	}
 }
 
+// commit records that the ranges taken since the last data checkpoint are
+// written by the one at batch, and forgets the marks they make obsolete:
+// those of the previous sweep that the current one has covered since, and
+// any older.
+func (r *refresher) commit(batch int64) {
+	for _, t := range r.taken {
+		t.batch = batch
+		obsolete := 0
+		for _, m := range r.marks {
+			if m.sweep < t.sweep-1 || m.sweep == t.sweep-1 && m.hi <= t.hi {
+				obsolete++
+				continue
+			}
+			break
+		}
+		r.marks = append(append(r.marks[:0], r.marks[obsolete:]...), t)
+	}
+	r.taken = r.taken[:0]
+}
+
 // base returns the batch time of the oldest data checkpoint whose files a
-// restore needs (see checkpoint.StateSnapshot.Base), or 0 before the first
-// full snapshot.
+// restore needs for this partition, or 0 before the first full snapshot.
 func (r *refresher) base() int64 {
 	if len(r.marks) == 0 {
 		return 0
@@ -105,32 +109,84 @@ func (r *refresher) base() int64 {
 	return r.marks[0].batch
 }
 
-// refreshShare returns the share of the hash space a data checkpoint with
-// records changes over live keys rewrites; 1 or more means all of it (a
-// full snapshot).
-func refreshShare(records, live int) float64 {
-	if live == 0 {
-		return 1
-	}
-	return max(float64(records)/float64(live), 1.0/maxRefreshCycle)
+// rolling is the rewrite of one state stream: a refresher per partition,
+// and what was taken since the last data checkpoint. Used between
+// batches, on the job loop.
+type rolling struct {
+	parts []refresher
+	// taken is the number of keys taken since the last data checkpoint,
+	// and records the records logged since then that they answer for.
+	taken, records int
 }
 
-// takeRefresh returns a copy of the live keys, in every partition, whose
-// table hash is in [lo, hi], in the store's spare buffer. Like takeChanges
-// it must not run concurrently with a batch's update.
-func (st *stateStore[K, S]) takeRefresh(lo, hi uint64) []rdd.Pair[K, stateEntry[S]] {
+// full records a full snapshot at batch of a store of partitions.
+func (r *rolling) full(batch int64, partitions int) {
+	if len(r.parts) != partitions {
+		r.parts = make([]refresher, partitions)
+	}
+	for i := range r.parts {
+		r.parts[i].full(batch)
+	}
+	r.taken, r.records = 0, 0
+}
+
+// commit records that what was taken since the last data checkpoint is
+// written by the one at batch.
+func (r *rolling) commit(batch int64) {
+	for i := range r.parts {
+		r.parts[i].commit(batch)
+	}
+	r.taken, r.records = 0, 0
+}
+
+// base returns the batch time of the oldest data checkpoint whose files a
+// restore needs (see checkpoint.StateSnapshot.Base), or 0 before the first
+// full snapshot.
+func (r *rolling) base() int64 {
+	if len(r.parts) == 0 {
+		return 0
+	}
+	b := int64(math.MaxInt64)
+	for i := range r.parts {
+		pb := r.parts[i].base()
+		if pb == 0 {
+			return 0
+		}
+		b = min(b, pb)
+	}
+	return b
+}
+
+// refreshWanted returns how many keys a data checkpoint with records
+// changes over live keys rewrites: as many as its changes, and at least
+// 1/maxRefreshCycle of the state. live or more means all of them (a full
+// snapshot).
+func refreshWanted(records, live int) int {
+	return max(records, (live+maxRefreshCycle-1)/maxRefreshCycle)
+}
+
+// takeRefresh returns a copy of about n live keys, the next ones of each
+// partition's sweep (in proportion to its keys, whole parts of its table,
+// at least one), in the store's spare buffer, and records the ranges taken
+// in r. Like takeChanges it must not run concurrently with a batch's
+// update.
+func (st *stateStore[K, S]) takeRefresh(r *rolling, n int) []rdd.Pair[K, stateEntry[S]] {
 	st.spareMu.Lock()
 	out := st.spareRefresh[:0]
 	st.spareRefresh = nil
 	st.spareMu.Unlock()
+	live := max(st.len(), 1)
 	for i := range st.parts {
 		sp := &st.parts[i]
 		sp.mu.RLock()
-		sp.m.inRange(lo, hi, func(k K, e *stateEntry[S]) {
+		np := max(1, int((int64(n)*int64(sp.m.len())+int64(live)-1)/int64(live)))
+		hi := sp.m.partsFrom(r.parts[i].next, np, func(k K, e *stateEntry[S]) {
 			out = append(out, rdd.Pair[K, stateEntry[S]]{Key: k, Value: *e})
 		})
 		sp.mu.RUnlock()
+		r.parts[i].took(hi)
 	}
+	r.taken += len(out)
 	return out
 }
 

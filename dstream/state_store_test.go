@@ -259,8 +259,9 @@ func TestRollingRefreshKeepsEveryKey(t *testing.T) {
 		entries []checkpoint.Entry
 	}
 	var files []written
+	var ahead checkpoint.Entries
 	r := rand.New(rand.NewPCG(7, 8))
-	for b := int64(1); b <= 60; b++ {
+	for b := int64(1); b <= 61; b++ {
 		st.applied.Store(b)
 		if b > 1 {
 			for range 150 {
@@ -277,6 +278,14 @@ func TestRollingRefreshKeepsEveryKey(t *testing.T) {
 				sp.set(k, int(b), b, prev, false)
 			}
 		}
+		if b%3 != 1 {
+			// Between data checkpoints: the changes and a range of keys
+			// are handed over ahead, to go first in the next one.
+			if enc := c.ahead(); enc != nil {
+				require.NoError(t, enc(&ahead))
+			}
+			continue
+		}
 		encode, err := c.snapshot(context.Background(), time.Unix(0, b))
 		require.NoError(t, err)
 		snap, err := encode("s")
@@ -284,11 +293,13 @@ func TestRollingRefreshKeepsEveryKey(t *testing.T) {
 		require.Equal(t, b == 1, snap.All != nil, "batch %d: only the first is full", b)
 		require.False(t, snap.Base.IsZero())
 		base := snap.Base.UnixNano()
-		files = append(files, written{b, slices.Collect(snap.Changed.All())})
+		entries := append(slices.Collect(ahead.All()), slices.Collect(snap.Changed.All())...)
+		ahead = checkpoint.Entries{}
+		files = append(files, written{b, entries})
 		if b > 1 {
-			// 150 records a batch over about 1,600 keys: about a tenth
-			// of the state rewritten, as many keys as changes.
-			require.Less(t, len(files[len(files)-1].entries), 2*150+100, "batch %d", b)
+			// 3 × 150 records over about 1,600 keys: about a quarter of
+			// the state rewritten, as many keys as changes.
+			require.Less(t, len(entries), 2*3*150+150, "batch %d", b)
 		}
 		read := map[string][]byte{}
 		for _, f := range files {
@@ -312,45 +323,44 @@ func TestRollingRefreshKeepsEveryKey(t *testing.T) {
 			}
 		}
 		require.Equal(t, live, got, "batch %d, base %d", b, base)
-		if b == 60 {
+		if b == 61 {
 			require.Greater(t, base, int64(30), "the sweeps have left the full snapshot behind")
 		}
 	}
 }
 
-// TestRefresherMarks checks which checkpoints a sweep keeps: the full
-// snapshot until the sweep after it is done, then each range until the
-// next sweep has covered it.
+// TestRefresherMarks checks which checkpoints a partition's sweep keeps:
+// the full snapshot until the sweep after it is done, then each range
+// until the next sweep has covered it.
 func TestRefresherMarks(t *testing.T) {
 	var r refresher
 	require.Zero(t, r.base(), "nothing written yet")
 	r.full(10)
-	quarter := uint64(1) << 62
-	for i, tc := range []struct {
+	q := uint64(1) << 62 // a quarter of the hash space
+	for _, tc := range []struct {
 		batch, base int64
-		hi          uint64
+		his         []uint64 // the ends of the ranges taken
 	}{
-		{20, 10, quarter - 1}, {30, 10, 2*quarter - 1}, {40, 10, 3*quarter - 1},
-		{50, 20, math.MaxUint64},      // the sweep is done: the full snapshot goes
-		{60, 30, quarter - 1},         // 20's range is covered again
-		{70, 30, quarter + quarter/2}, // half of 30's: it stays
-		{80, 40, 2*quarter + quarter/2},
+		{20, 10, []uint64{q - 1}},
+		{30, 10, []uint64{q + q/2, 2*q - 1}}, // two ranges, taken ahead
+		{40, 10, []uint64{3*q - 1}},
+		{50, 20, []uint64{math.MaxUint64}}, // the sweep ends: the full snapshot goes
+		{60, 30, []uint64{q - 1}},          // 20's range is covered again
+		{70, 30, []uint64{q + q/2 - 1}},    // a part of 30's: it stays
+		{80, 40, []uint64{2*q + q/2 - 1}},
 	} {
-		lo, hi := r.nextRange(0.25)
-		if i == 5 {
-			hi = tc.hi
+		for _, hi := range tc.his {
+			r.took(hi)
 		}
-		require.Equal(t, tc.hi, hi, "checkpoint %d", tc.batch)
-		if i > 0 && i != 4 {
-			require.NotZero(t, lo)
-		}
-		r.rewrote(hi, tc.batch)
+		r.commit(tc.batch)
 		require.Equal(t, tc.base, r.base(), "checkpoint %d", tc.batch)
 	}
+	require.Equal(t, 2*q+q/2, r.next)
+	r.took(3 * q)
 	r.full(90)
 	require.Equal(t, int64(90), r.base())
-	lo, _ := r.nextRange(2)
-	require.Zero(t, lo, "a new sweep after a full snapshot")
+	require.Zero(t, r.next, "a new sweep after a full snapshot")
+	require.Empty(t, r.taken)
 }
 
 // TestStateSnapshotHandsOverTheWholeState checks a state checkpoint when

@@ -2,6 +2,7 @@ package dstream
 
 import (
 	"hash/maphash"
+	"math"
 	"math/bits"
 	"unsafe"
 )
@@ -497,28 +498,44 @@ func (t *stateTable[K, S]) prefetchSlot(h uint64) {
 	}
 }
 
-// inRange calls yield for every key whose hash is in [lo, hi], with its
-// entry. Parts wholly in the range are read as they are; only the keys of
-// the (at most two) parts across its ends are hashed.
-func (t *stateTable[K, S]) inRange(lo, hi uint64, yield func(k K, e *stateEntry[S])) {
+// partsFrom calls yield for about n keys of the parts from the one holding
+// hash lo on, with their entries: every key whose hash is from lo to the
+// hi it returns. It reads whole parts while n is at least half of a part's
+// keys, and no more than a part's hash range in proportion to n when it
+// is less (then it hashes every key of that part to pick those in range),
+// so a large budget costs no hashing, and a small one does not rewrite a
+// whole part. It returns math.MaxUint64 when the hash space ends.
+func (t *stateTable[K, S]) partsFrom(lo uint64, n int, yield func(k K, e *stateEntry[S])) (hi uint64) {
 	depth := 64 - t.shift
-	for i := int(lo >> t.shift); i <= int(hi>>t.shift); {
+	for i := int(lo >> t.shift); ; {
 		p := t.dir[i].part
-		n := 1 << (depth - p.depth)
-		first := i &^ (n - 1)
+		span := 1 << (depth - p.depth)
+		first := i &^ (span - 1)
 		// The part's hashes; at depth 0 both shifts are by 64, giving 0.
-		pLo, pHi := uint64(first)<<t.shift, uint64(first+n)<<t.shift-1
-		whole := lo <= pLo && pHi <= hi
+		pLo, pHi := uint64(first)<<t.shift, uint64(first+span)<<t.shift-1
+		start, end := max(lo, pLo), pHi
+		share := (float64(pHi-start) + 1) / (float64(pHi-pLo) + 1) // of the part's hashes
+		if float64(n) < float64(p.used)*share/2 {
+			if w := float64(pHi-pLo) * float64(n) / float64(p.used); w < float64(pHi-start) {
+				end = start + uint64(w)
+			}
+		}
+		whole := start == pLo && end == pHi
 		for g := range p.ctrl {
 			for m := matchFull(p.ctrl[g]); m != 0; m &= m - 1 {
 				s := &p.slots[uint64(g)*groupSlots+slotIn(m)]
 				if whole {
 					yield(s.key, &s.entry)
-				} else if h := t.hash(s.key); lo <= h && h <= hi {
+					n--
+				} else if h := t.hash(s.key); start <= h && h <= end {
 					yield(s.key, &s.entry)
+					n--
 				}
 			}
 		}
-		i = first + n
+		if n <= 0 || end != pHi || end == math.MaxUint64 {
+			return end
+		}
+		i = first + span
 	}
 }

@@ -193,19 +193,20 @@ func TestStateTableReusesBlocks(t *testing.T) {
 	assert.LessOrEqual(t, len(tab.blocks.free), 1, "free blocks")
 }
 
-// TestStateTableInRange checks that inRange yields exactly the keys whose
-// hash is in the range, over a table of many parts of different depths,
-// for ranges inside one part, across parts and over the whole space, and
-// that consecutive ranges yield every key once.
-func TestStateTableInRange(t *testing.T) {
+// TestStateTablePartsFrom checks that partsFrom yields exactly the keys
+// whose hash is in [lo, hi] for the hi it returns, at least n of them, over
+// a table of many parts of different depths, from part boundaries and from
+// inside a part, for about n of them, and that a sweep from 0 yields every
+// key once.
+func TestStateTablePartsFrom(t *testing.T) {
 	tb := newStateTable[int, int]()
 	for k := range 60_000 {
 		tb.set(k, stateEntry[int]{state: k})
 	}
 	require.Greater(t, len(tb.dir), 4, "the table has split")
-	check := func(lo, hi uint64) map[int]bool {
+	check := func(lo uint64, n int) (uint64, map[int]bool) {
 		got := map[int]bool{}
-		tb.inRange(lo, hi, func(k int, e *stateEntry[int]) {
+		hi := tb.partsFrom(lo, n, func(k int, e *stateEntry[int]) {
 			require.Equal(t, k, e.state)
 			require.False(t, got[k], "key %d twice", k)
 			got[k] = true
@@ -217,27 +218,32 @@ func TestStateTableInRange(t *testing.T) {
 			}
 		}
 		require.Equal(t, want, got, "range [%x, %x]", lo, hi)
-		return got
+		require.GreaterOrEqual(t, hi, lo)
+		return hi, got
 	}
-	require.Len(t, check(0, math.MaxUint64), 60_000)
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 20 {
-		lo := r.Uint64()
-		check(lo, lo+r.Uint64N(math.MaxUint64-lo))
-		check(lo, lo+r.Uint64N(1<<50)) // inside a part, most likely
+		check(r.Uint64(), r.IntN(20_000))
 	}
 	seen := 0
-	for lo, step := uint64(0), uint64(1)<<60; ; lo += step {
-		seen += len(check(lo, lo+step-1))
-		if lo+step == 0 {
+	sweeps := 0
+	for lo := uint64(0); ; sweeps++ {
+		hi, got := check(lo, 5000)
+		seen += len(got)
+		if hi == math.MaxUint64 {
 			break
 		}
+		lo = hi + 1
 	}
 	require.Equal(t, 60_000, seen)
+	require.InDelta(t, 12, sweeps, 8, "about 5,000 keys a call")
+	// A small budget reads a slice of a part, not all of it.
+	_, got := check(0, 10)
+	require.Less(t, len(got), 100)
 
 	small := newStateTable[int, int]()
 	small.set(1, stateEntry[int]{state: 1})
 	n := 0
-	small.inRange(0, math.MaxUint64, func(int, *stateEntry[int]) { n++ })
+	require.Equal(t, uint64(math.MaxUint64), small.partsFrom(0, 5, func(int, *stateEntry[int]) { n++ }))
 	require.Equal(t, 1, n, "a table of one part, at depth 0")
 }
