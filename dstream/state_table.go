@@ -501,10 +501,11 @@ func (t *stateTable[K, S]) prefetchSlot(h uint64) {
 // partsFrom calls yield for about n keys of the parts from the one holding
 // hash lo on, with their entries: every key whose hash is from lo to the
 // hi it returns. It reads whole parts while n is at least half of a part's
-// keys, and no more than a part's hash range in proportion to n when it
-// is less (then it hashes every key of that part to pick those in range),
-// so a large budget costs no hashing, and a small one does not rewrite a
-// whole part. It returns math.MaxUint64 when the hash space ends.
+// keys. When n is less than that at the first part, it reads that part's
+// hash range in proportion to n (hashing each of its keys to pick those
+// in range), so a small budget does not rewrite a whole part; at a later
+// part it stops, so a large budget reads whole parts and hashes nothing.
+// It returns math.MaxUint64 when the hash space ends.
 func (t *stateTable[K, S]) partsFrom(lo uint64, n int, yield func(k K, e *stateEntry[S])) (hi uint64) {
 	depth := 64 - t.shift
 	for i := int(lo >> t.shift); ; {
@@ -516,6 +517,11 @@ func (t *stateTable[K, S]) partsFrom(lo uint64, n int, yield func(k K, e *stateE
 		start, end := max(lo, pLo), pHi
 		share := (float64(pHi-start) + 1) / (float64(pHi-pLo) + 1) // of the part's hashes
 		if float64(n) < float64(p.used)*share/2 {
+			if start > lo {
+				// Whole parts were read: stop at their end rather than
+				// hash this one, and leave it to the next call.
+				return start - 1
+			}
 			if w := float64(pHi-pLo) * float64(n) / float64(p.used); w < float64(pHi-start) {
 				end = start + uint64(w)
 			}
