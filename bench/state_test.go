@@ -117,8 +117,9 @@ func (s *statePipeline) op() {
 // and the checkpoint's cost is part of the figure; the first checkpoint,
 // a full snapshot of the initial state, is written before timing starts.
 // MapWithState touches only the batch's keys, and its checkpoint writes
-// only the keys changed, so its time per batch should not grow with the
-// state (target: 10M within 1.5x of 10k, measured by the interleaved case,
+// only the keys changed and about as many live keys rewritten (the rolling
+// rewrite that bounds its files, see dstream's state_refresh.go), so its
+// time per batch should not grow with the state (target: 10M within 1.5x of 10k, measured by the interleaved case,
 // see interleave for the collector). Its checkpoint costs the
 // distinct keys changed in the interval, which here grows with the state up
 // to the 100,000 updates of an interval (a 10k-key state sees its 10k keys
