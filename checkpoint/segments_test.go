@@ -332,14 +332,14 @@ func TestDeltaWithRepeatedKeys(t *testing.T) {
 }
 
 // TestStateRefShapeChecked checks that metadata whose state reference has
-// both a full snapshot and segments, or neither, or deltas without a full
-// snapshot, reads as corrupt.
+// both state files (a full snapshot, deltas) and segments, or neither,
+// reads as corrupt, and that deltas alone (a rolling chain) do not.
 func TestStateRefShapeChecked(t *testing.T) {
 	full, seg := newStateFileName(1, fullSuffix), newStateFileName(1, segSuffix)
 	for name, ref := range map[string]StateRef{
-		"both":            {Full: full, Segments: []SegmentRef{{Name: "a", File: seg}}},
-		"neither":         {},
-		"deltas, no full": {Deltas: []string{newStateFileName(1, deltaSuffix)}, Segments: []SegmentRef{{Name: "a", File: seg}}},
+		"both":                {Full: full, Segments: []SegmentRef{{Name: "a", File: seg}}},
+		"neither":             {},
+		"deltas and segments": {Deltas: []string{newStateFileName(1, deltaSuffix)}, Segments: []SegmentRef{{Name: "a", File: seg}}},
 	} {
 		m := testMetadata(1)
 		m.State = map[string]StateRef{"window": ref}
@@ -348,7 +348,7 @@ func TestStateRefShapeChecked(t *testing.T) {
 		_, err = decodeMetadata(data)
 		require.ErrorIs(t, err, ErrCorrupt, name)
 	}
-	for _, ref := range []StateRef{{Full: full}, {Segments: []SegmentRef{{Name: "a", File: seg}}}} {
+	for _, ref := range []StateRef{{Full: full}, {Segments: []SegmentRef{{Name: "a", File: seg}}}, {Deltas: []string{newStateFileName(1, deltaSuffix)}}} {
 		m := testMetadata(1)
 		m.State = map[string]StateRef{"window": ref}
 		data, err := encodeMetadata(m)

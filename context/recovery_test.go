@@ -346,39 +346,48 @@ func TestGracefulStopWritesFinalCheckpoint(t *testing.T) {
 	}
 }
 
+// mapWithStateSetup is a queue of batches of int keys (two partitions each)
+// → MapWithState with spec, named "counts" and checkpointed every, whose
+// output and state snapshots are collected into out.
+func mapWithStateSetup(batches [][]int, every time.Duration, spec dstream.StateSpec[int, int, int, string], out *results) func(*context.StreamingContext) error {
+	return func(ssc *context.StreamingContext) error {
+		q := context.NewQueue[int]()
+		for _, keys := range batches {
+			q.PushSlice(keys, 2)
+		}
+		in := context.QueueStream(ssc, q, true, nil)
+		counts := dstream.MapWithState(dstream.Map(in, func(k int) rdd.Pair[int, int] { return rdd.KV(k, 1) }), spec)
+		counts.SetName("counts")
+		counts.Checkpoint(every)
+		collectInto(out, "counts", counts.DStream)
+		collectInto(out, "snapshots", counts.StateSnapshots())
+		return nil
+	}
+}
+
 // aheadSetup is MapWithState over keys that are mostly new in each batch
 // (so its changes are handed over ahead of each data checkpoint), with
 // some updated again and some removed, and a data checkpoint every four
 // batches.
 func aheadSetup(n int, out *results) func(*context.StreamingContext) error {
-	return func(ssc *context.StreamingContext) error {
-		q := context.NewQueue[int]()
-		for i := range n {
-			var keys []int
-			for j := range 40 {
-				keys = append(keys, i*40+j)
-			}
-			if i > 0 {
-				keys = append(keys, (i-1)*40, (i-1)*40+1) // again: removed
-			}
-			q.PushSlice(keys, 2)
+	batches := make([][]int, n)
+	for i := range n {
+		for j := range 40 {
+			batches[i] = append(batches[i], i*40+j)
 		}
-		in := context.QueueStream(ssc, q, true, nil)
-		spec := dstream.StateSpecFunc(func(_ time.Time, k int, _ rdd.Option[int], s *dstream.State[int]) rdd.Option[string] {
-			if s.Exists() {
-				s.Remove()
-				return rdd.Some(fmt.Sprintf("%d removed", k))
-			}
-			s.Update(k * 3)
-			return rdd.Some(fmt.Sprintf("%d=%d", k, k*3))
-		})
-		counts := dstream.MapWithState(dstream.Map(in, func(k int) rdd.Pair[int, int] { return rdd.KV(k, 1) }), spec)
-		counts.SetName("counts")
-		counts.Checkpoint(4 * time.Second)
-		collectInto(out, "counts", counts.DStream)
-		collectInto(out, "snapshots", counts.StateSnapshots())
-		return nil
+		if i > 0 {
+			batches[i] = append(batches[i], (i-1)*40, (i-1)*40+1) // again: removed
+		}
 	}
+	spec := dstream.StateSpecFunc(func(_ time.Time, k int, _ rdd.Option[int], s *dstream.State[int]) rdd.Option[string] {
+		if s.Exists() {
+			s.Remove()
+			return rdd.Some(fmt.Sprintf("%d removed", k))
+		}
+		s.Update(k * 3)
+		return rdd.Some(fmt.Sprintf("%d=%d", k, k*3))
+	})
+	return mapWithStateSetup(batches, 4*time.Second, spec, out)
 }
 
 // TestRestartWithChangesWrittenAhead crashes a pipeline whose state changes
@@ -419,32 +428,22 @@ func (r *run) stepsDurable(to time.Duration) {
 // batches: each checkpoint rewrites about a third of the live keys beside
 // its changes, so the state's full snapshot leaves the chain after a few.
 func rollingSetup(n int, out *results) func(*context.StreamingContext) error {
-	return func(ssc *context.StreamingContext) error {
-		q := context.NewQueue[int]()
-		for i := range n {
-			var keys []int
-			for j := range 30 {
-				keys = append(keys, (i*37+j*7)%200)
-			}
-			q.PushSlice(keys, 2)
+	batches := make([][]int, n)
+	for i := range n {
+		for j := range 30 {
+			batches[i] = append(batches[i], (i*37+j*7)%200)
 		}
-		in := context.QueueStream(ssc, q, true, nil)
-		spec := dstream.StateSpecFunc(func(_ time.Time, k int, _ rdd.Option[int], s *dstream.State[int]) rdd.Option[string] {
-			if s.Exists() && k%5 == 0 {
-				s.Remove()
-				return rdd.Some(fmt.Sprintf("%d removed", k))
-			}
-			n := s.GetOption().Value + 1
-			s.Update(n)
-			return rdd.Some(fmt.Sprintf("%d=%d", k, n))
-		})
-		counts := dstream.MapWithState(dstream.Map(in, func(k int) rdd.Pair[int, int] { return rdd.KV(k, 1) }), spec)
-		counts.SetName("counts")
-		counts.Checkpoint(2 * time.Second)
-		collectInto(out, "counts", counts.DStream)
-		collectInto(out, "snapshots", counts.StateSnapshots())
-		return nil
 	}
+	spec := dstream.StateSpecFunc(func(_ time.Time, k int, _ rdd.Option[int], s *dstream.State[int]) rdd.Option[string] {
+		if s.Exists() && k%5 == 0 {
+			s.Remove()
+			return rdd.Some(fmt.Sprintf("%d removed", k))
+		}
+		n := s.GetOption().Value + 1
+		s.Update(n)
+		return rdd.Some(fmt.Sprintf("%d=%d", k, n))
+	})
+	return mapWithStateSetup(batches, 2*time.Second, spec, out)
 }
 
 // TestRestartFromRollingChain crashes a state stream whose data

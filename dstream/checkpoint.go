@@ -500,7 +500,7 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 		// What the batches since the last data checkpoint did not take
 		// ahead of it (see ahead).
 		if rest := wanted - c.refresh.taken; rest > 0 {
-			refresh = c.store.takeRefresh(&c.refresh, rest)
+			refresh = c.store.takeRefresh(&c.refresh, rest, live)
 		}
 		c.refresh.commit(t.UnixNano())
 	}
@@ -549,7 +549,7 @@ func (c *stateCheckpointer[K, S]) ahead() func(into *checkpoint.Entries) error {
 	// Not before the first full snapshot, nor when the next data
 	// checkpoint will be full anyway.
 	if records, live := c.store.pendingRecords(); c.refresh.base() != 0 && records < live && records > c.refresh.records {
-		refresh = c.store.takeRefresh(&c.refresh, records-c.refresh.records)
+		refresh = c.store.takeRefresh(&c.refresh, records-c.refresh.records, live)
 		c.refresh.records = records
 	}
 	if len(refresh) == 0 && !slices.ContainsFunc(copies, func(recs []changeRecord[K, S]) bool { return len(recs) > 0 }) {

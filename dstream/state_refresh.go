@@ -165,17 +165,17 @@ func refreshWanted(records, live int) int {
 	return max(records, (live+maxRefreshCycle-1)/maxRefreshCycle)
 }
 
-// takeRefresh returns a copy of about n live keys, the next ones of each
-// partition's sweep (in proportion to its keys, whole parts of its table,
-// at least one), in the store's spare buffer, and records the ranges taken
-// in r. Like takeChanges it must not run concurrently with a batch's
-// update.
-func (st *stateStore[K, S]) takeRefresh(r *rolling, n int) []rdd.Pair[K, stateEntry[S]] {
+// takeRefresh returns a copy of about n of the store's live keys, the
+// next ones of each partition's sweep (in proportion to its keys, whole
+// parts of its table, at least one), in the store's spare buffer, and
+// records the ranges taken in r. Like takeChanges it must not run
+// concurrently with a batch's update.
+func (st *stateStore[K, S]) takeRefresh(r *rolling, n, live int) []rdd.Pair[K, stateEntry[S]] {
 	st.spareMu.Lock()
 	out := st.spareRefresh[:0]
 	st.spareRefresh = nil
 	st.spareMu.Unlock()
-	live := max(st.len(), 1)
+	live = max(live, 1)
 	for i := range st.parts {
 		sp := &st.parts[i]
 		sp.mu.RLock()

@@ -495,6 +495,18 @@ func TestEncodeChangesInParallel(t *testing.T) {
 	_, _, err = encodeChanges(stateChanges[int, panickyState]{Changed: make([][]changeRecord[int, panickyState], 1), Repeats: []int{0}, Live: boom}, nil, 2)
 	require.ErrorIs(t, err, rdd.ErrUserPanic)
 	require.ErrorContains(t, err, fmt.Sprintf("key %d", liveChunk+3))
+
+	// So does a key rewritten beside the changes (state_refresh.go).
+	_, _, err = encodeChanges(stateChanges[int, panickyState]{Changed: make([][]changeRecord[int, panickyState], 1), Repeats: []int{0}}, boom, 2)
+	require.ErrorIs(t, err, rdd.ErrUserPanic)
+	require.ErrorContains(t, err, fmt.Sprintf("key %d", liveChunk+3))
+
+	// A key that cannot be hashed fails the deduplication of a log that
+	// repeats keys, as an error.
+	unhashable := []changeRecord[any, int]{{key: []int{1}}, {key: []int{1}}}
+	_, _, err = encodeChanges(stateChanges[any, int]{Changed: [][]changeRecord[any, int]{unhashable}, Repeats: []int{1}}, nil, 2)
+	require.ErrorIs(t, err, rdd.ErrUserPanic)
+	require.ErrorContains(t, err, "deduplicating")
 }
 
 // panickyState is a state whose msgpack encoder panics when it is true.
