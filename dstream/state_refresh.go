@@ -15,12 +15,14 @@ import (
 // snapshot once the deltas outgrow the last one, which over a large state
 // is a stall: 10M keys took 1.7 s to copy, encode and write, in which the
 // batches waited. Instead, each data checkpoint also rewrites the live keys
-// of the next range of the hash space (the refresh), about as many keys as
-// it has changes, and at least 1/maxRefreshCycle of the state. Once a
-// sweep of the hash space is done, every live key has been written since
-// the sweep's first range, so the files before the checkpoint that wrote
-// it are no longer needed (checkpoint.StateSnapshot.Base), and the full
-// snapshot goes too. The entries written stay about twice the changes, as
+// of the next range of each partition's hash space (the refresh), about as
+// many keys as it has changes, and at least 1/maxRefreshCycle of the
+// state; the ranges are taken after each batch too, and written ahead
+// (stateCheckpointer.ahead). Once a partition's sweep of its hash space is
+// done, every live key of it has been written since the sweep's first
+// range, so the files before the checkpoint that wrote that range are no
+// longer needed (checkpoint.StateSnapshot.Base: the oldest such
+// checkpoint over the partitions), and the full snapshot goes too. The entries written stay about twice the changes, as
 // with the store's rule, and a restore reads about twice the live keys,
 // but no checkpoint writes much more than its changes.
 //
