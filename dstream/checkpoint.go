@@ -343,7 +343,9 @@ type AheadData struct {
 // written ahead of it; that data checkpoint's snapshot then holds only the
 // changes after them, and the entries of every AheadData taken since the
 // previous one must go before its Changed, in order. It runs in the job
-// loop, between batches, and costs a copy of the records taken.
+// loop, between batches; the records are not copied, so each AheadData
+// must be encoded before the data checkpoint that follows it (the
+// context's encoder takes them in order).
 func (g *Graph) CheckpointAhead() []AheadData {
 	var out []AheadData
 	for _, c := range g.checkpointers() {
@@ -544,7 +546,7 @@ func (c *stateCheckpointer[K, S]) snapshot(ctx context.Context, t time.Time) (fu
 // file before every record logged after j: a key's last entry in the file
 // is still its state at the checkpoint.
 func (c *stateCheckpointer[K, S]) ahead() func(into *checkpoint.Entries) error {
-	copies := c.store.takeAhead()
+	logs := c.store.takeAhead()
 	var refresh []rdd.Pair[K, stateEntry[S]]
 	// Not before the first full snapshot, nor when the next data
 	// checkpoint will be full anyway.
@@ -552,13 +554,13 @@ func (c *stateCheckpointer[K, S]) ahead() func(into *checkpoint.Entries) error {
 		refresh = c.store.takeRefresh(&c.refresh, records-c.refresh.records, live)
 		c.refresh.records = records
 	}
-	if len(refresh) == 0 && !slices.ContainsFunc(copies, func(recs []changeRecord[K, S]) bool { return len(recs) > 0 }) {
+	if len(refresh) == 0 && !slices.ContainsFunc(logs, func(recs []changeRecord[K, S]) bool { return len(recs) > 0 }) {
 		c.store.recycleRefresh(refresh)
 		return nil
 	}
 	return func(into *checkpoint.Entries) error {
 		enc := checkpoint.NewEntryEncoderAfter[K, storedState[S]](*into)
-		for _, recs := range copies {
+		for _, recs := range logs {
 			if err := encodeLog(enc, recs); err != nil {
 				return err
 			}
@@ -567,7 +569,6 @@ func (c *stateCheckpointer[K, S]) ahead() func(into *checkpoint.Entries) error {
 			return err
 		}
 		*into = enc.Entries()
-		c.store.recycleAhead(copies)
 		c.store.recycleRefresh(refresh)
 		return nil
 	}
@@ -604,7 +605,7 @@ func encodeLog[K comparable, S any](enc *checkpoint.EntryEncoder[K, storedState[
 	}()
 	for _, rec := range log {
 		key = rec.key
-		if rec.removed {
+		if rec.removed() {
 			err = enc.Delete(rec.key)
 		} else {
 			err = enc.Set(rec.key, stored(rec.entry))

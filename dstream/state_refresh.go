@@ -196,9 +196,9 @@ func (st *stateStore[K, S]) takeRefresh(r *rolling, n, live int) []rdd.Pair[K, s
 // for the next one to copy into: over a large state fresh memory costs
 // more than the copy.
 func (st *stateStore[K, S]) recycleRefresh(r []rdd.Pair[K, stateEntry[S]]) {
-	clear(r)
 	st.spareMu.Lock()
 	if cap(r) > cap(st.spareRefresh) {
+		forget(r, st.plainRecords)
 		st.spareRefresh = r[:0]
 	}
 	st.spareMu.Unlock()

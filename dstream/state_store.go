@@ -66,12 +66,26 @@ type stateEntry[S any] struct {
 }
 
 // changeRecord is one change in a partition's log: the key's entry after
-// it, or its removal.
+// it, or its removal (an entry updated at removedAt, see removal). The
+// removal is not a field of its own: over a large state the log's writes
+// compete with the batch's lookups for the caches, and a flag would pad
+// the record of an int64 key and state from 24 bytes to 32.
 type changeRecord[K comparable, S any] struct {
-	key     K
-	entry   stateEntry[S]
-	removed bool
+	key   K
+	entry stateEntry[S]
 }
+
+// removedAt is the update time of a removal record: no batch has it
+// (it is minBatchTime, before every batch).
+const removedAt = minBatchTime
+
+// removal returns the record of k's removal.
+func removal[K comparable, S any](k K) changeRecord[K, S] {
+	return changeRecord[K, S]{key: k, entry: stateEntry[S]{updated: removedAt}}
+}
+
+// removed reports whether r records a removal.
+func (r changeRecord[K, S]) removed() bool { return r.entry.updated == removedAt }
 
 // expiryBucket holds the keys updated at one batch time.
 type expiryBucket[K comparable] struct {
@@ -94,11 +108,12 @@ type statePartition[K comparable, S any] struct {
 	since    int64
 	all      bool
 	// staged is how many records at the start of log were handed over
-	// ahead of the checkpoint (takeAhead).
+	// ahead of the checkpoint (takeAhead). What was handed over is read
+	// by the encoder while the batches go on, so a log's records are
+	// never written again once handed over, until the encoder is done
+	// with them: the batches only append, and a log is reused only
+	// through recycle.
 	staged int
-	// spareAhead is a copy takeAhead made that the encoder is done with,
-	// emptied, for the next takeAhead to copy into.
-	spareAhead []changeRecord[K, S]
 	// spareLog is a log the checkpoint encoder is done with, emptied, for
 	// the next takeChanges to record into (see recycle).
 	spareLog []changeRecord[K, S]
@@ -116,6 +131,8 @@ type stateStore[K comparable, S any] struct {
 	// plainState reports that S holds no pointers, so two states with the
 	// same bytes are the same state (see sameBytes).
 	plainState bool
+	// plainRecords reports that neither K nor S holds pointers.
+	plainRecords bool
 	// spareRefresh is a copy takeRefresh made that the encoder is done
 	// with, emptied, for the next one to copy into.
 	spareMu      sync.Mutex
@@ -154,6 +171,7 @@ func pointerFree(t reflect.Type) bool {
 func newStateStore[K comparable, S any](part rdd.Partitioner[K], timeout time.Duration) *stateStore[K, S] {
 	st := &stateStore[K, S]{part: part, timeout: timeout, parts: make([]statePartition[K, S], part.NumPartitions()),
 		plainState: pointerFree(reflect.TypeFor[S]())}
+	st.plainRecords = st.plainState && pointerFree(reflect.TypeFor[K]())
 	for i := range st.parts {
 		st.parts[i].m = newStateTable[K, S]()
 	}
@@ -229,17 +247,17 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 			}
 			var removed []changeRecord[K, S]
 			for _, r := range sp.log {
-				if !r.removed {
+				if !r.removed() {
 					continue
 				}
 				if _, ok := sp.m.get(r.key); !ok {
 					removed = append(removed, r)
 				}
 			}
-			// Removals may repeat a key. The reused log drops the keys it held.
+			// Removals may repeat a key. The log may have been handed
+			// over ahead: the next one starts anew.
 			out.Changed[i], out.Repeats[i] = removed, len(removed)
-			clear(sp.log)
-			sp.log = sp.log[:0]
+			sp.log = nil
 		} else {
 			out.Full = false
 			out.Changed[i], out.Repeats[i], out.Staged[i] = sp.log, sp.repeats, sp.staged
@@ -255,46 +273,28 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 	return out
 }
 
-// takeAhead returns a copy of the records logged since the previous
-// takeAhead or takeChanges, in the partitions whose logs are worth handing
-// over ahead of the checkpoint that commits them: those that repeat few
-// keys (see dedupWorth), whose records the checkpoint would write
-// anyway. Like takeChanges it must not run concurrently with a batch's
-// update. The next takeChanges reports every record of the logs, with how
-// many were handed over (Staged).
+// takeAhead returns the records logged since the previous takeAhead or
+// takeChanges, in the partitions whose logs are worth handing over ahead
+// of the checkpoint that commits them: those that repeat few keys (see
+// dedupWorth), whose records the checkpoint would write anyway. They are
+// the log's own records, not a copy (copying them cost a large state's
+// batches more than the encoding, in caches): the encoder may read them
+// while later batches append to the log, until recycle. Like takeChanges
+// it must not run concurrently with a batch's update. The next
+// takeChanges reports every record of the logs, with how many were handed
+// over (Staged).
 func (st *stateStore[K, S]) takeAhead() [][]changeRecord[K, S] {
 	out := make([][]changeRecord[K, S], len(st.parts))
 	for i := range st.parts {
 		sp := &st.parts[i]
 		sp.mu.Lock()
 		if sp.tracking && !sp.all && len(sp.log) > sp.staged && !dedupWorth(sp.repeats, len(sp.log)) {
-			out[i] = append(sp.spareAhead[:0], sp.log[sp.staged:]...)
-			sp.spareAhead, sp.staged = nil, len(sp.log)
+			out[i] = sp.log[sp.staged:len(sp.log):len(sp.log)]
+			sp.staged = len(sp.log)
 		}
 		sp.mu.Unlock()
 	}
 	return out
-}
-
-// recycleAhead hands the copies of a takeAhead back to their partitions
-// once they are encoded, for the next takeAhead to copy into: over a large
-// state, fresh memory costs more than the copy (see recycle).
-func (st *stateStore[K, S]) recycleAhead(copies [][]changeRecord[K, S]) {
-	st.handBack(copies, func(sp *statePartition[K, S]) *[]changeRecord[K, S] { return &sp.spareAhead })
-}
-
-// handBack empties each partition's slice of records in recs and keeps it
-// as the partition's spare (the one spare picks) when it is larger.
-func (st *stateStore[K, S]) handBack(recs [][]changeRecord[K, S], spare func(*statePartition[K, S]) *[]changeRecord[K, S]) {
-	for i, r := range recs {
-		sp := &st.parts[i]
-		sp.mu.Lock()
-		if s := spare(sp); cap(r) > cap(*s) {
-			clear(r)
-			*s = r[:0]
-		}
-		sp.mu.Unlock()
-	}
 }
 
 // dedupWorth reports whether a log of n records, repeats of them of a key
@@ -311,7 +311,25 @@ func dedupWorth(repeats, n int) bool {
 // every interval costs a large state more than its changes (new memory
 // comes cache-cold and page-faulted).
 func (st *stateStore[K, S]) recycle(c stateChanges[K, S]) {
-	st.handBack(c.Changed, func(sp *statePartition[K, S]) *[]changeRecord[K, S] { return &sp.spareLog })
+	for i, log := range c.Changed {
+		sp := &st.parts[i]
+		sp.mu.Lock()
+		if cap(log) > cap(sp.spareLog) {
+			forget(log, st.plainRecords)
+			sp.spareLog = log[:0]
+		}
+		sp.mu.Unlock()
+	}
+}
+
+// forget clears s, so that it no longer keeps alive what its elements
+// point to, unless they hold no pointers (plain): then there is nothing to
+// let go of, and clearing the megabytes of a log between batches would
+// only evict the state the next batch reads from the caches.
+func forget[E any](s []E, plain bool) {
+	if !plain {
+		clear(s)
+	}
 }
 
 // dedupChanges returns the records of log that are the last of their key,
@@ -357,7 +375,7 @@ const (
 // (minBatchTime for a new key). In an allChanged partition only removals
 // are logged.
 func (sp *statePartition[K, S]) record(r changeRecord[K, S], prev int64) {
-	if !sp.tracking || sp.all && !r.removed {
+	if !sp.tracking || sp.all && !r.removed() {
 		return
 	}
 	if prev > sp.since {
@@ -366,13 +384,13 @@ func (sp *statePartition[K, S]) record(r changeRecord[K, S], prev int64) {
 	sp.log = append(sp.log, r)
 	if n := len(sp.log); !sp.all && n > minChangedBound && n > sp.m.len()/maxChangedShare {
 		sp.all = true
-		kept := sp.log[:0]
+		// Into a new log: this one may have been handed over ahead.
+		var kept []changeRecord[K, S]
 		for _, rec := range sp.log {
-			if rec.removed {
+			if rec.removed() {
 				kept = append(kept, rec)
 			}
 		}
-		clear(sp.log[len(kept):])
 		sp.log, sp.staged = kept, 0
 	}
 }
@@ -397,7 +415,7 @@ func (sp *statePartition[K, S]) put(k K, h uint64, at *stateEntry[S], s S, t, pr
 // remove deletes k, whose hash is h, last updated at batch time prev.
 func (sp *statePartition[K, S]) remove(k K, h uint64, prev int64) {
 	sp.m.remove(k, h)
-	sp.record(changeRecord[K, S]{key: k, removed: true}, prev)
+	sp.record(removal[K, S](k), prev)
 }
 
 // index adds k to the expiry bucket of batch time t, the newest bucket.

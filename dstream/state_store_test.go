@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -77,7 +78,7 @@ func sortedChanges(c stateChanges[int, int]) flatChanges {
 	}
 	for _, log := range c.Changed {
 		for _, rec := range dedupChanges(log) {
-			if rec.removed {
+			if rec.removed() {
 				out.Removed = append(out.Removed, rec.key)
 			} else {
 				out.Updated = append(out.Updated, rdd.KV(rec.key, rec.entry.state))
@@ -174,7 +175,7 @@ func TestStateStoreChangesHandedOver(t *testing.T) {
 	next := st.takeChanges()
 	require.Equal(t, []changeRecord[int, int]{
 		{key: 7, entry: stateEntry[int]{state: 72, updated: 7}},
-		{key: 7, removed: true},
+		removal[int, int](7),
 	}, next.Changed[p])
 	require.Equal(t, 1, next.Repeats[p], "7 was updated after the take at 6")
 	require.Equal(t, 2, next.len())
@@ -226,7 +227,7 @@ func TestStateStoreChangedSetBounded(t *testing.T) {
 		sp.set(k, -k, 2, 1, false)
 	}
 	require.True(t, sp.all, "the log outgrew half the keys")
-	require.Equal(t, []changeRecord[int, int]{{key: 0, removed: true}}, sp.log, "only removals are kept")
+	require.Equal(t, []changeRecord[int, int]{removal[int, int](0)}, sp.log, "only removals are kept")
 	sp.del(keys-1, 1)
 	c := sortedChanges(st.takeChanges())
 	require.True(t, c.Full)
@@ -429,7 +430,10 @@ func (sp *statePartition[K, S]) del(k K, prev int64) { sp.remove(k, sp.m.hash(k)
 // reports the first failure.
 func TestEncodeChangesInParallel(t *testing.T) {
 	rec := func(k, s int, removed bool) changeRecord[int, int] {
-		return changeRecord[int, int]{key: k, entry: stateEntry[int]{state: s, updated: int64(s)}, removed: removed}
+		if removed {
+			return removal[int, int](k)
+		}
+		return changeRecord[int, int]{key: k, entry: stateEntry[int]{state: s, updated: int64(s)}}
 	}
 	var few, many []changeRecord[int, int]
 	for k := range 5000 {
@@ -451,7 +455,7 @@ func TestEncodeChangesInParallel(t *testing.T) {
 	want := checkpoint.NewEntryEncoder[int, storedState[int]](0)
 	for _, log := range [][]changeRecord[int, int]{few, dedupChanges(many)} {
 		for _, r := range log {
-			if r.removed {
+			if r.removed() {
 				require.NoError(t, want.Delete(r.key))
 			} else {
 				require.NoError(t, want.Set(r.key, stored(r.entry)))
@@ -676,7 +680,7 @@ func TestUpdateStateByKeyLogsOnlyChangedPlainStates(t *testing.T) {
 }
 
 // TestStateStoreTakeAhead checks the changes handed over ahead of a data
-// checkpoint: each takeAhead copies the records logged since the previous
+// checkpoint: each takeAhead hands over the records logged since the previous
 // one, in partitions that repeat few keys; the next takeChanges reports
 // every record with how many were handed over, so the entries encoded
 // ahead followed by those of the snapshot are the log once, in order;
@@ -714,7 +718,7 @@ func TestStateStoreTakeAhead(t *testing.T) {
 	}
 	require.Nil(t, c.ahead(), "nothing logged since")
 	fresh.del(freshKeys[0], 1)
-	want = append(want, changeRecord[int, int]{key: freshKeys[0], removed: true})
+	want = append(want, removal[int, int](freshKeys[0]))
 
 	changes := st.takeChanges()
 	require.Equal(t, []int{30, 0}, changes.Staged, "the partition repeating its keys is not handed over")
@@ -745,4 +749,83 @@ func TestStateStoreTakeAhead(t *testing.T) {
 	changes = st.takeChanges()
 	require.Len(t, changes.Live, live, "every key of the partition")
 	require.Zero(t, changes.Staged[0])
+}
+
+// TestStateStoreAheadRecordsStayIntact checks what makes handing over the
+// log's own records ahead (not a copy) safe: the records handed over are
+// not written again while the encoder may read them, by later batches, by
+// the partition going allChanged, or by takeChanges, whether the partition
+// is allChanged or not; only recycle reuses the log.
+func TestStateStoreAheadRecordsStayIntact(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// after changes the partition once its first records were
+		// handed over ahead.
+		after func(st *stateStore[int, int], sp *statePartition[int, int])
+	}{
+		{"later batches append", func(_ *stateStore[int, int], sp *statePartition[int, int]) {
+			for k := range 1000 {
+				sp.set(100+k, -k, 2, minBatchTime, false)
+			}
+		}},
+		{"the partition goes allChanged", func(_ *stateStore[int, int], sp *statePartition[int, int]) {
+			for k := range minChangedBound + 1 {
+				sp.set(100+k, -k, 2, minBatchTime, false)
+			}
+			sp.del(0, 1)
+			require.True(t, sp.all)
+		}},
+		{"takeChanges of an allChanged partition", func(st *stateStore[int, int], sp *statePartition[int, int]) {
+			st.markAllChanged()
+			st.takeChanges()
+			for k := range 1000 {
+				sp.set(100+k, -k, 2, minBatchTime, false)
+			}
+			sp.del(1, 1)
+		}},
+		{"takeChanges, then later batches", func(st *stateStore[int, int], sp *statePartition[int, int]) {
+			st.takeChanges()
+			for k := range 1000 {
+				sp.set(100+k, -k, 2, minBatchTime, false)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newStateStore[int, int](rdd.NewHashPartitioner[int](1), 0)
+			st.startTrackingChanges()
+			st.takeChanges() // the first take is full
+			sp := &st.parts[0]
+			// As a recycled log: room for what follows, so that
+			// nothing moves the log's records elsewhere first.
+			sp.log = make([]changeRecord[int, int], 0, 4*minChangedBound)
+			for k := range 50 {
+				sp.set(k, k, 1, minBatchTime, false)
+			}
+			ahead := st.takeAhead()[0]
+			require.Len(t, ahead, 50)
+			want := slices.Clone(ahead)
+			tc.after(st, sp)
+			require.Equal(t, want, ahead, "the records handed over ahead")
+		})
+	}
+}
+
+// TestRecycleLetsGoOfPointers checks that a log handed back by recycle
+// keeps nothing alive when its keys or states hold pointers (a log of
+// plain records is left as it is, to be overwritten).
+func TestRecycleLetsGoOfPointers(t *testing.T) {
+	st := newStateStore[string, int](rdd.NewHashPartitioner[string](1), 0)
+	require.False(t, st.plainRecords)
+	require.True(t, newStateStore[int, int](rdd.NewHashPartitioner[int](1), 0).plainRecords)
+	st.startTrackingChanges()
+	st.takeChanges() // the first take is full
+	sp := &st.parts[0]
+	for k := range 10 {
+		sp.set(strconv.Itoa(k), k, 1, minBatchTime, false)
+	}
+	changes := st.takeChanges()
+	require.Len(t, changes.Changed[0], 10)
+	st.recycle(changes)
+	spare := sp.spareLog[:10]
+	require.Equal(t, make([]changeRecord[string, int], 10), spare, "the recycled log holds no keys")
 }
