@@ -17,6 +17,7 @@ import (
 	"github.com/sluice-io/sluice/checkpoint"
 	"github.com/sluice-io/sluice/context"
 	"github.com/sluice-io/sluice/dstream"
+	"github.com/sluice-io/sluice/dstream/dstreamtest"
 	"github.com/sluice-io/sluice/rdd"
 )
 
@@ -307,4 +308,35 @@ func TestRecoveryFromDamagedStateFails(t *testing.T) {
 	require.ErrorIs(t, err, checkpoint.ErrCorrupt)
 	require.ErrorContains(t, err, "restoring stream totals")
 	_ = ssc.Stop(false)
+}
+
+// TestStopDuringBatchIsNotCheckpointed: a batch whose job a stop that does
+// not wait cancels is not complete, so no checkpoint names it and recovery
+// runs it again; the batch before it, completed, is checkpointed even
+// though the stop comes while its checkpoint may still be being taken.
+func TestStopDuringBatchIsNotCheckpointed(t *testing.T) {
+	dir := t.TempDir()
+	h := dstreamtest.NewHarness(t, time.Second)
+	ssc := h.Context()
+	require.NoError(t, ssc.Checkpoint(dir))
+	started := make(chan struct{})
+	dstreamtest.Input(h, [][]int{{1}, {2}}).ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[int], bt time.Time) error {
+		if bt.Equal(time.UnixMilli(2000)) {
+			close(started)
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	})
+	h.Start()
+	h.Step()
+	h.Clock().Advance(time.Second)
+	<-started
+	require.NoError(t, ssc.Stop(false))
+	store, err := checkpoint.Open(dir)
+	require.NoError(t, err)
+	m, err := store.LatestMetadata()
+	require.NoError(t, err)
+	require.Equal(t, time.UnixMilli(1000).UTC(), m.Time, "the completed batch, not the cancelled one")
+	require.Equal(t, time.UnixMilli(1000).UTC(), m.LastCompleted)
 }
