@@ -111,8 +111,9 @@ type statePartition[K comparable, S any] struct {
 	// ahead of the checkpoint (takeAhead). What was handed over is read
 	// by the encoder while the batches go on, so a log's records are
 	// never written again once handed over, until the encoder is done
-	// with them: the batches only append, and a log is reused only
-	// through recycle.
+	// with them: the batches only append, and a log with staged records
+	// is reused only through recycle. staged is 0 only in a log that no
+	// takeAhead has seen (takeChanges and going allChanged start one).
 	staged int
 	// spareLog is a log the checkpoint encoder is done with, emptied, for
 	// the next takeChanges to record into (see recycle).
@@ -254,10 +255,15 @@ func (st *stateStore[K, S]) takeChanges() stateChanges[K, S] {
 					removed = append(removed, r)
 				}
 			}
-			// Removals may repeat a key. The log may have been handed
-			// over ahead: the next one starts anew.
+			// Removals may repeat a key. A log handed over ahead is not
+			// written again (see staged): the next one starts anew.
 			out.Changed[i], out.Repeats[i] = removed, len(removed)
-			sp.log = nil
+			if sp.staged == 0 {
+				forget(sp.log, st.plainRecords)
+				sp.log = sp.log[:0]
+			} else {
+				sp.log = nil
+			}
 		} else {
 			out.Full = false
 			out.Changed[i], out.Repeats[i], out.Staged[i] = sp.log, sp.repeats, sp.staged
@@ -384,12 +390,19 @@ func (sp *statePartition[K, S]) record(r changeRecord[K, S], prev int64) {
 	sp.log = append(sp.log, r)
 	if n := len(sp.log); !sp.all && n > minChangedBound && n > sp.m.len()/maxChangedShare {
 		sp.all = true
-		// Into a new log: this one may have been handed over ahead.
+		// In place, unless records of the log were handed over ahead
+		// (see staged): then into a new one.
 		var kept []changeRecord[K, S]
+		if sp.staged == 0 {
+			kept = sp.log[:0]
+		}
 		for _, rec := range sp.log {
 			if rec.removed() {
 				kept = append(kept, rec)
 			}
+		}
+		if sp.staged == 0 {
+			clear(sp.log[len(kept):])
 		}
 		sp.log, sp.staged = kept, 0
 	}

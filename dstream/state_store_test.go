@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vmihailenco/msgpack/v5"
@@ -828,4 +829,28 @@ func TestRecycleLetsGoOfPointers(t *testing.T) {
 	st.recycle(changes)
 	spare := sp.spareLog[:10]
 	require.Equal(t, make([]changeRecord[string, int], 10), spare, "the recycled log holds no keys")
+}
+
+// TestStateStoreLogReusedWhenNotHandedOver: a log none of whose records
+// were handed over ahead keeps its memory when the partition goes
+// allChanged and when an allChanged partition is taken, so a small state
+// that goes allChanged every interval allocates no new log.
+func TestStateStoreLogReusedWhenNotHandedOver(t *testing.T) {
+	st := newStateStore[int, int](rdd.NewHashPartitioner[int](1), 0)
+	st.startTrackingChanges()
+	st.takeChanges() // the first take is full
+	sp := &st.parts[0]
+	sp.log = make([]changeRecord[int, int], 0, 4*minChangedBound)
+	mem := unsafe.SliceData(sp.log)
+	for k := range minChangedBound + 1 {
+		sp.set(k, k, 1, minBatchTime, false)
+	}
+	require.True(t, sp.all)
+	require.Empty(t, sp.log)
+	require.Same(t, mem, unsafe.SliceData(sp.log), "going allChanged")
+	sp.del(0, 1)
+	changes := st.takeChanges()
+	require.Equal(t, []changeRecord[int, int]{removal[int, int](0)}, changes.Changed[0])
+	require.Empty(t, sp.log)
+	require.Same(t, mem, unsafe.SliceData(sp.log), "taking an allChanged partition")
 }
