@@ -235,6 +235,18 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 	defer ib.release()
 	current := make(callKeys[K], len(st.parts))
 	return current.name(st.eachPartition(ctx, func(p int, sp *statePartition[K, S]) error {
+		// The key of the call in progress, in a local: stored into
+		// current, beside the other partitions' keys, for every key,
+		// its cache line went back and forth between the cores of the
+		// partitions' tasks (two partitions on two cores took longer
+		// than on one).
+		var key K
+		defer func() {
+			if v := recover(); v != nil {
+				current[p] = key
+				panic(v)
+			}
+		}()
 		var (
 			index map[K]int32
 			keys  []K
@@ -275,7 +287,7 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 			if e != nil {
 				prev = rdd.Some(e.state)
 			}
-			current[p] = k
+			key = k
 			ns := update(bt, k, vals[i], prev)
 			switch {
 			case !ns.Valid && e != nil:
@@ -292,7 +304,7 @@ func updateAll[K comparable, V, S any](ctx context.Context, st *stateStore[K, S]
 			if e.updated == tn {
 				continue // one of the batch's keys, done above
 			}
-			current[p] = k
+			key = k
 			ns := update(bt, k, nil, rdd.Some(e.state))
 			switch {
 			case !ns.Valid:

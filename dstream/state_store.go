@@ -617,11 +617,12 @@ func (a *stateApplier) applyThrough(ctx context.Context, t time.Time) error {
 }
 
 // stateInbox holds one batch's records routed to the state partitions of
-// their keys, in buffers kept from batch to batch: the routing of a
-// MapWithState batch allocates nothing once the buffers have grown to the
-// batch size (a shuffle would allocate its buckets anew every batch, and a
-// large state makes fresh memory expensive: it comes cache-cold, and often
-// page-faulted). The stateApplier runs one batch at a time, so one inbox
+// their keys, in buffers kept from batch to batch: once the buffers have
+// grown to the batch size, the routing of a MapWithState batch allocates
+// only a copy of each task's slice headers (see fill). A shuffle would
+// allocate its buckets anew every batch, and a large state makes fresh
+// memory expensive: it comes cache-cold, and often page-faulted. The
+// stateApplier runs one batch at a time, so one inbox
 // serves every batch of a stream.
 type stateInbox[K comparable, V any] struct {
 	// byTask[m][p] are the records of input partition m whose keys belong
@@ -645,7 +646,11 @@ func (ib *stateInbox[K, V]) fill(ctx context.Context, in *rdd.RDD[rdd.Pair[K, V]
 		ib.hashes = make([][]uint64, part.NumPartitions())
 	}
 	return in.ForeachPartition(ctx, func(m int, recs iter.Seq[rdd.Pair[K, V]]) error {
-		bufs := ib.byTask[m]
+		// The records are appended through a copy of the task's slice
+		// headers, written back once: the tasks' headers sit side by
+		// side in memory, and updating them in place for every record
+		// sent their cache lines back and forth between the cores.
+		bufs := append([][]rdd.Pair[K, V](nil), ib.byTask[m]...)
 		for p := range bufs {
 			bufs[p] = bufs[p][:0]
 		}
@@ -653,6 +658,7 @@ func (ib *stateInbox[K, V]) fill(ctx context.Context, in *rdd.RDD[rdd.Pair[K, V]
 			p := part.Partition(kv.Key)
 			bufs[p] = append(bufs[p], kv)
 		}
+		copy(ib.byTask[m], bufs)
 		return nil
 	})
 }

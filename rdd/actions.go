@@ -38,7 +38,13 @@ func (r *RDD[T]) Collect(ctx context.Context) ([]T, error) {
 func (r *RDD[T]) Count(ctx context.Context) (int64, error) {
 	counts := make([]int64, r.lin.parts)
 	err := runJob(ctx, r, func(tc *taskContext, p int) error {
-		return r.iterate(tc, p, func(T) bool { counts[p]++; return true })
+		// A count of its own per task, stored once: the tasks' counts
+		// share cache lines, which incrementing them in place for
+		// every element sent back and forth between the cores.
+		var n int64
+		err := r.iterate(tc, p, func(T) bool { n++; return true })
+		counts[p] = n
+		return err
 	})
 	if err != nil {
 		return 0, err
@@ -165,10 +171,13 @@ func (r *RDD[T]) Take(ctx context.Context, n int) ([]T, error) {
 		want := n - len(out)
 		parts := make([][]T, to-from)
 		err := runJobOn(ctx, r, from, to, func(tc *taskContext, p int) error {
-			return r.iterate(tc, p, func(x T) bool {
-				parts[p-from] = append(parts[p-from], x)
-				return len(parts[p-from]) < want
+			var part []T // stored once, as Count's counts
+			err := r.iterate(tc, p, func(x T) bool {
+				part = append(part, x)
+				return len(part) < want
 			})
+			parts[p-from] = part
+			return err
 		})
 		if err != nil {
 			return nil, err
