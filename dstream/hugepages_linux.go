@@ -1,6 +1,7 @@
 package dstream
 
 import (
+	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -33,20 +34,24 @@ const (
 // It costs about the time of writing the memory once (4-115 ms per 62
 // MiB on the benchmark machine), once per slab. It is advice: when the
 // kernel refuses (THP disabled, or a kernel older than 6.1 for the
-// collapse), the memory works the same on small pages, only slower to
-// reach at random.
-func adviseHugePages(p unsafe.Pointer, n int) {
+// collapse, or a collapse that finds no free huge pages at the moment), the
+// memory works the same on small pages, only slower to reach at random.
+// The error is the kernel's refusal, for tests: callers ignore it.
+func adviseHugePages(p unsafe.Pointer, n int) error {
 	lo := (uintptr(p) + hugePageSize - 1) &^ (hugePageSize - 1)
 	hi := (uintptr(p) + uintptr(n)) &^ (hugePageSize - 1)
 	if hi <= lo {
-		return
+		return nil
 	}
 	b := unsafe.Slice((*byte)(unsafe.Add(p, lo-uintptr(p))), hi-lo)
-	if unix.Madvise(b, unix.MADV_HUGEPAGE) != nil {
-		return
+	if err := unix.Madvise(b, unix.MADV_HUGEPAGE); err != nil {
+		return fmt.Errorf("MADV_HUGEPAGE: %w", err)
 	}
 	for i := 0; i < len(b); i += smallPageSize {
 		b[i] = 0
 	}
-	_ = unix.Madvise(b, madvCollapse)
+	if err := unix.Madvise(b, madvCollapse); err != nil {
+		return fmt.Errorf("MADV_COLLAPSE: %w", err)
+	}
+	return nil
 }

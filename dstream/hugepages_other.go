@@ -6,4 +6,4 @@ import "unsafe"
 
 // adviseHugePages does nothing: only Linux is asked for huge pages (see
 // hugepages_linux.go).
-func adviseHugePages(unsafe.Pointer, int) {}
+func adviseHugePages(unsafe.Pointer, int) error { return nil }

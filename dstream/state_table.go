@@ -176,7 +176,7 @@ func (b *blockPool[K, S]) get() *fullBlock[K, S] {
 			return new(fullBlock[K, S])
 		}
 		b.slab = make([]fullBlock[K, S], max(min(b.bytes, slabMaxBytes)/size, 1))
-		adviseHugePages(unsafe.Pointer(&b.slab[0]), len(b.slab)*size)
+		_ = adviseHugePages(unsafe.Pointer(&b.slab[0]), len(b.slab)*size) // advice: see its doc
 	}
 	blk := &b.slab[0]
 	b.slab = b.slab[1:]
