@@ -1,6 +1,7 @@
 package dstream
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -17,6 +18,11 @@ const (
 	// at our version does not name.
 	madvCollapse = 25
 )
+
+// errNotCollapsed marks adviseHugePages's error when the range was advised
+// but the kernel did not collapse it into huge pages: a kernel older than
+// 6.1 (EINVAL), or no free huge pages at the moment (EAGAIN, ENOMEM).
+var errNotCollapsed = errors.New("advised, not collapsed into huge pages")
 
 // adviseHugePages asks the kernel to back the whole huge pages of the n
 // bytes at p, a new allocation of the Go heap that nothing else uses yet,
@@ -51,7 +57,7 @@ func adviseHugePages(p unsafe.Pointer, n int) error {
 		b[i] = 0
 	}
 	if err := unix.Madvise(b, madvCollapse); err != nil {
-		return fmt.Errorf("MADV_COLLAPSE: %w", err)
+		return fmt.Errorf("%w: MADV_COLLAPSE: %w", errNotCollapsed, err)
 	}
 	return nil
 }
