@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
@@ -195,6 +196,47 @@ type EntryEncoder[K comparable, V any] struct {
 	hint    int             // entries expected
 	prefix  []byte
 	fastKey bool // appendFast encodes K
+	// keyKind is what appendFast would find K to be, found once: setFast
+	// encodes the key without a type switch per entry.
+	keyKind fastKind
+}
+
+// fastKind is a type that appendFast encodes itself: exactly int, int64
+// or string (not a type defined on one, which may have an encoder of its
+// own), or none of them.
+type fastKind uint8
+
+const (
+	kindOther fastKind = iota
+	kindInt
+	kindInt64
+	kindString
+)
+
+// fastKindOf returns the fastKind of T.
+func fastKindOf[T any]() fastKind {
+	switch any((*T)(nil)).(type) {
+	case *int:
+		return kindInt
+	case *int64:
+		return kindInt64
+	case *string:
+		return kindString
+	}
+	return kindOther
+}
+
+// appendKind appends the msgpack encoding of *v, whose type's fastKind is
+// kind (not kindOther), as appendFast does, without its type switch.
+func appendKind[T any](b []byte, v *T, kind fastKind) []byte {
+	p := unsafe.Pointer(v)
+	switch kind {
+	case kindInt64:
+		return appendInt64(b, *(*int64)(p))
+	case kindInt:
+		return appendInt(b, int64(*(*int)(p)))
+	}
+	return appendString(b, *(*string)(p))
 }
 
 // bufWriter is the io.Writer through which an EntryEncoder's msgpack
@@ -283,6 +325,11 @@ func appendUint(b []byte, n uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, msgpcode.Uint64), n)
 }
 
+// AppendInt64 appends n as msgpack's Encoder.EncodeInt64 does by default
+// (always int 64, 9 bytes), for a [MsgpackAppender] whose field is an
+// int64 encoded so: unlike [AppendMsgpack], it costs no type switch.
+func AppendInt64(b []byte, n int64) []byte { return appendInt64(b, n) }
+
 // appendInt64 appends n as msgpack's Encoder.EncodeInt64 does by default:
 // always int 64.
 func appendInt64(b []byte, n int64) []byte {
@@ -310,7 +357,8 @@ func NewEntryEncoder[K comparable, V any](n int) *EntryEncoder[K, V] {
 	e.enc = msgpack.NewEncoder(bufWriter{&e.buf})
 	e.kv, e.vv = reflect.ValueOf(&e.k).Elem(), reflect.ValueOf(&e.v).Elem()
 	e.va, _ = any(&e.v).(MsgpackAppender)
-	_, e.fastKey = appendFast(nil, &e.k)
+	e.keyKind = fastKindOf[K]()
+	e.fastKey = e.keyKind != kindOther
 	return e
 }
 
@@ -391,7 +439,7 @@ func (e *EntryEncoder[K, V]) setFast(k *K, v V) bool {
 	start := len(b)
 	b = append(b, msgpcode.FixedArrayLow|3, msgpcode.Bin8, 0)
 	b = append(b, e.prefix...)
-	b, _ = appendFast(b, k)
+	b = appendKind(b, k, e.keyKind)
 	keyLen := len(b) - start - 3
 	if keyLen > math.MaxUint8 {
 		return false

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -133,6 +134,27 @@ func TestEntryEncoderFastKinds(t *testing.T) {
 	}
 	_, fast := appendFast(nil, new(myInt))
 	require.False(t, fast, "a type defined on int may have an encoder of its own")
+	require.Equal(t, kindOther, fastKindOf[myInt]())
+	require.Equal(t, []fastKind{kindInt, kindInt64, kindString}, []fastKind{fastKindOf[int](), fastKindOf[int64](), fastKindOf[string]()})
+	// Keys of each kind through setFast (a value that appends itself).
+	encI := NewEntryEncoder[int, appendedPair](len(ints))
+	encI64 := NewEntryEncoder[int64, appendedPair](len(ints))
+	encS := NewEntryEncoder[string, appendedPair](len(ints))
+	for _, n := range ints {
+		v := appendedPair{A: n, B: "b"}
+		require.NoError(t, encI.Set(int(n), v))
+		require.NoError(t, encI64.Set(n, v))
+		require.NoError(t, encS.Set(fmt.Sprint(n), v))
+	}
+	for i, e := range slices.Collect(encI.Entries().All()) {
+		require.Equal(t, must(EncodeEntry(int(ints[i]), appendedPair{A: ints[i], B: "b"})), e, "int key %d", ints[i])
+	}
+	for i, e := range slices.Collect(encI64.Entries().All()) {
+		require.Equal(t, must(EncodeEntry(ints[i], appendedPair{A: ints[i], B: "b"})), e, "int64 key %d", ints[i])
+	}
+	for i, e := range slices.Collect(encS.Entries().All()) {
+		require.Equal(t, must(EncodeEntry(fmt.Sprint(ints[i]), appendedPair{A: ints[i], B: "b"})), e, "string key %d", ints[i])
+	}
 	for _, n := range ints {
 		check := func(v any, got []byte, ok bool) {
 			t.Helper()
@@ -142,6 +164,9 @@ func TestEntryEncoderFastKinds(t *testing.T) {
 		}
 		got, ok := AppendMsgpack([]byte{1, 2}, int(n))
 		check(int(n), got, ok)
+		var buf bytes.Buffer
+		require.NoError(t, msgpack.NewEncoder(&buf).EncodeInt64(n))
+		require.Equal(t, append([]byte{1, 2}, buf.Bytes()...), AppendInt64([]byte{1, 2}, n), "AppendInt64(%d)", n)
 		got, ok = AppendMsgpack([]byte{1, 2}, n)
 		check(n, got, ok)
 		s := string(make([]byte, int(n&0x1ffff)))

@@ -451,7 +451,7 @@ func (s *storedState[S]) AppendMsgpack(b []byte) ([]byte, bool) {
 	if !ok {
 		return b, false
 	}
-	return checkpoint.AppendMsgpack(b, s.Updated)
+	return checkpoint.AppendInt64(b, s.Updated), true
 }
 
 // stored returns e as it is written in checkpoints.
