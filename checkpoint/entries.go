@@ -195,9 +195,8 @@ type EntryEncoder[K comparable, V any] struct {
 	deleted int             // of which deletions
 	hint    int             // entries expected
 	prefix  []byte
-	fastKey bool // appendFast encodes K
-	// keyKind is what appendFast would find K to be, found once: setFast
-	// encodes the key without a type switch per entry.
+	// keyKind is what appendFast would find K to be, found once: keys
+	// are encoded without a type switch per entry.
 	keyKind fastKind
 }
 
@@ -273,13 +272,8 @@ type MsgpackAppender interface {
 // encoder of its own), with the bytes msgpack's Encoder writes, and
 // reports whether it did. Matching on the pointer boxes nothing.
 func appendFast[T any](b []byte, v *T) ([]byte, bool) {
-	switch x := any(v).(type) {
-	case *int:
-		return appendInt(b, int64(*x)), true
-	case *int64:
-		return appendInt64(b, *x), true
-	case *string:
-		return appendString(b, *x), true
+	if kind := fastKindOf[T](); kind != kindOther {
+		return appendKind(b, v, kind), true
 	}
 	return b, false
 }
@@ -358,7 +352,6 @@ func NewEntryEncoder[K comparable, V any](n int) *EntryEncoder[K, V] {
 	e.kv, e.vv = reflect.ValueOf(&e.k).Elem(), reflect.ValueOf(&e.v).Elem()
 	e.va, _ = any(&e.v).(MsgpackAppender)
 	e.keyKind = fastKindOf[K]()
-	e.fastKey = e.keyKind != kindOther
 	return e
 }
 
@@ -401,7 +394,7 @@ func KeyPrefix[K comparable](key any) ([]byte, error) {
 
 // Set adds the entry for key k set to v.
 func (e *EntryEncoder[K, V]) Set(k K, v V) error {
-	if e.fastKey && e.va != nil && e.setFast(&k, v) {
+	if e.keyKind != kindOther && e.va != nil && e.setFast(&k, v) {
 		return nil
 	}
 	start, err := e.begin(k)
@@ -479,8 +472,9 @@ func (e *EntryEncoder[K, V]) begin(k K) (int, error) {
 	e.buf = append(e.buf, msgpcode.FixedArrayLow|3)
 	bin := e.openBin()
 	e.buf = append(e.buf, e.prefix...)
-	var ok bool
-	if e.buf, ok = appendFast(e.buf, &k); !ok {
+	if e.keyKind != kindOther {
+		e.buf = appendKind(e.buf, &k, e.keyKind)
+	} else {
 		e.k = k
 		if err := e.enc.EncodeValue(e.kv); err != nil {
 			e.buf = e.buf[:start]

@@ -854,3 +854,36 @@ func TestStateStoreLogReusedWhenNotHandedOver(t *testing.T) {
 	require.Empty(t, sp.log)
 	require.Same(t, mem, unsafe.SliceData(sp.log), "taking an allChanged partition")
 }
+
+// TestStateInboxFillReusesItsBuffers checks that routing a batch into an
+// inbox whose buffers have grown allocates as much for 4,000 records as for
+// 1,000 (the job, and a copy of each task's slice headers: nothing per
+// record), and that the records land in the partitions of their keys.
+func TestStateInboxFillReusesItsBuffers(t *testing.T) {
+	ctx := context.Background()
+	batch := func(n int) *rdd.RDD[rdd.Pair[int, int]] {
+		recs := make([]rdd.Pair[int, int], n)
+		for i := range recs {
+			recs[i] = rdd.KV(i, i)
+		}
+		return rdd.Parallelize(recs, 4)
+	}
+	small, large := batch(1000), batch(4000)
+	part := rdd.NewHashPartitioner[int](2)
+	var ib stateInbox[int, int]
+	require.NoError(t, ib.fill(ctx, large, part)) // grows the buffers
+	fill := func(in *rdd.RDD[rdd.Pair[int, int]]) float64 {
+		return testing.AllocsPerRun(20, func() { require.NoError(t, ib.fill(ctx, in, part)) })
+	}
+	require.Equal(t, fill(small), fill(large))
+	n := 0
+	for p := range 2 {
+		for run := range ib.records(p) {
+			for _, kv := range run {
+				require.Equal(t, p, part.Partition(kv.Key))
+				n++
+			}
+		}
+	}
+	require.Equal(t, 4000, n)
+}
