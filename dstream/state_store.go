@@ -118,8 +118,14 @@ type statePartition[K comparable, S any] struct {
 	// spareLog is a log the checkpoint encoder is done with, emptied, for
 	// the next takeChanges to record into (see recycle).
 	spareLog []changeRecord[K, S]
-	expiry   []expiryBucket[K]
-	spare    [][]K // emptied bucket slices, reused
+	// pending holds the latest records of the log, not yet in it, when
+	// the records hold no pointers and the machine has non-temporal
+	// stores (nil otherwise): see flushPending. It is empty whenever the
+	// partition's write lock is free (see unlock), so only the writer of
+	// the partition ever sees records in it.
+	pending []changeRecord[K, S]
+	expiry  []expiryBucket[K]
+	spare   [][]K // emptied bucket slices, reused
 }
 
 // stateStore is the state of one stateful stream.
@@ -173,8 +179,13 @@ func newStateStore[K comparable, S any](part rdd.Partitioner[K], timeout time.Du
 	st := &stateStore[K, S]{part: part, timeout: timeout, parts: make([]statePartition[K, S], part.NumPartitions()),
 		plainState: pointerFree(reflect.TypeFor[S]())}
 	st.plainRecords = st.plainState && pointerFree(reflect.TypeFor[K]())
+	pendingLen := pendingBytes / int(unsafe.Sizeof(changeRecord[K, S]{}))
+	buffered := nonTemporalStores && st.plainRecords && unsafe.Sizeof(changeRecord[K, S]{})%8 == 0 && pendingLen > 1
 	for i := range st.parts {
 		st.parts[i].m = newStateTable[K, S]()
+		if buffered {
+			st.parts[i].pending = make([]changeRecord[K, S], 0, pendingLen)
+		}
 	}
 	st.applied.Store(minBatchTime)
 	return st
@@ -387,7 +398,20 @@ func (sp *statePartition[K, S]) record(r changeRecord[K, S], prev int64) {
 	if prev > sp.since {
 		sp.repeats++ // changed since the take: an earlier record has it
 	}
+	if sp.pending != nil {
+		sp.pending = append(sp.pending, r)
+		if len(sp.pending) == cap(sp.pending) {
+			sp.flushPending()
+		}
+		return
+	}
 	sp.log = append(sp.log, r)
+	sp.bound()
+}
+
+// bound makes the partition allChanged once its log holds more records
+// than maxChangedShare allows.
+func (sp *statePartition[K, S]) bound() {
 	if n := len(sp.log); !sp.all && n > minChangedBound && n > sp.m.len()/maxChangedShare {
 		sp.all = true
 		// In place, unless records of the log were handed over ahead
@@ -406,6 +430,41 @@ func (sp *statePartition[K, S]) record(r changeRecord[K, S], prev int64) {
 		}
 		sp.log, sp.staged = kept, 0
 	}
+}
+
+// pendingBytes is the size of a partition's pending records (see
+// flushPending): small enough to stay in the first-level cache.
+const pendingBytes = 4 << 10
+
+// flushPending moves the pending records to the end of the log with
+// non-temporal stores. Over a large state the batch's lookups miss the
+// caches, and the CPU holds only so many misses in flight (one fill buffer
+// each, about a dozen per core): appending each record to the log directly
+// costs a fill of the log's next line every two or three records, which
+// takes a buffer the lookups need and, for a log of megabytes, waits on
+// memory for a line that is about to be overwritten whole. Records are
+// appended to pending instead, which stays in the first-level cache, and
+// copied out pendingBytes at a time by stores that write whole lines without
+// reading them. In a paced batch of 10,000 updates over 10M int64 keys
+// this took 9-10% off the batch (the same process, alternating ops with
+// and without); over 10k keys it changed nothing measurable.
+func (sp *statePartition[K, S]) flushPending() {
+	k := len(sp.pending)
+	if k == 0 {
+		return
+	}
+	n := len(sp.log)
+	sp.log = slices.Grow(sp.log, k)[:n+k]
+	copyNonTemporal(unsafe.Pointer(&sp.log[n]), unsafe.Pointer(&sp.pending[0]), uintptr(k)*unsafe.Sizeof(sp.pending[0])/8)
+	sp.pending = sp.pending[:0]
+	sp.bound()
+}
+
+// unlock moves the pending records to the log and releases the partition's
+// write lock. Every writer of a partition releases it through unlock.
+func (sp *statePartition[K, S]) unlock() {
+	sp.flushPending()
+	sp.mu.Unlock()
 }
 
 // put sets k's state, updated at batch time t; h is k's hash, at its
@@ -479,7 +538,7 @@ func (st *stateStore[K, S]) load(ctx context.Context, initial *rdd.RDD[rdd.Pair[
 	return placed.ForeachPartition(ctx, func(p int, pairs iter.Seq[rdd.Pair[K, S]]) error {
 		sp := &st.parts[p]
 		sp.mu.Lock()
-		defer sp.mu.Unlock()
+		defer sp.unlock()
 		for kv := range pairs {
 			h := sp.m.hash(kv.Key)
 			e := sp.m.lookup(kv.Key, h)
@@ -696,7 +755,7 @@ func (st *stateStore[K, S]) eachPartition(ctx context.Context, f func(p int, sp 
 	return rdd.Parallelize(make([]struct{}, n), n).ForeachPartition(ctx, func(p int, _ iter.Seq[struct{}]) error {
 		sp := &st.parts[p]
 		sp.mu.Lock()
-		defer sp.mu.Unlock()
+		defer sp.unlock()
 		return f(p, sp)
 	})
 }

@@ -2,6 +2,7 @@ package dstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -130,6 +131,7 @@ func TestStateStoreTakeChanges(t *testing.T) {
 	var expired []int
 	for i := range st.parts {
 		st.parts[i].expire(1, func(k, _ int) { expired = append(expired, k) })
+		st.parts[i].flushPending() // as unlock does
 	}
 	require.Equal(t, []int{3}, expired)
 	c = sortedChanges(st.takeChanges())
@@ -140,6 +142,7 @@ func TestStateStoreTakeChanges(t *testing.T) {
 	expired = nil
 	for i := range st.parts {
 		st.parts[i].expire(5, func(k, _ int) { expired = append(expired, k) })
+		st.parts[i].flushPending() // as unlock does
 	}
 	slices.Sort(expired)
 	require.Equal(t, []int{1, 4}, expired)
@@ -424,14 +427,20 @@ func TestStateSnapshotHandsOverTheWholeState(t *testing.T) {
 	require.Equal(t, e4, changed[0])
 }
 
-// set is put for tests: it looks k up itself.
+// set is put for tests: it looks k up itself, and moves the pending records
+// to the log after it, as a writer releasing the partition does (unlock).
 func (sp *statePartition[K, S]) set(k K, s S, t, prev int64, timeout bool) {
 	h := sp.m.hash(k)
 	sp.put(k, h, sp.m.lookup(k, h), s, t, prev, timeout)
+	sp.flushPending()
 }
 
-// del is remove for tests: it hashes k itself.
-func (sp *statePartition[K, S]) del(k K, prev int64) { sp.remove(k, sp.m.hash(k), prev) }
+// del is remove for tests: it hashes k itself, and moves the pending
+// records to the log after it (as set).
+func (sp *statePartition[K, S]) del(k K, prev int64) {
+	sp.remove(k, sp.m.hash(k), prev)
+	sp.flushPending()
+}
 
 // encodeChanges over several workers writes the bytes one encoder writes
 // over the same records in order (each log, deduplicated when it repeats
@@ -573,6 +582,7 @@ func TestStateRestoreFromScan(t *testing.T) {
 	var expired []int
 	for i := range st.parts {
 		st.parts[i].expire(3*sec, func(k, _ int) { expired = append(expired, k) })
+		st.parts[i].flushPending() // as unlock does
 	}
 	slices.Sort(expired)
 	require.Equal(t, []int{2, 4}, expired)
@@ -894,4 +904,85 @@ func TestStateInboxFillReusesItsBuffers(t *testing.T) {
 		}
 	}
 	require.Equal(t, 4000, n)
+}
+
+// TestStatePartitionPendingRecords checks the records a batch keeps pending
+// before they join the log (flushPending): after each write of a partition
+// its log holds every change of the write in order, across several
+// flushes and after a failed write too; a partition that goes allChanged
+// in the middle of a write keeps only its removals; and records with
+// pointers are never kept pending.
+func TestStatePartitionPendingRecords(t *testing.T) {
+	ctx := context.Background()
+	st := newStateStore[int64, int64](rdd.NewHashPartitioner[int64](1), 0)
+	sp := &st.parts[0]
+	require.Equal(t, nonTemporalStores, sp.pending != nil, "pending records where stores can bypass the caches")
+	require.Nil(t, newStateStore[string, int64](rdd.NewHashPartitioner[string](1), 0).parts[0].pending, "records with pointers")
+	st.startTrackingChanges()
+	st.takeChanges() // the first take is full
+	const batchTime = 7
+	var want []changeRecord[int64, int64]
+	write := func(keys []int64, fail error) error {
+		return st.eachPartition(ctx, func(_ int, sp *statePartition[int64, int64]) error {
+			for _, k := range keys {
+				h := sp.m.hash(k)
+				e := sp.m.lookup(k, h)
+				if k%97 == 0 && e != nil {
+					sp.remove(k, h, e.updated)
+					want = append(want, removal[int64, int64](k))
+					continue
+				}
+				prev, s := int64(minBatchTime), int64(0)
+				if e != nil {
+					prev, s = e.updated, e.state
+				}
+				sp.put(k, h, e, s+1, batchTime, prev, false)
+				want = append(want, changeRecord[int64, int64]{key: k, entry: stateEntry[int64]{state: s + 1, updated: batchTime}})
+			}
+			return fail
+		})
+	}
+	n := 3*cap(sp.pending) + 5 // several flushes and a partial one
+	keys := make([]int64, n)
+	for i := range keys {
+		keys[i] = int64(i % (n / 2)) // every key twice: repeats, and removals of keys that exist
+	}
+	require.NoError(t, write(keys, nil))
+	require.Empty(t, sp.pending)
+	require.Equal(t, want, sp.log)
+	boom := errors.New("boom")
+	require.ErrorIs(t, write(keys[:10], boom), boom)
+	require.Empty(t, sp.pending)
+	require.Equal(t, want, sp.log, "the changes of a failed write are logged too")
+	changes := st.takeChanges()
+	require.False(t, changes.Full)
+	require.Equal(t, want, changes.Changed[0])
+
+	// Going allChanged in the middle of a write: more new keys than
+	// minChangedBound and half the state.
+	want = nil
+	keys = make([]int64, minChangedBound+cap(sp.pending)+3)
+	for i := range keys {
+		keys[i] = int64(1_000_000 + i)
+	}
+	keys[len(keys)-1] = 1_000_070 // a multiple of 97 written earlier in the write: removed
+	require.NoError(t, write(keys, nil))
+	require.True(t, sp.all)
+	require.Equal(t, []changeRecord[int64, int64]{removal[int64, int64](keys[len(keys)-1])}, sp.log)
+}
+
+// TestCopyNonTemporal checks copyNonTemporal against copy, for no words,
+// one, and many at an offset.
+func TestCopyNonTemporal(t *testing.T) {
+	src := make([]uint64, 100)
+	for i := range src {
+		src[i] = uint64(i)*0x9e3779b97f4a7c15 + 1
+	}
+	for _, tc := range []struct{ off, words int }{{0, 0}, {3, 1}, {5, 37}, {0, 100}} {
+		dst := make([]uint64, 110)
+		want := make([]uint64, 110)
+		copy(want[tc.off:], src[:tc.words])
+		copyNonTemporal(unsafe.Pointer(&dst[tc.off]), unsafe.Pointer(&src[0]), uintptr(tc.words))
+		require.Equal(t, want, dst, "offset %d, %d words", tc.off, tc.words)
+	}
 }
