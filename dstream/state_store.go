@@ -46,7 +46,11 @@ import (
 // it was is no change); over a state with pointers, which may change
 // behind them, it marks the partition allChanged instead of growing the
 // log, and takeChanges copies every live key. Without tracking nothing is
-// recorded, so there is no cost.
+// recorded, so there is no cost. Records without pointers wait in a small
+// buffer of the partition (pending) and join the log a buffer at a time
+// through non-temporal stores where the machine has them (flushPending);
+// a writer moves what is pending to the log before it releases the
+// partition (unlock), so no other reader ever sees a pending record.
 //
 // # Timeouts
 //
