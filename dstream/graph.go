@@ -170,11 +170,20 @@ func (g *Graph) recordInput(t time.Time, stream int, n int64) {
 	m[stream] += n
 }
 
+// takeInputRecords returns the records each input stream contributed at
+// batch time t, and forgets those of t and of earlier batches: an input
+// computed after its own batch (by a window that reaches back to it, say)
+// is recorded under a batch whose figures were already taken, as in Spark,
+// whose input info tracker drops them too.
 func (g *Graph) takeInputRecords(t time.Time) map[int]int64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	m := g.inputRecords[t.UnixNano()]
-	delete(g.inputRecords, t.UnixNano())
+	for bt := range g.inputRecords {
+		if bt <= t.UnixNano() {
+			delete(g.inputRecords, bt)
+		}
+	}
 	return m
 }
 

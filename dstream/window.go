@@ -282,7 +282,7 @@ func incrementalWindow[T any, K comparable, V any](reduced DStream[T], kind stri
 		//  old batches  = (t - s - window, t - window]  leave the window
 		//  new batches  = (t - s, t]                    enter the window
 		var prev *rdd.RDD[T]
-		if slide < window {
+		if slide <= window {
 			var err error
 			if prev, err = out.s.getOrCompute(t.Add(-slide)); err != nil {
 				return nil, err
@@ -290,9 +290,13 @@ func incrementalWindow[T any, K comparable, V any](reduced DStream[T], kind stri
 		}
 		var merged *rdd.RDD[rdd.Pair[K, V]]
 		if prev == nil {
-			// The first window, or windows that do not overlap (where
-			// Spark's formula would also be wrong for a key seen only in
-			// the batches between two windows): reduce from scratch.
+			// The first window, or windows with batches between them
+			// (slide > window, where Spark's formula would be wrong for
+			// a key seen only in those batches): reduce from scratch.
+			// Tumbling windows (slide == window) go the incremental way,
+			// as in Spark: the old batches are the previous window, so a
+			// key of the previous window stays, at the identity, unless
+			// the filter removes it.
 			rs, err := reduced.Slice(t.Add(-window+parentSlide), t)
 			if err != nil {
 				return nil, err

@@ -497,3 +497,28 @@ func TestReduceByKeyAndWindowInverseFilterRemovingLiveKeyFails(t *testing.T) {
 	require.ErrorContains(t, err, "neither the previous window has a value")
 	require.True(t, errors.Is(err, rdd.ErrUserPanic))
 }
+
+// TestInverseTumblingWindowKeepsKeys checks tumbling windows (slide equal
+// to the window) with an inverse against Spark, whose formula applies to
+// them too: the old batches are the previous window, so a key of the
+// previous window stays, at the identity, and CountByWindow yields 0 for
+// an empty window once it has seen an element.
+func TestInverseTumblingWindowKeepsKeys(t *testing.T) {
+	counts := dstreamtest.Run(t, time.Second, [][]int{{1}, {1, 2}, {}, {}, {5}, {}},
+		func(in dstream.DStream[int]) dstream.DStream[int64] {
+			return dstream.CountByWindow(in, 2*time.Second, 2*time.Second)
+		}, 6)
+	require.Equal(t, [][]int64{{3}, {0}, {1}}, counts)
+
+	input := [][]kv{{p("a", 1)}, {p("b", 2)}, {p("a", 3)}, {}, {}, {}}
+	reduce := func(opts ...dstream.Option) [][]kv {
+		out := dstreamtest.Run(t, time.Second, input, func(in dstream.DStream[kv]) dstream.DStream[kv] {
+			return dstream.ReduceByKeyAndWindow(in, add, 2*time.Second, 2*time.Second, opts...)
+		}, 6)
+		return sortBatches(out)
+	}
+	require.Equal(t, [][]kv{{p("a", 1), p("b", 2)}, {p("a", 3), p("b", 0)}, {p("a", 0), p("b", 0)}},
+		reduce(dstream.WithInverse(sub)))
+	require.Equal(t, [][]kv{{p("a", 1), p("b", 2)}, {p("a", 3)}, {}},
+		reduce(dstream.WithInverse(sub), dstream.WithFilter(func(x kv) bool { return x.Value != 0 })))
+}
