@@ -340,3 +340,58 @@ func TestStopDuringBatchIsNotCheckpointed(t *testing.T) {
 	require.Equal(t, time.UnixMilli(1000).UTC(), m.Time, "the completed batch, not the cancelled one")
 	require.Equal(t, time.UnixMilli(1000).UTC(), m.LastCompleted)
 }
+
+// TestFileStreamRestartTakesFilesNotYetTaken: after a restart from the
+// checkpoint, a file that appeared while the program was down, and a file
+// taken by a batch whose checkpoint was lost, are each read once; the files
+// in the directory when the stream is built again at the restart are not
+// ignored as if there before the stream first started (Spark keeps its
+// initial threshold from the checkpoint). A file older than the first start
+// is still ignored.
+func TestFileStreamRestartTakesFilesNotYetTaken(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		lostBatch bool // the checkpoint of batch 3 s, which took the file, is lost
+		want      []string
+	}{
+		{"file arrived while down", false, []string{"lines@1000=f0", "lines@3000=down", "lines@5000=f5"}},
+		{"file taken after the last checkpoint", true, []string{"lines@1000=f0", "lines@3000=down", "lines@5000=f5"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, in := t.TempDir(), t.TempDir()
+			out := newResults()
+			setup := func(ssc *context.StreamingContext) error {
+				collectInto(out, "lines", context.TextFileStream(ssc, in))
+				return nil
+			}
+			writeAt(t, in, "old", "old\n", time.UnixMilli(0).Add(-time.Hour))
+			r := startRun(t, dir, 0, setup)
+			writeAt(t, in, "f0", "f0\n", time.UnixMilli(500))
+			r.stepsDurable(2 * time.Second)
+			restartAt := 4 * time.Second
+			if tc.lostBatch {
+				writeAt(t, in, "down", "down\n", time.UnixMilli(2500))
+				r.stepsDurable(3 * time.Second)
+				meta := newestMeta(t, dir)
+				require.Contains(t, meta, fmt.Sprintf("%020d", int64(3*time.Second)))
+				require.NoError(t, r.ssc.Stop(false))
+				require.NoError(t, os.Remove(meta))
+				restartAt = 3 * time.Second
+			} else {
+				require.NoError(t, r.ssc.Stop(false))
+				writeAt(t, in, "down", "down\n", time.UnixMilli(2500)) // while down
+			}
+			r = startRun(t, dir, restartAt, setup) // batch 3 s runs (again) first
+			writeAt(t, in, "f5", "f5\n", time.UnixMilli(4500))
+			r.steps(6 * time.Second)
+			require.NoError(t, r.ssc.Stop(false))
+			var all []string
+			for k, v := range out.snapshot() {
+				if v != "" {
+					all = append(all, k+"="+v)
+				}
+			}
+			require.ElementsMatch(t, tc.want, all)
+		})
+	}
+}

@@ -67,7 +67,9 @@ type fileSource[T any] struct {
 	// are ignored unless modified again. Both are needed because file
 	// systems stamp files with a coarse clock that can read a few
 	// milliseconds behind time.Now: a file written just after the stream
-	// started may look older than the start.
+	// started may look older than the start. After a restart only the
+	// checkpointed threshold holds: RestorePosition clears preexisting,
+	// which lists the files of the restart, not of the first start.
 	initialThreshold time.Time
 	preexisting      map[string]time.Time
 	// selected maps a batch time (UnixNano) to the files it took; files are

@@ -66,18 +66,24 @@ func (b BatchInfo) TotalDelay() time.Duration {
 }
 
 // Err returns why the batch failed, or nil: the failure to generate its
-// jobs (then no output operation ran), else the first failure of its output
-// operations.
+// jobs (then no output operation ran), else the failure of the output
+// operation with the lowest ID among those that failed. The IDs of the
+// operations that ran need not be 0..n-1: an output on a window runs only at
+// the batches its slide is due.
 func (b BatchInfo) Err() error {
 	if b.generationErr != nil {
 		return b.generationErr
 	}
-	for id := 0; id < len(b.OutputOperations)+1; id++ {
-		if o, ok := b.OutputOperations[id]; ok && o.Err != nil {
-			return o.Err
+	var failed *OutputOperationInfo
+	for _, o := range b.OutputOperations {
+		if o.Err != nil && (failed == nil || o.ID < failed.ID) {
+			failed = &o
 		}
 	}
-	return nil
+	if failed == nil {
+		return nil
+	}
+	return failed.Err
 }
 
 // OutputOperationInfo describes one output operation of one batch.

@@ -4,6 +4,8 @@ import (
 	stdctx "context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -171,4 +173,48 @@ func TestRemoveStreamingListener(t *testing.T) {
 	h.Step()
 	h.Stop()
 	require.Len(t, rec.completed, 1)
+}
+
+var errWindowSink = errors.New("window sink unavailable")
+
+// TestBatchErrFindsFailureOfOutputAfterOutputsNotDue: outputs 0 and 1 are
+// on a window sliding every two batches, so at odd batches only output 2
+// runs and the IDs that ran are not 0..n-1; Err must still report its
+// failure (else the write-ahead log and Kafka take the batch as processed).
+// When several outputs fail, Err reports the lowest output ID's failure.
+func TestBatchErrFindsFailureOfOutputAfterOutputsNotDue(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second, context.WithContinueOnBatchFailure())
+	in := dstreamtest.Input(h, [][]int{{1}, {2}, {3}, {4}})
+	win := in.Window(2*time.Second, 2*time.Second)
+	// Outputs 0 and 1 run at 2 s and 4 s; output 1 fails at 4 s.
+	dstreamtest.Collect(win)
+	win.ForeachRDD(func(_ stdctx.Context, _ *rdd.RDD[int], t time.Time) error {
+		if t.UnixMilli() == 4000 {
+			return errWindowSink
+		}
+		return nil
+	})
+	// Output 2 runs at every batch and fails at odd ones and at 4 s.
+	in.ForeachRDD(func(_ stdctx.Context, _ *rdd.RDD[int], t time.Time) error {
+		if t.UnixMilli()/1000%2 == 1 || t.UnixMilli() == 4000 {
+			return errSink
+		}
+		return nil
+	})
+	h.Start()
+	for i := 1; i <= 4; i++ {
+		b := h.Step()
+		switch i {
+		case 1, 3:
+			require.Equal(t, []int{2}, slices.Sorted(maps.Keys(b.OutputOperations)), "batch %d", i)
+			require.ErrorIs(t, b.Err(), errSink, "batch %d", i)
+		case 2:
+			require.Len(t, b.OutputOperations, 3)
+			require.NoError(t, b.Err())
+		case 4:
+			for range 20 { // the map's order varies from call to call
+				require.ErrorIs(t, b.Err(), errWindowSink)
+			}
+		}
+	}
 }

@@ -133,7 +133,11 @@ func (s *fileSource[T]) CheckpointPosition(batchTime time.Time) ([]byte, error) 
 
 // RestorePosition marks the files the batches up to the position's batch
 // took as taken, so no file is taken twice across a restart; those batches,
-// computed again (by a window), re-read their files.
+// computed again (by a window), re-read their files. The start threshold is
+// the checkpointed one, as Spark's: the files in the directory when the
+// stream was built again at the restart are not ignored, so those that
+// arrived while the program was down, or were taken by batches after the
+// checkpoint, are taken.
 func (s *fileSource[T]) RestorePosition(pos []byte) error {
 	var p filePosition
 	if err := msgpack.Unmarshal(pos, &p); err != nil {
@@ -145,6 +149,8 @@ func (s *fileSource[T]) RestorePosition(pos []byte) error {
 	if p.Threshold != 0 {
 		s.initialThreshold = time.Unix(0, p.Threshold).UTC()
 	}
+	// Listed at the restart, not at the stream's first start.
+	s.preexisting = nil
 	s.selected = maps.Clone(p.Batches)
 	if s.selected == nil {
 		s.selected = map[int64][]string{}

@@ -77,7 +77,8 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) 
 
 // WithRestartBackoff sets the exponential backoff between a failure and the
 // next start when Restart gives no delay (default DefaultRestartMinBackoff
-// doubling up to DefaultRestartMaxBackoff). It resets once a run stores a record.
+// doubling up to DefaultRestartMaxBackoff). It resets once a run stores a
+// record. A min of 0 restarts a failed receiver at once, every time.
 func WithRestartBackoff(min, max time.Duration) Option {
 	return optionFunc(func(c *config) { c.minBackoff, c.maxBackoff = min, max })
 }
@@ -286,10 +287,7 @@ func (s *Supervisor[T]) run() {
 			failures = 0
 		}
 		if delay <= 0 {
-			delay = s.cfg.minBackoff << min(failures, 30)
-			if delay > s.cfg.maxBackoff || delay <= 0 {
-				delay = s.cfg.maxBackoff
-			}
+			delay = restartBackoff(s.cfg.minBackoff, s.cfg.maxBackoff, failures)
 			failures++
 		}
 		s.log.Info("restarting receiver", "delay", delay, "reason", h.req.msg)
@@ -301,6 +299,24 @@ func (s *Supervisor[T]) run() {
 			return
 		}
 	}
+}
+
+// restartBackoff is the wait before the restart that follows the given
+// number of consecutive failures: first doubled that many times, capped at
+// limit. A first of 0 restarts at once, every time; the doubling stops at
+// limit, so it cannot overflow.
+func restartBackoff(first, limit time.Duration, failures int) time.Duration {
+	if first <= 0 {
+		return 0
+	}
+	d := first
+	for range failures {
+		if d > limit/2 {
+			return limit
+		}
+		d *= 2
+	}
+	return min(d, limit)
 }
 
 func (s *Supervisor[T]) reportError(gen int, msg string, err error) {

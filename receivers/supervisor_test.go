@@ -3,6 +3,7 @@ package receivers
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -175,6 +176,63 @@ func TestBackoffResetsAfterARunStores(t *testing.T) {
 			t.Errorf("gap after a run that stored = %v, want the minimum backoff 1s", g)
 		}
 	})
+}
+
+// TestZeroMinBackoffRestartsAtOnce: with WithRestartBackoff(0, max) a failed
+// receiver is restarted at once, every time, not after max.
+func TestZeroMinBackoffRestartsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var starts []time.Time
+		done := make(chan struct{})
+		r := &funcReceiver[int]{start: func(h *Handle[int]) {
+			starts = append(starts, time.Now())
+			if len(starts) == 5 {
+				close(done)
+				return
+			}
+			h.Restart("failed", errors.New("x"), 0)
+		}}
+		sup, err := NewSupervisor[int](r, WithRestartBackoff(0, time.Minute), WithLogger(quietLogger()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sup.Start()
+		<-done
+		sup.Stop()
+		for i := 1; i < len(starts); i++ {
+			if g := starts[i].Sub(starts[i-1]); g != 0 {
+				t.Errorf("restart %d after %v, want at once", i, g)
+			}
+		}
+	})
+}
+
+// TestRestartBackoffDelays: the wait doubles from the first up to the limit,
+// a first of 0 means no wait, and a large first never wraps around to a
+// short wait.
+func TestRestartBackoffDelays(t *testing.T) {
+	const huge = time.Duration(1<<40 + 1) // doubled 30 times, wraps around to 1<<30 ns
+	for _, tc := range []struct {
+		first, limit time.Duration
+		failures     int
+		want         time.Duration
+	}{
+		{0, time.Minute, 0, 0},
+		{0, time.Minute, 5, 0},
+		{0, 0, 3, 0},
+		{100 * time.Millisecond, 400 * time.Millisecond, 0, 100 * time.Millisecond},
+		{100 * time.Millisecond, 400 * time.Millisecond, 1, 200 * time.Millisecond},
+		{100 * time.Millisecond, 400 * time.Millisecond, 2, 400 * time.Millisecond},
+		{100 * time.Millisecond, 300 * time.Millisecond, 2, 300 * time.Millisecond},
+		{100 * time.Millisecond, 400 * time.Millisecond, 1000, 400 * time.Millisecond},
+		{time.Second, time.Second, 0, time.Second},
+		{huge, math.MaxInt64, 30, math.MaxInt64},
+		{huge, math.MaxInt64, 1 << 40, math.MaxInt64},
+	} {
+		if got := restartBackoff(tc.first, tc.limit, tc.failures); got != tc.want {
+			t.Errorf("restartBackoff(%v, %v, %d) = %v, want %v", tc.first, tc.limit, tc.failures, got, tc.want)
+		}
+	}
 }
 
 func TestPanicsBecomeErrorsAndRestarts(t *testing.T) {
