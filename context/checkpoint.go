@@ -100,6 +100,10 @@ type checkpointer struct {
 	writeErr  error
 	writtenCh chan struct{}
 
+	// covered holds the inputs to tell the recovery point of each
+	// checkpoint written (coveredInput); set before the writer starts.
+	covered []coveredInput
+
 	// runner only
 	zeroTime      time.Time
 	fingerprint   []checkpoint.StreamIdentity
@@ -119,6 +123,31 @@ type checkpointer struct {
 	spareMu  sync.Mutex
 	spare    map[string]checkpoint.Entries
 	reusable map[*checkpoint.Checkpoint]map[string]checkpoint.Entries
+}
+
+// coveredInput is implemented by inputs that keep what completed batches
+// took until a durable checkpoint no longer needs it: the receiver streams,
+// whose write-ahead logs keep the blocks of every batch after the recovery
+// point, since a restart re-runs those batches.
+type coveredInput interface {
+	// checkpointCovers is called by the checkpoint writer once a
+	// checkpoint whose recovery point is r is durable.
+	checkpointCovers(r time.Time)
+}
+
+// tellCovered tells the inputs the recovery point of ck, now durable.
+func (c *checkpointer) tellCovered(ck *checkpoint.Checkpoint) {
+	if len(c.covered) == 0 {
+		return
+	}
+	gd, err := readGraphData(ck.Metadata)
+	if err != nil {
+		return // the runner wrote it: not reached
+	}
+	r := time.Unix(0, gd.Recovery).UTC()
+	for _, in := range c.covered {
+		in.checkpointCovers(r)
+	}
 }
 
 type checkpointJob struct {
@@ -245,9 +274,17 @@ func (ssc *StreamingContext) prepareCheckpoints(zero time.Time) error {
 	for range checkpointWriterQueue {
 		c.slots <- struct{}{}
 	}
+	c.covered = nil
+	for _, in := range ssc.inputs {
+		if ci, ok := in.inputSource.(coveredInput); ok {
+			c.covered = append(c.covered, ci)
+		}
+	}
 	c.writer = c.store.NewAsyncWriter(checkpointWriterQueue, func(ck *checkpoint.Checkpoint, err error) {
 		if err != nil {
 			c.failed.Store(true)
+		} else {
+			c.tellCovered(ck)
 		}
 		c.wrote(ck.Metadata.Time, err)
 		c.recycle(ck, err)
@@ -535,6 +572,9 @@ func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 				<-c.slots
 			}
 			err = c.store.Write(ck)
+			if err == nil {
+				c.tellCovered(ck)
+			}
 			c.wrote(job.meta.Time, err)
 			c.recycle(ck, err)
 			for range checkpointWriterQueue {

@@ -37,6 +37,12 @@ type receiverSource[T any] struct {
 	// alsoCompletes maps a batch time to the recovered batch times whose
 	// blocks it took, to mark them processed with it.
 	alsoCompletes map[int64][]time.Time
+	// completed holds the batches that completed and are not yet marked
+	// processed in the write-ahead log: a restart re-runs every batch
+	// after the recovery point (the last data checkpoint), and those need
+	// their blocks again, so a batch is marked processed only once a
+	// durable checkpoint's recovery point covers it (checkpointCovers).
+	completed []time.Time
 }
 
 // ReceiverStream returns an input stream of what r stores, Spark's
@@ -140,11 +146,21 @@ func (s *receiverSource[T]) Start(context.Context) error {
 		return fmt.Errorf("context: ReceiverInputStream (stream %d): %w", s.streamID, err)
 	}
 	s.sup = sup
+	// After a restart from a checkpoint, the batches up to its recovery
+	// point are in the restored data and not re-run: the log's batches up
+	// to it are done (their marks may not have been written before the
+	// crash); the later ones are re-run with the blocks they had.
+	var covered []time.Time
 	s.mu.Lock()
 	for _, b := range sup.RecoveredBatches() {
+		if c := s.ssc.ckpt; c != nil && c.restoreFrom != nil && !b.Time.After(c.recovery) {
+			covered = append(covered, b.Time)
+			continue
+		}
 		s.recovered[b.Time.UnixNano()] = b.Blocks
 	}
 	s.mu.Unlock()
+	s.markProcessed(covered)
 	if err := sup.Start(); err != nil {
 		s.closeWAL()
 		return err
@@ -189,19 +205,16 @@ func (s *receiverSource[T]) Pending() bool {
 	return s.stopped && !s.drained
 }
 
-// BatchCompleted lets the write-ahead log drop what the batch needed (and
-// what recovered batches it took in) and feeds the rate estimator.
+// BatchCompleted records the batch (and the recovered batches it took in)
+// as completed, for the write-ahead log to drop once a checkpoint covers
+// it (checkpointCovers), and feeds the rate estimator.
 func (s *receiverSource[T]) BatchCompleted(info BatchInfo) {
 	if info.Err() == nil {
 		s.mu.Lock()
-		done := append(s.alsoCompletes[info.BatchTime.UnixNano()], info.BatchTime)
+		s.completed = append(s.completed, s.alsoCompletes[info.BatchTime.UnixNano()]...)
+		s.completed = append(s.completed, info.BatchTime)
 		delete(s.alsoCompletes, info.BatchTime.UnixNano())
 		s.mu.Unlock()
-		for _, t := range done {
-			if err := s.sup.MarkProcessed(t); err != nil {
-				s.ssc.cfg.logger.Warn("marking batch processed in the write-ahead log", "stream", s.streamID, "error", err)
-			}
-		}
 	}
 	if s.estimator == nil {
 		return
@@ -209,6 +222,34 @@ func (s *receiverSource[T]) BatchCompleted(info BatchInfo) {
 	rate, ok := s.estimator.Compute(info.ProcessingEndTime, info.InputRecords[s.streamID], info.ProcessingDelay(), info.SchedulingDelay())
 	if ok {
 		s.sup.UpdateRate(rate)
+	}
+}
+
+// checkpointCovers marks processed in the write-ahead log the completed
+// batches at or before r, the recovery point of a checkpoint now durable:
+// a restart re-runs none of them. Called by the checkpoint writer.
+func (s *receiverSource[T]) checkpointCovers(r time.Time) {
+	s.mu.Lock()
+	var done []time.Time
+	later := s.completed[:0]
+	for _, t := range s.completed {
+		if t.After(r) {
+			later = append(later, t)
+		} else {
+			done = append(done, t)
+		}
+	}
+	clear(s.completed[len(later):])
+	s.completed = later
+	s.mu.Unlock()
+	s.markProcessed(done)
+}
+
+func (s *receiverSource[T]) markProcessed(batches []time.Time) {
+	for _, t := range batches {
+		if err := s.sup.MarkProcessed(t); err != nil {
+			s.ssc.cfg.logger.Warn("marking batch processed in the write-ahead log", "stream", s.streamID, "error", err)
+		}
 	}
 }
 
