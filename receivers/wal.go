@@ -78,6 +78,15 @@ type ReplayedBlock[T any] struct {
 	BatchTime time.Time
 }
 
+// walFile is what the write-ahead log needs of a segment file (*os.File); a
+// test puts a failing one behind it.
+type walFile interface {
+	io.WriteSeeker
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
+
 type walSegment struct {
 	index  int64
 	path   string
@@ -91,7 +100,10 @@ type walSegment struct {
 // blocks, allocations of blocks to batch times and completions of batches;
 // segment files whose blocks all belong to processed batches are deleted.
 // Open it with OpenWAL, which recovers what a previous process left; give it
-// to a Supervisor with WithWAL. Safe for concurrent use.
+// to a Supervisor with WithWAL. A failed write or fsync leaves nothing of its
+// record in front of later ones: the segment is cut back to its last
+// complete record, or, if that fails, abandoned for a new one. Safe for
+// concurrent use.
 type WAL[T any] struct {
 	dir string
 	cfg walConfig
@@ -99,9 +111,9 @@ type WAL[T any] struct {
 
 	mu         sync.Mutex
 	closed     bool
-	active     *os.File
-	activeSize int64
-	segments   []*walSegment // oldest first; the last one is active
+	active     walFile       // nil after a failed write whose segment was abandoned: the next append starts one
+	activeSize int64         // bytes of complete, fsynced records in active
+	segments   []*walSegment // oldest first; the last one is active (or abandoned, if active is nil)
 	blockBatch map[BlockID]int64
 	processed  map[int64]bool
 	replay     []ReplayedBlock[T]
@@ -363,7 +375,7 @@ func (w *WAL[T]) appendLocked(e walEntry[T]) error {
 	if w.closed {
 		return ErrWALClosed
 	}
-	if w.activeSize >= w.cfg.segmentBytes {
+	if w.active == nil || w.activeSize >= w.cfg.segmentBytes {
 		if err := w.rotateLocked(); err != nil {
 			return err
 		}
@@ -374,10 +386,42 @@ func (w *WAL[T]) appendLocked(e walEntry[T]) error {
 		return err
 	}
 	if _, err := w.active.Write(w.buf); err != nil {
-		return err
+		return w.discardFailedLocked(err)
+	}
+	if err := w.active.Sync(); err != nil {
+		return w.discardFailedLocked(err)
 	}
 	w.activeSize += int64(len(w.buf))
-	return w.active.Sync()
+	return nil
+}
+
+// discardFailedLocked removes what a failed write or fsync (err) may have left
+// of its record, which the caller is told did not happen: a later record
+// appended after a partial frame would be lost with it, as recovery reads the
+// partial frame as a torn tail (the last segment) or corruption (an earlier
+// one) and drops the rest of the segment. It cuts the active segment back to
+// its last complete record and fsyncs it. If that fails, it abandons the
+// segment, whose partial frame is then the end of a segment that is not the
+// last, and starts a new one; if that fails too, the next append starts it.
+func (w *WAL[T]) discardFailedLocked(err error) error {
+	cutErr := w.active.Truncate(w.activeSize)
+	if cutErr == nil {
+		_, cutErr = w.active.Seek(w.activeSize, io.SeekStart)
+	}
+	if cutErr == nil {
+		cutErr = w.active.Sync()
+	}
+	if cutErr == nil {
+		return err
+	}
+	seg := w.segments[len(w.segments)-1].path
+	w.log.Warn("cannot cut a failed write off the write-ahead log segment; starting a new one", "segment", seg, "error", cutErr)
+	w.active.Close() // abandoned: an error closing it loses nothing
+	w.active = nil
+	if rotErr := w.rotateLocked(); rotErr != nil {
+		return fmt.Errorf("%w (segment %s abandoned, no new one yet: %w)", err, seg, rotErr)
+	}
+	return err
 }
 
 // rotateLocked closes the active segment and starts the next one.
@@ -423,6 +467,9 @@ func (w *WAL[T]) Close() error {
 		return nil
 	}
 	w.closed = true
+	if w.active == nil {
+		return nil
+	}
 	return w.active.Close()
 }
 

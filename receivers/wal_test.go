@@ -52,7 +52,11 @@ func mustOpen(t *testing.T, dir string, opts ...WALOption) *WAL[string] {
 
 // crash abandons a WAL the way a killed process does: nothing more is written
 // or synced. Only the file descriptor is released, so the test does not leak it.
-func crash(w *WAL[string]) { w.active.Close() }
+func crash(w *WAL[string]) {
+	if w.active != nil {
+		w.active.Close()
+	}
+}
 
 func replayIDs(rbs []ReplayedBlock[string]) []string {
 	var out []string
