@@ -76,6 +76,14 @@ func failed[T any](op string, err error) *RDD[T] {
 // mergeValue and mergeCombiners, Spark's combineByKey. Values are combined on
 // the map side before the shuffle; if r is already partitioned like the
 // output, no shuffle happens at all.
+//
+// mergeValue may modify and return the combiner it is given, as in Spark:
+// it is one that createCombiner made in the same task. Unlike Spark's,
+// mergeCombiners must not modify the combiners it is given when they hold
+// memory of their own (a map, a slice's elements, what a pointer points
+// to), but return a new one: the map side's combiners are kept in memory
+// for every job that reads the shuffle, not deserialized afresh as Spark's
+// are, so one merged in place would change what the next job reads.
 func CombineByKey[K comparable, V, C any](r *RDD[Pair[K, V]], createCombiner func(V) C,
 	mergeValue func(C, V) C, mergeCombiners func(C, C) C, opts ...ShuffleOption) *RDD[Pair[K, C]] {
 	return combineByKey("CombineByKey", r, aggregator[V, C]{createCombiner, mergeValue, mergeCombiners}, opts)
@@ -149,7 +157,9 @@ func ReduceByKey[K comparable, V any](r *RDD[Pair[K, V]], f func(V, V) V, opts .
 // FoldByKey merges the values of each key with f, starting from zero for
 // each key in each partition, Spark's foldByKey: zero is applied once per key
 // per map partition, so it should be f's identity. Costs what ReduceByKey
-// does.
+// does. zero is copied by assignment, not cloned per key as in Spark, and
+// the values are kept as CombineByKey keeps its combiners: f must not
+// modify a map or slice it is given (zero included), but return a new one.
 func FoldByKey[K comparable, V any](r *RDD[Pair[K, V]], zero V, f func(V, V) V, opts ...ShuffleOption) *RDD[Pair[K, V]] {
 	return combineByKey("FoldByKey", r, aggregator[V, V]{func(v V) V { return f(zero, v) }, f, f}, opts)
 }
