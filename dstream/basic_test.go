@@ -55,3 +55,16 @@ func TestSmokePrint(t *testing.T) {
 		"-------------------------------------------", "Time: 1000 ms", "-------------------------------------------", "1", "2", "...", "",
 		"-------------------------------------------", "Time: 2000 ms", "-------------------------------------------", "", ""}, "\n"), buf.String())
 }
+
+// TestPrintNegativeCount checks Spark's print with a count below 0: no
+// element, then "..." (take(num + 1) is empty, and its length exceeds num).
+func TestPrintNegativeCount(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	var buf bytes.Buffer
+	dstreamtest.Input(h, [][]int{{1, 2, 3}}).Fprint(&buf, -3)
+	h.Start()
+	require.NoError(t, h.Step().Err())
+	h.Stop()
+	require.Equal(t, strings.Join([]string{
+		"-------------------------------------------", "Time: 1000 ms", "-------------------------------------------", "...", "", ""}, "\n"), buf.String())
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,10 +80,11 @@ func (d DStream[T]) Print(n int) { d.Fprint(os.Stdout, n) }
 
 // Fprint writes the first n elements of every batch to w in Spark's format:
 // a dashed line, "Time: <ms> ms", a dashed line, one element per line, "..."
-// when the batch has more than n, and an empty line.
+// when the batch has more than n, and an empty line. As in Spark, an n below
+// 0 prints no element and then "...".
 func (d DStream[T]) Fprint(w io.Writer, n int) {
 	addOutput(d, "Print", func(ctx context.Context, r *rdd.RDD[T], t time.Time) error {
-		first, err := r.Take(ctx, n+1)
+		first, err := r.Take(ctx, max(n+1, 0))
 		if err != nil {
 			return err
 		}
@@ -90,7 +92,7 @@ func (d DStream[T]) Fprint(w io.Writer, n int) {
 		b.WriteString("-------------------------------------------\n")
 		fmt.Fprintf(&b, "Time: %s\n", FormatTime(t))
 		b.WriteString("-------------------------------------------\n")
-		for _, x := range first[:min(n, len(first))] {
+		for _, x := range first[:min(max(n, 0), len(first))] {
 			fmt.Fprintln(&b, x)
 		}
 		if len(first) > n {
@@ -103,9 +105,13 @@ func (d DStream[T]) Fprint(w io.Writer, n int) {
 }
 
 // batchFileName is Spark's rddToFileName: "<prefix>-<ms>.<suffix>", without
-// the dot and suffix when suffix is empty.
+// the dot and suffix when suffix is empty and without the prefix and dash
+// when prefix is empty.
 func batchFileName(prefix, suffix string, t time.Time) string {
-	name := fmt.Sprintf("%s-%d", prefix, t.UnixMilli())
+	name := strconv.FormatInt(t.UnixMilli(), 10)
+	if prefix != "" {
+		name = prefix + "-" + name
+	}
 	if suffix != "" {
 		name += "." + suffix
 	}
