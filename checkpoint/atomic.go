@@ -106,16 +106,16 @@ func (s *Store) commitFile(f *os.File, tmp, path string) (err error) {
 		crashed = true
 		return err
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := SyncDir(filepath.Dir(path)); err != nil {
 		crashed = true
 		return err
 	}
 	return nil
 }
 
-// syncDir fsyncs a directory so that renames and creations in it survive a
+// SyncDir fsyncs a directory so that renames and creations in it survive a
 // power loss.
-func syncDir(dir string) error {
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("checkpoint: open directory %s: %w", dir, err)

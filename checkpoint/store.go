@@ -476,7 +476,7 @@ func (s *Store) streamDir(id string) (string, error) {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			return "", err
 		}
-		if err := syncDir(filepath.Dir(dir)); err != nil {
+		if err := SyncDir(filepath.Dir(dir)); err != nil {
 			return "", err
 		}
 	}

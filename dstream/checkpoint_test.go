@@ -19,7 +19,7 @@ import (
 // TestOutputsSkipBatchesWrittenBefore runs the same batches twice into the
 // same places, as a restart re-runs batches: SaveAsTextFiles skips the
 // complete directories (and rewrites a partial one), SavePartitionsOnce
-// skips the partitions written.
+// skips the batches marked written.
 func TestOutputsSkipBatchesWrittenBefore(t *testing.T) {
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "out")

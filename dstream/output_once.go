@@ -9,8 +9,11 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/sluice-io/sluice/checkpoint"
 	"github.com/sluice-io/sluice/rdd"
 )
 
@@ -33,33 +36,39 @@ func alreadySaved(dir string) (bool, error) {
 // SavePartitionsOnce writes each partition of each batch to its own file
 // in dir, "<TIME_IN_MS>-part-<NNNNN>", with write, exactly once across
 // restarts: outputs are at least once (a batch is run again after a crash),
-// so each (batch time, partition) pair is written through a temporary file
-// renamed into place, and a pair whose file exists is skipped. The
-// partitioning of a batch must therefore be the same when it is run again
-// (it is, for a pipeline rebuilt by GetOrCreate's setup). Spark leaves this
-// to the user's foreachRDD.
+// so a batch's parts are written to temporary files, renamed into place
+// once the whole batch's job succeeded, and then marked complete by an
+// empty file "<TIME_IN_MS>-_SUCCESS". A batch run again skips its write
+// when the marker exists, and otherwise removes what a write cut short left
+// of it and writes all of its parts again: the batch is written whole or
+// not at all, whatever the partitioning of the run again (a hash
+// partitioner's seed differs from one process to the next). Readers take a
+// batch's parts once its marker exists. Spark leaves this to the user's
+// foreachRDD.
 //
-// The files of a batch are renamed into place only once every partition has
-// been written and iterated to its end without error: an iteration cut short
-// (a source failing mid-partition, a job cancelled by Stop or by a failing
-// task) ends write's loop as if the partition were complete, so the
-// temporary files of a failed batch are removed instead, and all of its
-// partitions not committed before are written again when it is run again.
-// The renames are not followed by an fsync of dir.
+// An iteration cut short (a source failing mid-partition, a job cancelled
+// by Stop or by a failing task) ends write's loop as if the partition were
+// complete, which is why no part is renamed before ForeachPartition, which
+// returns each partition's iteration error, has succeeded.
 func SavePartitionsOnce[T any](d DStream[T], dir string, write func(w io.Writer, partition iter.Seq[T]) error) {
 	addOutput(d, "SavePartitionsOnce", func(ctx context.Context, r *rdd.RDD[T], t time.Time) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		name := func(p int) string { return fmt.Sprintf("%d-part-%05d", t.UnixMilli(), p) }
+		batch := strconv.FormatInt(t.UnixMilli(), 10)
+		marker := filepath.Join(dir, batch+"-_SUCCESS")
+		if _, err := os.Stat(marker); err == nil {
+			return nil // written whole by an earlier run of this batch
+		}
+		if err := removeBatchParts(dir, batch); err != nil {
+			return err
+		}
+		name := func(p int) string { return fmt.Sprintf("%s-part-%05d", batch, p) }
 		// written[p] is partition p's temporary file, complete as far as write
 		// knows. Each task sets its own entry only, and ForeachPartition
 		// returns once every task has ended.
 		written := make([]string, r.NumPartitions())
 		err := r.ForeachPartition(ctx, func(p int, elems iter.Seq[T]) error {
-			if _, err := os.Stat(filepath.Join(dir, name(p))); err == nil {
-				return nil // written by an earlier run of this batch
-			}
 			tmp := filepath.Join(dir, "."+name(p)+".tmp")
 			if err := writeTempFile(tmp, func(w io.Writer) error { return write(w, elems) }); err != nil {
 				return fmt.Errorf("partition %d: %w", p, err)
@@ -67,17 +76,22 @@ func SavePartitionsOnce[T any](d DStream[T], dir string, write func(w io.Writer,
 			written[p] = tmp
 			return nil
 		})
-		// ForeachPartition's error includes each partition's iteration error,
-		// which write cannot see: only now is a partition known to be whole.
 		for p, tmp := range written {
 			if err != nil {
 				break
 			}
-			if tmp != "" {
-				if rerr := os.Rename(tmp, filepath.Join(dir, name(p))); rerr != nil {
-					err = fmt.Errorf("partition %d: %w", p, rerr)
-				}
+			if rerr := os.Rename(tmp, filepath.Join(dir, name(p))); rerr != nil {
+				err = fmt.Errorf("partition %d: %w", p, rerr)
 			}
+		}
+		if err == nil {
+			err = checkpoint.SyncDir(dir) // the parts before their marker
+		}
+		if err == nil {
+			err = writeTempFile(marker, func(io.Writer) error { return nil })
+		}
+		if err == nil {
+			err = checkpoint.SyncDir(dir)
 		}
 		if err != nil {
 			for _, tmp := range written {
@@ -89,6 +103,25 @@ func SavePartitionsOnce[T any](d DStream[T], dir string, write func(w io.Writer,
 		}
 		return nil
 	})
+}
+
+// removeBatchParts removes the parts of batch (its time in milliseconds) in
+// dir, and their temporary files, that a run of the batch cut short by a
+// crash left behind.
+func removeBatchParts(dir, batch string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		n := e.Name()
+		if strings.HasPrefix(n, batch+"-part-") || strings.HasPrefix(n, "."+batch+"-part-") {
+			if err := os.Remove(filepath.Join(dir, n)); err != nil {
+				return fmt.Errorf("removing %s, left by an earlier run of the batch: %w", n, err)
+			}
+		}
+	}
+	return nil
 }
 
 // writeTempFile creates tmp and writes it with write through a buffer, then

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,6 +109,7 @@ func TestSavePartitionsOnceCommitsOnlyWholePartitions(t *testing.T) {
 			err := saveOneBatch(t, dir, failing(), writeLines)
 			require.ErrorIs(t, err, errFetch)
 			require.NoFileExists(t, filepath.Join(dir, "1000-part-00000"), "a partial partition is not committed")
+			require.NoFileExists(t, filepath.Join(dir, "1000-_SUCCESS"))
 			requireNoTempFiles(t, dir)
 
 			require.NoError(t, saveOneBatch(t, dir, rdd.FromPartitions([][]string{{"a", "b", "c"}, {"z"}}), writeLines))
@@ -117,7 +119,7 @@ func TestSavePartitionsOnceCommitsOnlyWholePartitions(t *testing.T) {
 			got, err = os.ReadFile(filepath.Join(dir, "1000-part-00001"))
 			require.NoError(t, err)
 			require.Equal(t, "z\n", string(got))
-			require.ElementsMatch(t, []string{"1000-part-00000", "1000-part-00001"}, dirNames(t, dir))
+			require.ElementsMatch(t, []string{"1000-_SUCCESS", "1000-part-00000", "1000-part-00001"}, dirNames(t, dir))
 		})
 	}
 }
@@ -145,4 +147,35 @@ func TestSavePartitionsOnceWritePanics(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(dir, "1000-part-00000"))
 	require.NoError(t, err)
 	require.Equal(t, "a\nb\n", string(got))
+}
+
+// TestSavePartitionsOnceRewritesABatchCutShort: parts left by a run that a
+// crash cut short before the batch's marker (from a partitioning that may
+// differ, as a hash partitioner's seed does from one process to the next)
+// are replaced by a whole new write of the batch; a batch with its marker
+// is not written again.
+func TestSavePartitionsOnceRewritesABatchCutShort(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"1000-part-00000", "1000-part-00002", ".1000-part-00001.tmp"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("stale\n"), 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "2000-part-00000"), []byte("other batch\n"), 0o644))
+	src := rdd.FromPartitions([][]string{{"a"}, {"b", "c"}})
+	require.NoError(t, saveOneBatch(t, dir, src, writeLines))
+	require.ElementsMatch(t, []string{"1000-_SUCCESS", "1000-part-00000", "1000-part-00001", "2000-part-00000"}, dirNames(t, dir))
+	for name, want := range map[string]string{"1000-part-00000": "a\n", "1000-part-00001": "b\nc\n", "2000-part-00000": "other batch\n"} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.Equal(t, want, string(got), name)
+	}
+
+	var writes atomic.Int64
+	require.NoError(t, saveOneBatch(t, dir, rdd.FromPartitions([][]string{{"x"}}), func(w io.Writer, part iter.Seq[string]) error {
+		writes.Add(1)
+		return writeLines(w, part)
+	}))
+	require.Zero(t, writes.Load(), "a batch with its marker is not written again")
+	got, err := os.ReadFile(filepath.Join(dir, "1000-part-00000"))
+	require.NoError(t, err)
+	require.Equal(t, "a\n", string(got))
 }
