@@ -361,6 +361,17 @@ func (w *WAL[T]) deleteDoneLocked() error {
 		}
 	}
 	w.segments = slices.Delete(w.segments, 0, n)
+	// A processed batch matters only while the log holds a block of it;
+	// no block is allocated to a batch after it completed.
+	live := make(map[int64]bool, len(w.processed))
+	for _, t := range w.blockBatch {
+		live[t] = true
+	}
+	for t := range w.processed {
+		if !live[t] {
+			delete(w.processed, t)
+		}
+	}
 	return nil
 }
 

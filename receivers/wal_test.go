@@ -370,3 +370,34 @@ func FuzzWALRecordDecoder(f *testing.F) {
 		}
 	})
 }
+
+// TestWALForgetsProcessedBatchesWithoutBlocks checks that the log's record
+// of processed batches does not grow with the life of the process: a
+// batch is kept only while a block of it is in the log.
+func TestWALForgetsProcessedBatchesWithoutBlocks(t *testing.T) {
+	w := mustOpen(t, t.TempDir(), WithWALSegmentBytes(1)) // a new segment for every record
+	defer w.Close()
+	for i := range int64(1000) {
+		bt := time.Unix(i+1, 0)
+		if i%2 == 0 { // every other batch has a block
+			if err := w.AppendBlock(block(i, "x")); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.RecordAllocation(bt, []BlockID{{0, i}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.MarkProcessed(bt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.mu.Lock()
+	n := len(w.processed)
+	w.mu.Unlock()
+	if n > 2 {
+		t.Fatalf("%d processed batches remembered after 1000 batches", n)
+	}
+	if s := w.Segments(); s > 3 {
+		t.Fatalf("%d segments left", s)
+	}
+}
