@@ -41,6 +41,10 @@ type config struct {
 	continueOnFailure bool
 	backpressure      bool
 	writeAheadLog     bool
+	// gracefulStopTimeout bounds a graceful stop; 0 until NewStreamingContext
+	// sets the default, 10 batch intervals.
+	gracefulStopTimeout    time.Duration
+	gracefulStopTimeoutSet bool
 }
 
 // WithLogger sets the logger. The default discards everything.
@@ -74,6 +78,18 @@ func WithBackpressure() Option { return optionFunc(func(c *config) { c.backpress
 // reliable receiver (Spark's spark.streaming.receiver.writeAheadLog.enable).
 // It needs a checkpoint directory. The default is off.
 func WithWriteAheadLog() Option { return optionFunc(func(c *config) { c.writeAheadLog = true }) }
+
+// WithGracefulStopTimeout bounds a graceful Stop, Spark's
+// spark.streaming.gracefulStopTimeout. The stop drains inputs by running
+// batches whose times go at most d past the clock's time when the stop
+// began (without waiting for the clock), and drops with a warning what an
+// input still holds then; if the clock itself reaches that time before the
+// context has stopped, the stop turns ungraceful: the running batch is
+// cancelled and the rest dropped. The default is 10 batch intervals, as in
+// Spark; d must be positive.
+func WithGracefulStopTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.gracefulStopTimeout, c.gracefulStopTimeoutSet = d, true })
+}
 
 // Input is an input stream's source as the context drives it: it computes
 // the batch's RDD (dstream.Source), starts with the context, stops with it,
@@ -151,6 +167,14 @@ type StreamingContext struct {
 	done       chan struct{}      // closed when the context has stopped
 	err        error              // why it stopped, nil for Stop
 
+	// drainDeadline is, on a graceful stop, the clock's time when it began
+	// plus the graceful stop timeout: the drain generates no batch after
+	// it, and stopWatch turns the stop ungraceful (graceful false) when the
+	// clock reaches it; so does Stop(false).
+	drainDeadline time.Time
+	cancelWatch   context.CancelFunc // ends stopWatch; nil without a graceful stop
+	stopWatch     sync.WaitGroup     // the goroutine that waits for drainDeadline
+
 	queue     *batchQueue
 	startTime time.Time
 	ckpt      *checkpointer // nil without a checkpoint directory (checkpoint.go)
@@ -176,6 +200,11 @@ func NewStreamingContext(batchInterval time.Duration, opts ...Option) (*Streamin
 	}
 	if cfg.workers < 0 {
 		return nil, fmt.Errorf("context: number of workers must not be negative, got %d", cfg.workers)
+	}
+	if !cfg.gracefulStopTimeoutSet {
+		cfg.gracefulStopTimeout = 10 * batchInterval
+	} else if cfg.gracefulStopTimeout <= 0 {
+		return nil, fmt.Errorf("context: %w: graceful stop timeout must be positive, got %v", ErrInvalidDuration, cfg.gracefulStopTimeout)
 	}
 	return &StreamingContext{
 		batchInterval: batchInterval,
@@ -306,11 +335,24 @@ func nextBatchTime(now time.Time, interval time.Duration) time.Time {
 
 // Stop stops the context. With graceful true it first stops receiving,
 // then runs a batch for every input still queued and finishes every batch
-// already generated; otherwise it cancels the running batch and drops the
-// rest. Stop waits until every goroutine of the context has ended; it is
-// safe to call more than once and from several goroutines, but not from
-// inside an output operation (that would wait for itself).
+// already generated, within the graceful stop timeout (10 batch intervals
+// unless WithGracefulStopTimeout says otherwise): input still held after
+// the batches that timeout allows is dropped with a warning (an input no
+// output operation reads from is never drained, so a graceful stop with
+// one always takes that long in batch time), and once the clock reaches
+// the timeout the stop goes on as an ungraceful one. Otherwise Stop cancels
+// the running batch and drops the rest; Stop(false) during a graceful stop
+// does that too, cutting it short. Stop waits until every goroutine of the
+// context has ended; it is safe to call more than once and from several
+// goroutines, but not from inside an output operation (that would wait for
+// itself). Called from a StreamingListener, Stop stops nothing and returns
+// ErrStopWithinListener, as Spark throws: the listener bus, which the stop
+// waits for, would be waiting for the listener. Have another goroutine
+// call it, e.g. go ssc.Stop(true).
 func (ssc *StreamingContext) Stop(graceful bool) error {
+	if ssc.bus.onBusGoroutine() {
+		return fmt.Errorf("context: Stop(%t): %w", graceful, ErrStopWithinListener)
+	}
 	ssc.mu.Lock()
 	if ssc.state == Initialized {
 		ssc.state = Stopped
@@ -325,12 +367,26 @@ func (ssc *StreamingContext) Stop(graceful bool) error {
 }
 
 // beginStop starts stopping without waiting; err is the reason (nil for a
-// requested stop).
+// requested stop). A requested ungraceful stop after a graceful one has
+// begun cuts the graceful one short.
 func (ssc *StreamingContext) beginStop(graceful bool, err error) {
+	first := false
 	ssc.stopOnce.Do(func() {
+		first = true
 		ssc.mu.Lock()
 		ssc.graceful = graceful
 		ssc.err = err
+		if graceful {
+			timeout := ssc.cfg.gracefulStopTimeout
+			deadline := ssc.cfg.clock.Now().Add(timeout)
+			watchCtx, cancel := context.WithCancel(context.Background())
+			ssc.drainDeadline, ssc.cancelWatch = deadline, cancel
+			ssc.stopWatch.Go(func() {
+				if ssc.cfg.clock.WaitUntil(watchCtx, deadline) == nil {
+					ssc.abortGracefulStop("graceful stop timed out", "timeout", timeout)
+				}
+			})
+		}
 		ssc.mu.Unlock()
 		if !graceful {
 			ssc.cancelRun()
@@ -338,10 +394,35 @@ func (ssc *StreamingContext) beginStop(graceful bool, err error) {
 		}
 		close(ssc.stopCh)
 	})
+	if !first && !graceful && err == nil {
+		ssc.abortGracefulStop("Stop(false) during a graceful stop")
+	}
+}
+
+// abortGracefulStop turns a graceful stop in progress into an ungraceful
+// one: the drain ends, the running batch is cancelled, the rest dropped.
+func (ssc *StreamingContext) abortGracefulStop(msg string, args ...any) {
+	ssc.mu.Lock()
+	if !ssc.graceful || ssc.state == Stopped {
+		ssc.mu.Unlock()
+		return
+	}
+	ssc.graceful = false
+	ssc.mu.Unlock()
+	ssc.cfg.logger.Warn(msg+": stopping without waiting for the batches left", args...)
+	ssc.cancelRun()
+	ssc.cancelJobs()
 }
 
 // finish runs once both loops have ended.
 func (ssc *StreamingContext) finish() {
+	ssc.mu.Lock()
+	cancelWatch := ssc.cancelWatch
+	ssc.mu.Unlock()
+	if cancelWatch != nil {
+		cancelWatch()
+	}
+	ssc.stopWatch.Wait()
 	ssc.mu.Lock()
 	inputs, graceful := ssc.inputs, ssc.graceful && ssc.err == nil
 	ssc.mu.Unlock()
@@ -418,10 +499,11 @@ func (ssc *StreamingContext) generate(ctx context.Context, next time.Time) {
 }
 
 // drainInputs runs, on a graceful stop, the batches needed to take every
-// queued input, without waiting for the clock.
+// queued input, without waiting for the clock, up to the drain deadline:
+// an input no output reads from stays pending for ever.
 func (ssc *StreamingContext) drainInputs(ctx context.Context, next time.Time) {
 	ssc.mu.Lock()
-	graceful, inputs := ssc.graceful, ssc.inputs
+	graceful, inputs, deadline := ssc.graceful, ssc.inputs, ssc.drainDeadline
 	ssc.mu.Unlock()
 	if !graceful {
 		return
@@ -429,19 +511,31 @@ func (ssc *StreamingContext) drainInputs(ctx context.Context, next time.Time) {
 	for _, in := range inputs {
 		in.Stop(true)
 	}
-	for ctx.Err() == nil && anyPending(inputs) {
+	for ctx.Err() == nil {
+		pending := pendingStreams(inputs)
+		if len(pending) == 0 {
+			return
+		}
+		if next.After(deadline) {
+			ssc.cfg.logger.Warn("graceful stop timed out: dropping the input not taken yet (does an output operation use these streams?)",
+				"timeout", ssc.cfg.gracefulStopTimeout, "streams", pending, "nextBatch", dstream.FormatTime(next))
+			return
+		}
 		ssc.generateBatch(next)
 		next = next.Add(ssc.batchInterval)
 	}
 }
 
-func anyPending(inputs []registeredInput) bool {
+// pendingStreams returns the IDs of the input streams holding input no
+// batch has taken.
+func pendingStreams(inputs []registeredInput) []int {
+	var ids []int
 	for _, in := range inputs {
 		if in.Pending() {
-			return true
+			ids = append(ids, in.streamID)
 		}
 	}
-	return false
+	return ids
 }
 
 // generateBatch computes the jobs of batch time t and queues them.

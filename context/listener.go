@@ -1,8 +1,12 @@
 package context
 
 import (
+	"bytes"
 	"fmt"
+	"runtime"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -118,7 +122,10 @@ type ReceiverInfo struct {
 // StreamingListener receives the context's events, Spark's
 // StreamingListener. Events arrive in order on one goroutine, so a listener
 // needs no locking of its own but must not block for long. Embed
-// NoopListener to implement only the methods you need.
+// NoopListener to implement only the methods you need. A listener that
+// wants the context stopped (after N batches, say) must have another
+// goroutine call Stop: called from a listener, Stop returns
+// ErrStopWithinListener.
 type StreamingListener interface {
 	OnStreamingStarted(startTime time.Time)
 	OnBatchSubmitted(BatchInfo)
@@ -170,6 +177,7 @@ type listenerBus struct {
 	closed    bool
 	done      chan struct{}
 	logger    hclog.Logger
+	goroutine atomic.Uint64 // the ID of run's goroutine, 0 before run
 }
 
 func newListenerBus(logger hclog.Logger) *listenerBus {
@@ -211,6 +219,7 @@ func (b *listenerBus) post(ev func(StreamingListener)) {
 // run delivers events until close, then drains the queue.
 func (b *listenerBus) run() {
 	defer close(b.done)
+	b.goroutine.Store(goroutineID())
 	for {
 		b.mu.Lock()
 		evs, ls, closed := b.queue, b.listeners, b.closed
@@ -251,4 +260,26 @@ func (b *listenerBus) close() {
 	default:
 	}
 	<-b.done
+}
+
+// onBusGoroutine reports whether the caller runs on the bus's goroutine,
+// that is, inside a listener.
+func (b *listenerBus) onBusGoroutine() bool {
+	id := b.goroutine.Load()
+	return id != 0 && id == goroutineID()
+}
+
+// goroutineID returns the calling goroutine's ID, read from the first line
+// of its stack trace ("goroutine 18 [running]:"). Go has no goroutine-local
+// variables; Spark checks a thread-local to refuse a stop from its
+// listener bus. IDs are never reused, so a goroutine that has ended matches
+// no caller.
+func goroutineID() uint64 {
+	var buf [64]byte
+	line := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
+	if i := bytes.IndexByte(line, ' '); i >= 0 {
+		line = line[:i]
+	}
+	id, _ := strconv.ParseUint(string(line), 10, 64)
+	return id
 }

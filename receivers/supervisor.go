@@ -1,8 +1,12 @@
 package receivers
 
 import (
+	"bytes"
 	"fmt"
+	"runtime"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -338,7 +342,11 @@ func (s *Supervisor[T]) Done() <-chan struct{} { return s.done }
 // partial block is cut (so a last AllocateBlocks returns it), the ticker stops
 // and every event is delivered. Stop is idempotent; Store blocked on a full
 // buffer returns ErrStopped, so Stop never deadlocks on a slow consumer.
+// Called from a Listener, Stop waits for all of that but the events still
+// queued: the event goroutine, which is running the listener, delivers them
+// (the stopped event among them) once the listener returns.
 func (s *Supervisor[T]) Stop() error {
+	fromListener := s.events.onLoop()
 	s.stopOnce.Do(func() {
 		close(s.stopCh)
 		s.mu.Lock()
@@ -349,11 +357,14 @@ func (s *Supervisor[T]) Stop() error {
 			close(s.tickQuit)
 			<-s.tickDone
 			s.blocks.cut()
-			s.events.stop()
+			s.events.close()
 		}
 		close(s.stopEnded)
 	})
 	<-s.stopEnded
+	if !fromListener {
+		s.events.wait()
+	}
 	return s.stopErr
 }
 
@@ -415,6 +426,7 @@ type dispatcher struct {
 	quit      chan struct{}
 	done      chan struct{}
 	running   bool
+	goroutine atomic.Uint64 // the ID of loop's goroutine, 0 before loop
 }
 
 func newDispatcher(log hclog.Logger, ls []Listener) *dispatcher {
@@ -441,6 +453,7 @@ func (d *dispatcher) post(ev func(Listener)) {
 
 func (d *dispatcher) loop() {
 	defer close(d.done)
+	d.goroutine.Store(goroutineID())
 	for {
 		select {
 		case <-d.wake:
@@ -471,10 +484,39 @@ func (d *dispatcher) drain() {
 	}
 }
 
-func (d *dispatcher) stop() {
-	if !d.running {
-		return
+// close makes the loop deliver the events queued and exit; it does not
+// wait, so that a listener may call it. Call it once, after start if start
+// was called.
+func (d *dispatcher) close() {
+	if d.running {
+		close(d.quit)
 	}
-	close(d.quit)
-	<-d.done
+}
+
+// wait waits for the loop to exit, after close.
+func (d *dispatcher) wait() {
+	if d.running {
+		<-d.done
+	}
+}
+
+// onLoop reports whether the caller runs on the loop's goroutine, that is,
+// inside a listener.
+func (d *dispatcher) onLoop() bool {
+	id := d.goroutine.Load()
+	return id != 0 && id == goroutineID()
+}
+
+// goroutineID returns the calling goroutine's ID, read from the first line
+// of its stack trace ("goroutine 18 [running]:"); Go has no goroutine-local
+// variables. IDs are never reused, so a goroutine that has ended matches no
+// caller.
+func goroutineID() uint64 {
+	var buf [64]byte
+	line := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
+	if i := bytes.IndexByte(line, ' '); i >= 0 {
+		line = line[:i]
+	}
+	id, _ := strconv.ParseUint(string(line), 10, 64)
+	return id
 }
