@@ -73,10 +73,13 @@ func WithContinueOnBatchFailure() Option {
 func WithBackpressure() Option { return optionFunc(func(c *config) { c.backpressure = true }) }
 
 // WithWriteAheadLog makes receiver streams write every received block to a
-// log under the checkpoint directory before Store returns, and replay after
-// a crash the blocks of batches that never completed: zero data loss with a
-// reliable receiver (Spark's spark.streaming.receiver.writeAheadLog.enable).
-// It needs a checkpoint directory. The default is off.
+// log under the checkpoint directory (a block of Store's records when it is
+// cut; StoreMany's before it returns, so a reliable receiver acknowledges
+// its source after StoreMany), and replay after a crash the blocks of the
+// batches a restart runs again (those after the checkpoint's recovery
+// point): zero data loss with a reliable receiver (Spark's
+// spark.streaming.receiver.writeAheadLog.enable). It needs a checkpoint
+// directory. The default is off.
 func WithWriteAheadLog() Option { return optionFunc(func(c *config) { c.writeAheadLog = true }) }
 
 // WithGracefulStopTimeout bounds a graceful Stop, Spark's

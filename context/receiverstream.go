@@ -53,7 +53,7 @@ type receiverSource[T any] struct {
 // listeners. With WithBackpressure on the context, the receiver's rate
 // follows Spark's PID estimator fed by completed batches; with
 // WithWriteAheadLog, received blocks are logged under the checkpoint
-// directory before Store returns and replayed after a crash.
+// directory (StoreMany's before it returns) and replayed after a crash.
 func ReceiverStream[T any](ssc *StreamingContext, r receivers.Receiver[T], opts ...receivers.Option) dstream.DStream[T] {
 	src := &receiverSource[T]{ssc: ssc, receiver: r, recovered: map[int64][]receivers.Block[T]{}, alsoCompletes: map[int64][]time.Time{}}
 	d := dstream.NewInputStream[T](ssc.graph, "ReceiverInputStream", src)
