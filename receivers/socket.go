@@ -44,7 +44,9 @@ func WithMaxLineBytes(n int) SocketOption {
 
 // WithReconnectBackoff sets the exponential backoff between connection
 // attempts (default DefaultReconnectMinBackoff doubling up to
-// DefaultReconnectMaxBackoff); it resets after each successful connect.
+// DefaultReconnectMaxBackoff); it resets after each connection that sent
+// data, so a server that accepts and closes at once is retried ever more
+// slowly.
 func WithReconnectBackoff(min, max time.Duration) SocketOption {
 	return socketOptionFunc(func(c *socketConfig) { c.minBackoff, c.maxBackoff = min, max })
 }
@@ -129,10 +131,10 @@ func (r *SocketReceiver[T]) connectLoop(ctx context.Context, h *Handle[T]) {
 			backoff = min(2*backoff, r.cfg.maxBackoff)
 			continue
 		}
-		backoff = r.cfg.minBackoff
 		h.Logger().Info("connected", "addr", r.addr)
 		stopClose := context.AfterFunc(ctx, func() { conn.Close() })
-		err = r.convert(h, conn)
+		read := &countingReader{r: conn}
+		err = r.convert(h, read)
 		stopClose()
 		conn.Close()
 		if ctx.Err() != nil {
@@ -141,11 +143,32 @@ func (r *SocketReceiver[T]) connectLoop(ctx context.Context, h *Handle[T]) {
 		if err == nil {
 			err = io.EOF
 		}
+		// A connection that sent something resets the backoff; one that
+		// ended before sending a byte (a server that accepts and closes)
+		// counts as a failed attempt, so the reconnects slow down.
+		if read.n > 0 {
+			backoff = r.cfg.minBackoff
+		}
 		h.ReportError("connection to "+r.addr+" ended, reconnecting in "+backoff.String(), fmt.Errorf("%w: %w", ErrConnection, err))
 		if !sleepCtx(ctx, backoff) {
 			return
 		}
+		if read.n == 0 {
+			backoff = min(2*backoff, r.cfg.maxBackoff)
+		}
 	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // sleepCtx waits d or until ctx is done; it reports whether d elapsed.

@@ -250,3 +250,32 @@ func TestSocketReceiverWithConverter(t *testing.T) {
 		t.Fatalf("records %v", got)
 	}
 }
+
+// TestSocketReceiverBacksOffFromServerClosingAtOnce checks that a server
+// that accepts and closes without sending anything is reconnected to with
+// a growing backoff (a connect alone used to reset it, so the receiver
+// reconnected at the shortest wait for ever), and that a connection that
+// sends data resets it.
+func TestSocketReceiverBacksOffFromServerClosingAtOnce(t *testing.T) {
+	srv := newServer(t)
+	_, c, _ := startText(t, srv.addr, WithReconnectBackoff(10*time.Millisecond, time.Second))
+	first := time.Now()
+	for range 5 {
+		srv.accept().Close()
+	}
+	// Waits of 10, 20, 40 and 80 ms at least between the five connects
+	// (a constant 10 ms before the fix).
+	if d := time.Since(first); d < 150*time.Millisecond {
+		t.Fatalf("five connects to a server closing at once took %v, want at least 150ms of backoff", d)
+	}
+	conn := srv.accept()
+	io.WriteString(conn, "a\n")
+	c.waitRecords(t, 1)
+	conn.Close()
+	start := time.Now()
+	srv.accept().Close()
+	// 10 ms after the reset, against 320 ms without it.
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Fatalf("reconnect after a connection that sent data took %v, want the reset backoff (10ms)", d)
+	}
+}
