@@ -190,9 +190,21 @@ func pingWithBackoff(ctx context.Context, cl *kgo.Client, bound time.Duration) e
 	}
 }
 
-// Stop stops the stream: pending commits are sent, then every client is
-// closed. A direct stream holds no records, so graceful changes nothing.
-func (s *DirectStream[K, V]) Stop(bool) {
+// Stop stops the stream. Stop(true), which the context calls when a
+// graceful stop begins while batches still run and may still be generated
+// to drain other inputs, does nothing: a direct stream receives nothing
+// between batches, so there is nothing to stop taking, and the running
+// batches still need the clients to fetch their ranges and the committer
+// to commit them. Stop(false), which the context calls once no batch runs,
+// sends the pending commits, then closes every client and cancels the
+// fetches still running.
+func (s *DirectStream[K, V]) Stop(graceful bool) {
+	if h := s.cfg.stopHook; h != nil {
+		defer h(graceful)
+	}
+	if graceful {
+		return
+	}
 	s.mu.Lock()
 	if s.stopped || !s.started {
 		s.stopped = true

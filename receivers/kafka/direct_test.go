@@ -1,11 +1,14 @@
 package kafka_test
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	streaming "github.com/sluice-io/sluice/context"
 	"github.com/sluice-io/sluice/dstream/dstreamtest"
 	"github.com/sluice-io/sluice/receivers/kafka"
 )
@@ -55,3 +58,50 @@ func TestDirectStreamRangesPerBatch(t *testing.T) {
 }
 
 func itoa(i int) string { return string(rune('0' + i)) }
+
+// batchListener sends every completed batch to its channel.
+type batchListener struct {
+	streaming.NoopListener
+	completed chan streaming.BatchInfo
+}
+
+func (l *batchListener) OnBatchCompleted(b streaming.BatchInfo) { l.completed <- b }
+
+func TestGracefulStopCompletesAndCommitsTheRunningBatch(t *testing.T) {
+	c := newCluster(t, 1, "t")
+	produce(t, c, "t", []int32{0}, 0, 5)
+	var once sync.Once
+	stoppedGracefully := make(chan struct{})
+	h := dstreamtest.NewHarness(t, time.Second)
+	ds, err := kafka.NewDirectStream(h.Context(), c.ListenAddrs(), kafka.Subscribe([]string{"t"}, nil),
+		kafka.StringDecoder, kafka.StringDecoder, kafka.WithGroup("g"), kafka.WithStartFromEarliest(),
+		kafka.WithStopHook(func(graceful bool) {
+			if graceful {
+				once.Do(func() { close(stoppedGracefully) })
+			}
+		}))
+	require.NoError(t, err)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var read []kafka.Record[string, string]
+	ds.Stream().ForeachRDD(func(ctx context.Context, r *rddT, _ time.Time) error {
+		close(entered)
+		<-release // the batch is still running when the stop begins
+		recs, err := r.Collect(ctx)
+		read = recs
+		return err
+	})
+	l := &batchListener{completed: make(chan streaming.BatchInfo, 16)}
+	h.Context().AddStreamingListener(l)
+	h.Start()
+	h.Clock().Advance(time.Second)
+	<-entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.Context().Stop(true) }()
+	<-stoppedGracefully // the context's drain has called Stop(true)
+	close(release)
+	require.NoError(t, <-stopped)
+	b := <-l.completed
+	require.NoError(t, b.Err(), "the batch running at a graceful stop completes")
+	require.Len(t, read, 5)
+	require.Equal(t, map[int32]int64{0: 5}, committed(t, c, "g", "t"), "and its offsets are committed")
+}

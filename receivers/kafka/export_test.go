@@ -11,3 +11,9 @@ var ErrCrash = errCrash
 
 // MaxMessagesPerPartition exposes the rate computation.
 var MaxMessagesPerPartition = maxMessagesPerPartition
+
+// WithStopHook runs hook each time the stream's Stop returns, with its
+// argument.
+func WithStopHook(hook func(graceful bool)) Option {
+	return optionFunc(func(c *config) { c.stopHook = hook })
+}

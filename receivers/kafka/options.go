@@ -83,6 +83,9 @@ type config struct {
 	requestTimeout      time.Duration
 	fetchTimeout        time.Duration
 	logger              hclog.Logger
+	// stopHook, when set (tests), runs when Stop returns, with its
+	// argument.
+	stopHook func(graceful bool)
 }
 
 func defaultConfig() config {
