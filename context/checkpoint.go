@@ -86,7 +86,7 @@ type checkpointer struct {
 	slots   chan struct{} // free places in the writer's queue
 	jobs    chan checkpointJob
 	encDone chan struct{}
-	failed  atomic.Bool // a write failed: the next data checkpoint reports everything
+	failed  atomic.Bool // a write failed, or the run restored a checkpoint: the next batch takes a data checkpoint of everything
 	closed  bool
 
 	restoreFrom *checkpoint.Metadata // set by GetOrCreate
@@ -265,6 +265,10 @@ func (ssc *StreamingContext) prepareCheckpoints(zero time.Time) error {
 			}
 		}
 		c.recovery, c.lastCompleted = r, r
+		// The store of this run holds no chain of state files yet, so a
+		// checkpoint without data would name no state: the first batch
+		// completed takes a data checkpoint, of everything.
+		c.failed.Store(true)
 		ssc.cfg.logger.Info("recovering from checkpoint", "checkpoint", dstream.FormatTime(m.Time),
 			"lastCompleted", dstream.FormatTime(m.LastCompleted), "pending", len(m.Pending),
 			"restoredAsOf", dstream.FormatTime(r), "rerunFrom", dstream.FormatTime(r.Add(ssc.batchInterval)))
