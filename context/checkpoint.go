@@ -523,7 +523,20 @@ func (c *checkpointer) recycle(ck *checkpoint.Checkpoint, err error) {
 // the next data checkpoint is written whole.
 func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 	defer close(c.encDone)
+	// lost is the time of a data checkpoint that could not be encoded.
+	// The checkpoints without data queued behind it were taken with its
+	// recovery point and positions, but the state files they would name
+	// are older: they are not written, until the next data checkpoint
+	// (the runner takes one after the failure, of everything).
+	var lost time.Time
 	for job := range c.jobs {
+		if !lost.IsZero() && job.data == nil && job.sync == nil {
+			c.wrote(job.meta.Time, fmt.Errorf("the data checkpoint of batch %s before it was not written", dstream.FormatTime(lost)))
+			continue
+		}
+		if job.data != nil {
+			lost = time.Time{}
+		}
 		ck := &checkpoint.Checkpoint{Metadata: job.meta}
 		inJob := map[string]bool{}
 		err := c.addAhead(job)
@@ -557,6 +570,9 @@ func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 		if err != nil {
 			ssc.cfg.logger.Error("checkpoint not written", "batch", dstream.FormatTime(job.meta.Time), "error", err)
 			c.failed.Store(true)
+			if job.data != nil {
+				lost = job.meta.Time
+			}
 			if job.sync != nil {
 				job.sync <- err
 			} else {
