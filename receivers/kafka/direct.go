@@ -70,6 +70,7 @@ type DirectStream[K, V any] struct {
 
 // batchRanges is what one batch took.
 type batchRanges struct {
+	time    time.Time // the batch time, for errors
 	ranges  []OffsetRange
 	rddID   int64
 	skipped map[TopicPartition]map[int64]bool // offsets skipped by decoding
@@ -281,7 +282,7 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 	for _, r := range ranges {
 		records += r.Count()
 	}
-	b := &batchRanges{ranges: ranges}
+	b := &batchRanges{time: batchTime, ranges: ranges}
 	r := s.rddOf(runCtx, b)
 	b.rddID = r.ID()
 	rangesByRDD.Store(b.rddID, slices.Clone(ranges))

@@ -46,7 +46,9 @@
 //
 // A failed batch is not committed; a batch that cannot list offsets (brokers
 // unreachable past [WithRequestTimeout]) fails without moving any offset, so
-// the next batch reads what it would have.
+// the next batch reads what it would have. Records deleted (retention,
+// DeleteRecords) before their batch read them fail it with
+// [ErrOffsetOutOfRange] instead of being skipped, as in Spark.
 //
 // # Exactly once from topic to topic
 //

@@ -26,6 +26,12 @@ var (
 	// ErrFetch is returned by a task that could not read its offset range
 	// within the bound set by WithFetchTimeout.
 	ErrFetch = errors.New("kafka: fetching an offset range failed")
+	// ErrOffsetOutOfRange is returned by a task whose range starts before
+	// the partition's log start: retention or DeleteRecords removed records
+	// the batch was to read. The batch fails rather than skip them (Spark
+	// forces auto.offset.reset=none on executors and fails the task too);
+	// restart from a later position to accept the loss.
+	ErrOffsetOutOfRange = errors.New("kafka: offset range no longer in the log")
 	// ErrDecode is wrapped by every *DecodeError.
 	ErrDecode = errors.New("kafka: decoding a record failed")
 	// ErrCommit is reported when committing offsets to the consumer group

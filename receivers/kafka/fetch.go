@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-io/sluice/dstream"
 )
 
 // errStopYield is returned by fetch when the consumer of the partition
@@ -23,6 +28,10 @@ func (s *DirectStream[K, V]) fetch(ctx context.Context, o OffsetRange, b *batchR
 	extra := []kgo.Opt{
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.Topic: {o.Partition: kgo.NewOffset().At(o.FromOffset)}}),
 		kgo.KeepControlRecords(),
+		// Records deleted before they were read fail the range instead of
+		// being skipped by a reset to the log start (auto.offset.reset=none,
+		// as Spark forces on executors).
+		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
 		kgo.FetchMaxWait(200e6),
 	}
 	if s.cfg.readCommitted {
@@ -34,6 +43,7 @@ func (s *DirectStream[K, V]) fetch(ctx context.Context, o OffsetRange, b *batchR
 	}
 	defer cl.Close()
 	next := o.FromOffset
+	gapChecked := false
 	for next < o.UntilOffset {
 		pctx, cancel := context.WithTimeout(ctx, s.cfg.fetchTimeout)
 		fs := cl.PollFetches(pctx)
@@ -49,6 +59,9 @@ func (s *DirectStream[K, V]) fetch(ctx context.Context, o OffsetRange, b *batchR
 				fetchErr = err
 			}
 		})
+		if errors.Is(fetchErr, kerr.OffsetOutOfRange) {
+			return s.deleted(ctx, cl, o, b, next)
+		}
 		if fetchErr != nil {
 			return fmt.Errorf("%w: %s at offset %d: %w", ErrFetch, o, next, fetchErr)
 		}
@@ -56,6 +69,15 @@ func (s *DirectStream[K, V]) fetch(ctx context.Context, o OffsetRange, b *batchR
 			r := it.Next()
 			if r.Topic != o.Topic || r.Partition != o.Partition || r.Offset < next {
 				continue
+			}
+			if r.Offset > next && !gapChecked {
+				// A gap: compaction or aborted transactions, or, if the
+				// log now starts past next, records deleted before they
+				// were read (the client may have moved to the log start).
+				gapChecked = true
+				if err := s.checkNotDeleted(ctx, cl, o, b, next); err != nil {
+					return err
+				}
 			}
 			if r.Offset >= o.UntilOffset {
 				next = o.UntilOffset
@@ -82,6 +104,53 @@ func (s *DirectStream[K, V]) fetch(ctx context.Context, o OffsetRange, b *batchR
 		}
 	}
 	return nil
+}
+
+// checkNotDeleted returns an ErrOffsetOutOfRange error if the log of o's
+// partition now starts past next, the offset the task was to read next.
+func (s *DirectStream[K, V]) checkNotDeleted(ctx context.Context, cl *kgo.Client, o OffsetRange, b *batchRanges, next int64) error {
+	start, err := logStart(ctx, cl, o.TopicPartition(), s.cfg.requestTimeout)
+	if err != nil {
+		return fmt.Errorf("%w: %s at batch %s: records missing from offset %d: %w",
+			ErrFetch, o, dstream.FormatTime(b.time), next, err)
+	}
+	if start > next {
+		return deletedError(o, b, next, start)
+	}
+	return nil
+}
+
+// deleted returns the error of a fetch at next refused as out of range.
+func (s *DirectStream[K, V]) deleted(ctx context.Context, cl *kgo.Client, o OffsetRange, b *batchRanges, next int64) error {
+	start, err := logStart(ctx, cl, o.TopicPartition(), s.cfg.requestTimeout)
+	if err != nil {
+		return fmt.Errorf("%w: %s at batch %s: offset %d is out of range (log start not listed: %v)",
+			ErrOffsetOutOfRange, o, dstream.FormatTime(b.time), next, err)
+	}
+	return deletedError(o, b, next, start)
+}
+
+func deletedError(o OffsetRange, b *batchRanges, next, start int64) error {
+	return fmt.Errorf("%w: %s at batch %s: offsets [%d, %d) were deleted (retention or DeleteRecords) before they were read; the log now starts at %d",
+		ErrOffsetOutOfRange, o, dstream.FormatTime(b.time), next, min(start, o.UntilOffset), start)
+}
+
+// logStart lists the first offset of tp's log.
+func logStart(ctx context.Context, cl *kgo.Client, tp TopicPartition, timeout time.Duration) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	listed, err := kadm.NewClient(cl).ListStartOffsets(ctx, tp.Topic)
+	if err != nil {
+		return 0, err
+	}
+	lo, ok := listed.Lookup(tp.Topic, tp.Partition)
+	if !ok {
+		return 0, fmt.Errorf("no start offset listed for %s", tp)
+	}
+	if lo.Err != nil {
+		return 0, lo.Err
+	}
+	return lo.Offset, nil
 }
 
 func (s *DirectStream[K, V]) decode(r *kgo.Record) (Record[K, V], error) {

@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	streaming "github.com/sluice-io/sluice/context"
+	"github.com/sluice-io/sluice/dstream"
 	"github.com/sluice-io/sluice/dstream/dstreamtest"
 	"github.com/sluice-io/sluice/receivers/kafka"
 )
@@ -351,4 +353,34 @@ func TestGroupRebalanceByAnotherMemberLosesNothing(t *testing.T) {
 	require.Len(t, recs, 2)
 	h.Stop()
 	require.Equal(t, map[int32]int64{0: 5, 1: 5}, committed(t, c, "g", "t"), "commits refused during the rebalance are sent again")
+}
+
+func TestRangeDeletedByRetentionFailsTheBatch(t *testing.T) {
+	for _, tc := range []struct {
+		deleteTo int64
+		lost     string
+	}{
+		{6, "[4, 6)"},  // 4 and 5 of the next range [4, 8)
+		{8, "[4, 8)"},  // the whole range
+		{10, "[4, 8)"}, // the whole range and past it
+	} {
+		t.Run(fmt.Sprint(tc.deleteTo), func(t *testing.T) {
+			c := newCluster(t, 1, "t")
+			produce(t, c, "t", []int32{0}, 0, 10)
+			h := dstreamtest.NewHarness(t, time.Second, streaming.WithContinueOnBatchFailure())
+			_, col := newStream(t, h, c, kafka.Subscribe([]string{"t"}, nil), kafka.WithStartFromEarliest(), kafka.WithMaxRatePerPartition(4))
+			h.Start()
+			b := h.Step()
+			require.NoError(t, b.Err())
+			_, ranges := col.batch(b.BatchTime)
+			require.Equal(t, []kafka.OffsetRange{{"t", 0, 0, 4}}, ranges)
+			require.NoError(t, c.DeleteRecords("t", 0, tc.deleteTo)) // retention
+			b = h.Step()
+			recs, _ := col.batch(b.BatchTime)
+			require.ErrorIs(t, b.Err(), kafka.ErrOffsetOutOfRange, "read %d records", len(recs))
+			for _, want := range []string{"t[0] [4, 8)", "offsets " + tc.lost, fmt.Sprint("starts at ", tc.deleteTo), dstream.FormatTime(b.BatchTime)} {
+				require.Contains(t, b.Err().Error(), want)
+			}
+		})
+	}
 }
