@@ -755,8 +755,11 @@ func (s *Store) collect() error {
 			if errors.Is(err, ErrNewerVersion) {
 				return errors.Join(append(errs, fmt.Errorf("keeping all state files: %w", err))...)
 			}
-			if err != nil {
+			if errors.Is(err, ErrCorrupt) || errors.Is(err, os.ErrNotExist) {
 				continue // its state files cannot be used anyway
+			}
+			if err != nil { // unreadable for now (EIO, EMFILE): it may name any file
+				return errors.Join(append(errs, fmt.Errorf("keeping all state files: %w", err))...)
 			}
 			files = referencedFiles(m.State)
 			s.refs[name] = files

@@ -570,3 +570,35 @@ func TestRollingChain(t *testing.T) {
 	require.Equal(t, meta.Time, latest.Time)
 	checkState(t, s2, latest, m.id, m.live)
 }
+
+// TestCollectKeepsStateOfUnreadableMetadata checks that a retained metadata
+// file the store cannot read for a reason other than corruption (here a
+// directory in its place, as a transient I/O error would do) keeps every
+// state file: it may name any of them. (Such a file used to be treated as
+// unusable, and the files only it named were deleted.)
+func TestCollectKeepsStateOfUnreadableMetadata(t *testing.T) {
+	dir := t.TempDir()
+	words := newModel("words", 20)
+	r := rand.New(rand.NewPCG(7, 8))
+	write := func(s *Store, i int) {
+		t.Helper()
+		words.batch(r, 3)
+		require.NoError(t, s.Write(&Checkpoint{Metadata: testMetadata(i), State: []StateSnapshot{words.snapshot(t)}}))
+	}
+	first, _ := openTest(t, dir, WithRetain(3), WithFullSnapshotEvery(100))
+	for i := 1; i <= 4; i++ {
+		write(first, i)
+	}
+	before := stateFiles(t, dir, "words")
+	metas, err := first.metaFiles()
+	require.NoError(t, err)
+	latest := filepath.Join(dir, metas[0])
+	require.NoError(t, os.Remove(latest))
+	require.NoError(t, os.Symlink(filepath.Base(latest), latest)) // reading it fails, not as corrupt
+	second, _ := openTest(t, dir, WithRetain(3), WithFullSnapshotEvery(100))
+	write(second, 5)
+	after := stateFiles(t, dir, "words")
+	for _, f := range before {
+		require.Contains(t, after, f, "state file of a retained checkpoint removed")
+	}
+}
