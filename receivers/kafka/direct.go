@@ -58,8 +58,10 @@ type DirectStream[K, V any] struct {
 	batches   map[int64]*batchRanges   // by batch time (Unix ns)
 	completed []int64                  // completed batch times, oldest first
 	estimator *receivers.PIDRateEstimator
-	rateLimit float64         // backpressure rate in records/s; 0 when none yet
-	missing   map[string]bool // topics reported missing
+	rateLimit float64                 // backpressure rate in records/s; 0 when none yet
+	missing   map[string]bool         // topics reported missing
+	topicIDs  map[string]kadm.TopicID // by topic name, as first seen
+	truncated error                   // an ErrLogTruncated failing every batch
 	skipped   int64
 	closers   []func()
 	committer *committer
@@ -113,6 +115,7 @@ func NewDirectStream[K, V any](ssc *streaming.StreamingContext, brokers []string
 		ssc: ssc, brokers: slices.Clone(brokers), strategy: strategy, keys: keys, values: values,
 		cfg: cfg, log: cfg.logger, interval: ssc.BatchInterval(),
 		next: map[TopicPartition]int64{}, batches: map[int64]*batchRanges{}, missing: map[string]bool{},
+		topicIDs: map[string]kadm.TopicID{},
 	}
 	if cfg.backpressure {
 		est, err := receivers.NewPIDRateEstimator(s.interval, receivers.DefaultPIDConfig())
@@ -259,7 +262,9 @@ func (s *DirectStream[K, V]) addCloser(f func()) bool {
 
 // Compute fixes the batch's offset ranges and returns its RDD, whose
 // partitions fetch the ranges when computed. An error (brokers unreachable,
-// offsets not listed) fails the batch without moving any offset.
+// offsets not listed) fails the batch without moving any offset; a
+// partition truncated or a topic recreated (ErrLogTruncated) fails it and
+// every later batch.
 func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]], int64, error) {
 	s.mu.Lock()
 	runCtx := s.runCtx
@@ -272,7 +277,7 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 	ranges, err := s.nextRanges(ctx)
 	if err != nil {
 		var kafkaErr *kerr.Error
-		if runCtx.Err() == nil && (ctx.Err() != nil || !errors.As(err, &kafkaErr)) {
+		if runCtx.Err() == nil && !errors.Is(err, ErrLogTruncated) && (ctx.Err() != nil || !errors.As(err, &kafkaErr)) {
 			// Not an answer from a broker: a timeout or a connection error.
 			err = fmt.Errorf("%w: %w", ErrBrokerUnreachable, err)
 		}
@@ -316,7 +321,13 @@ func (s *DirectStream[K, V]) rddOf(ctx context.Context, b *batchRanges) *rdd.RDD
 // nextRanges lists partitions and end offsets and returns the ranges of the
 // next batch, sorted by topic and partition. It does not move s.next.
 func (s *DirectStream[K, V]) nextRanges(ctx context.Context) ([]OffsetRange, error) {
-	parts, err := s.partitions(ctx)
+	s.mu.Lock()
+	truncated := s.truncated
+	s.mu.Unlock()
+	if truncated != nil {
+		return nil, truncated
+	}
+	parts, recreated, err := s.partitions(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -345,9 +356,15 @@ func (s *DirectStream[K, V]) nextRanges(ctx context.Context) ([]OffsetRange, err
 			return nil, fmt.Errorf("%w: end offset of %s: %v", ErrListOffsets, tp, lo.Err)
 		}
 		f := from[tp]
-		if f > lo.Offset { // the log was truncated or recreated; never go backwards silently
-			s.log.Warn("start offset beyond the end of the partition; waiting for it", "partition", tp.String(), "from", f, "end", lo.Offset)
-			lo.Offset = f
+		if ids, ok := recreated[tp.Topic]; ok {
+			return nil, s.markTruncated(fmt.Errorf("%w: %s: topic recreated (topic ID %s, was %s): the stream was at offset %d, the new log ends at offset %d: restart from a valid position",
+				ErrLogTruncated, tp, ids[1], ids[0], f, lo.Offset))
+		}
+		if f > lo.Offset {
+			// The topic was recreated or its log truncated: waiting for the
+			// log to grow past f would skip the new records before it.
+			return nil, s.markTruncated(fmt.Errorf("%w: %s: start offset %d is after the end offset %d; the topic was recreated or truncated, or the starting offset is wrong: restart from a valid position",
+				ErrLogTruncated, tp, f, lo.Offset))
 		}
 		ranges = append(ranges, OffsetRange{Topic: tp.Topic, Partition: tp.Partition, FromOffset: f, UntilOffset: lo.Offset})
 		lag[tp] = lo.Offset - f
@@ -362,12 +379,14 @@ func (s *DirectStream[K, V]) nextRanges(ctx context.Context) ([]OffsetRange, err
 	return ranges, nil
 }
 
-// partitions returns the partitions the strategy selects now, sorted.
-func (s *DirectStream[K, V]) partitions(ctx context.Context) ([]TopicPartition, error) {
+// partitions returns the partitions the strategy selects now, sorted, and
+// the topics whose ID changed since the stream first saw them, by name,
+// with their old and new IDs.
+func (s *DirectStream[K, V]) partitions(ctx context.Context) ([]TopicPartition, map[string][2]kadm.TopicID, error) {
 	if len(s.strategy.assign) > 0 {
 		parts := slices.Clone(s.strategy.assign)
 		slices.SortFunc(parts, compareTP)
-		return slices.Compact(parts), nil
+		return slices.Compact(parts), nil, nil
 	}
 	var md kadm.Metadata
 	var err error
@@ -377,9 +396,10 @@ func (s *DirectStream[K, V]) partitions(ctx context.Context) ([]TopicPartition, 
 		md, err = s.admin.Metadata(ctx, s.strategy.topics...)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: metadata: %w", ErrListOffsets, err)
+		return nil, nil, fmt.Errorf("%w: metadata: %w", ErrListOffsets, err)
 	}
 	var parts []TopicPartition
+	var recreated map[string][2]kadm.TopicID
 	for name, td := range md.Topics {
 		if s.strategy.pattern != nil && (td.IsInternal || strings.HasPrefix(name, "__") || !s.strategy.pattern.MatchString(name)) {
 			continue
@@ -388,12 +408,46 @@ func (s *DirectStream[K, V]) partitions(ctx context.Context) ([]TopicPartition, 
 			s.reportMissing(name, td.Err)
 			continue
 		}
+		if old, changed := s.checkTopicID(name, td.ID); changed {
+			if recreated == nil {
+				recreated = map[string][2]kadm.TopicID{}
+			}
+			recreated[name] = [2]kadm.TopicID{old, td.ID}
+		}
 		for p := range td.Partitions {
 			parts = append(parts, TopicPartition{name, p})
 		}
 	}
 	slices.SortFunc(parts, compareTP)
-	return parts, nil
+	return parts, recreated, nil
+}
+
+// checkTopicID remembers the ID of topic the first time it is seen and
+// reports whether it changed since, and from what: the topic was deleted
+// and created again, so the offsets the stream reached name other records,
+// or none yet.
+func (s *DirectStream[K, V]) checkTopicID(topic string, id kadm.TopicID) (kadm.TopicID, bool) {
+	if id == (kadm.TopicID{}) { // a broker without topic IDs
+		return id, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.topicIDs[topic]
+	if !ok {
+		s.topicIDs[topic] = id
+		return id, false
+	}
+	return old, old != id
+}
+
+// markTruncated makes err the error of this batch and of every later one.
+func (s *DirectStream[K, V]) markTruncated(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.truncated == nil {
+		s.truncated = err
+	}
+	return s.truncated
 }
 
 // reportMissing logs once that a subscribed topic cannot be read; its

@@ -48,7 +48,11 @@
 // unreachable past [WithRequestTimeout]) fails without moving any offset, so
 // the next batch reads what it would have. Records deleted (retention,
 // DeleteRecords) before their batch read them fail it with
-// [ErrOffsetOutOfRange] instead of being skipped, as in Spark.
+// [ErrOffsetOutOfRange] instead of being skipped, as in Spark. A partition
+// that ends before the offset the stream reached, or a topic whose ID
+// changed, was truncated or recreated: that batch and every later one fail
+// with [ErrLogTruncated] rather than resume and skip the new log's first
+// records.
 //
 // # Exactly once from topic to topic
 //

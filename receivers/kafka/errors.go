@@ -32,6 +32,15 @@ var (
 	// forces auto.offset.reset=none on executors and fails the task too);
 	// restart from a later position to accept the loss.
 	ErrOffsetOutOfRange = errors.New("kafka: offset range no longer in the log")
+	// ErrLogTruncated fails a batch whose partition no longer holds the
+	// offsets the stream reached: the partition ends before the offset the
+	// batch starts at (the topic was recreated, its log truncated by an
+	// unclean leader election, or the starting offset given is wrong), or
+	// the topic's ID changed (recreated). Spark fails the batch the same way
+	// ("Beginning offset … is after the ending offset"). Every later batch
+	// fails too, even once the new log grows past the offset, as reading on
+	// would skip its first records: restart from a valid position.
+	ErrLogTruncated = errors.New("kafka: partition truncated or topic recreated")
 	// ErrDecode is wrapped by every *DecodeError.
 	ErrDecode = errors.New("kafka: decoding a record failed")
 	// ErrCommit is reported when committing offsets to the consumer group

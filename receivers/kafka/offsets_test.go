@@ -384,3 +384,48 @@ func TestRangeDeletedByRetentionFailsTheBatch(t *testing.T) {
 		})
 	}
 }
+
+func TestRecreatedTopicFailsEveryLaterBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		strategy kafka.ConsumerStrategy
+		produced int    // into the new topic before the stream sees it
+		want     string // in the error
+	}{
+		{"shorter", kafka.Subscribe([]string{"t"}, nil), 2, "the stream was at offset 5, the new log ends at offset 2"},
+		// Without topic IDs (Assign lists no metadata), only the end offset tells.
+		{"shorter/assign", kafka.Assign([]kafka.TopicPartition{{"t", 0}}, nil), 2, "start offset 5 is after the end offset 2"},
+		{"grown past", kafka.Subscribe([]string{"t"}, nil), 7, "the stream was at offset 5, the new log ends at offset 7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t, 1, "t")
+			produce(t, c, "t", []int32{0}, 0, 5)
+			h := dstreamtest.NewHarness(t, time.Second, streaming.WithContinueOnBatchFailure())
+			_, col := newStream(t, h, c, tc.strategy, kafka.WithStartFromEarliest())
+			h.Start()
+			b := h.Step()
+			require.NoError(t, b.Err())
+			_, ranges := col.batch(b.BatchTime)
+			require.Equal(t, []kafka.OffsetRange{{"t", 0, 0, 5}}, ranges)
+
+			admin := adminClient(t, c)
+			ctx := context.Background()
+			_, err := admin.DeleteTopic(ctx, "t")
+			require.NoError(t, err)
+			_, err = admin.CreateTopic(ctx, 1, 1, nil, "t")
+			require.NoError(t, err)
+			produce(t, c, "t", []int32{0}, 0, tc.produced)
+			b = h.Step()
+			require.ErrorIs(t, b.Err(), kafka.ErrLogTruncated)
+			for _, want := range []string{tc.want, "t[0]", dstream.FormatTime(b.BatchTime)} {
+				require.Contains(t, b.Err().Error(), want)
+			}
+			// Once the new log grows past the old offset, the stream must
+			// not resume there, skipping the new topic's first records.
+			produce(t, c, "t", []int32{0}, tc.produced, 5)
+			b = h.Step()
+			require.ErrorIs(t, b.Err(), kafka.ErrLogTruncated, "the batch must fail, not read from offset 5 on")
+			require.Contains(t, b.Err().Error(), dstream.FormatTime(b.BatchTime))
+		})
+	}
+}
