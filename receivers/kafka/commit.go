@@ -3,6 +3,9 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -99,7 +102,8 @@ func (c *committer) flush() {
 			}
 		}
 		c.mu.Unlock()
-		c.log.Warn("committing offsets failed; retried with the next commit", "group", c.group, "error", err)
+		c.log.Warn("committing offsets failed; retried with the next commit", "group", c.group,
+			"offsets", formatOffsets(pending), "error", err)
 	}
 	for _, cb := range callbacks {
 		cb(err)
@@ -122,7 +126,17 @@ func commitOffsets(admin *kadm.Client, group string, offsets map[TopicPartition]
 		err = resps.Error()
 	}
 	if err != nil {
-		return fmt.Errorf("%w: group %q: %w", ErrCommit, group, err)
+		return fmt.Errorf("%w: group %q, offsets %s: %w", ErrCommit, group, formatOffsets(offsets), err)
 	}
 	return nil
+}
+
+// formatOffsets returns offsets as "t[0]@5, t[1]@7", sorted by partition.
+func formatOffsets(offsets map[TopicPartition]int64) string {
+	tps := slices.SortedFunc(maps.Keys(offsets), compareTP)
+	parts := make([]string, len(tps))
+	for i, tp := range tps {
+		parts[i] = fmt.Sprintf("%s@%d", tp, offsets[tp])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -3,6 +3,9 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/sluice-io/sluice/dstream"
 )
 
 // Sentinel errors of the Kafka direct stream. Errors returned by the
@@ -61,17 +64,23 @@ var (
 )
 
 // DecodeError is a record the key or value decoder refused. It names the
-// record's topic, partition and offset; errors.Is(err, ErrDecode) is true.
+// record's topic, partition and offset and the batch that read it;
+// errors.Is(err, ErrDecode) is true.
 type DecodeError struct {
 	Topic     string
 	Partition int32
 	Offset    int64
-	Part      string // "key" or "value"
-	Err       error  // the decoder's error
+	Part      string    // "key" or "value"
+	BatchTime time.Time // the batch that read the record
+	Err       error     // the decoder's error
 }
 
 func (e *DecodeError) Error() string {
-	return fmt.Sprintf("kafka: decoding the %s of %s[%d]@%d: %v", e.Part, e.Topic, e.Partition, e.Offset, e.Err)
+	if e.BatchTime.IsZero() {
+		return fmt.Sprintf("kafka: decoding the %s of %s[%d]@%d: %v", e.Part, e.Topic, e.Partition, e.Offset, e.Err)
+	}
+	return fmt.Sprintf("kafka: decoding the %s of %s[%d]@%d at batch %s: %v", e.Part, e.Topic, e.Partition, e.Offset,
+		dstream.FormatTime(e.BatchTime), e.Err)
 }
 
 // Unwrap returns ErrDecode and the decoder's error.

@@ -39,7 +39,7 @@ func (s *DirectStream[K, V]) fetch(ctx context.Context, o OffsetRange, b *batchR
 	}
 	cl, err := kgo.NewClient(s.clientOpts(extra...)...)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrFetch, o, err)
+		return fmt.Errorf("%w: %s at batch %s: %w", ErrFetch, o, dstream.FormatTime(b.time), err)
 	}
 	defer cl.Close()
 	next := o.FromOffset
@@ -50,7 +50,7 @@ func (s *DirectStream[K, V]) fetch(ctx context.Context, o OffsetRange, b *batchR
 		timedOut := pctx.Err() != nil
 		cancel()
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %s: %w", ErrFetch, o, ctx.Err())
+			return fmt.Errorf("%w: %s at batch %s, offset %d: %w", ErrFetch, o, dstream.FormatTime(b.time), next, ctx.Err())
 		}
 		progressed := false
 		var fetchErr error
@@ -63,7 +63,7 @@ func (s *DirectStream[K, V]) fetch(ctx context.Context, o OffsetRange, b *batchR
 			return s.deleted(ctx, cl, o, b, next)
 		}
 		if fetchErr != nil {
-			return fmt.Errorf("%w: %s at offset %d: %w", ErrFetch, o, next, fetchErr)
+			return fmt.Errorf("%w: %s at batch %s, offset %d: %w", ErrFetch, o, dstream.FormatTime(b.time), next, fetchErr)
 		}
 		for it := fs.RecordIter(); !it.Done(); {
 			r := it.Next()
@@ -87,7 +87,7 @@ func (s *DirectStream[K, V]) fetch(ctx context.Context, o OffsetRange, b *batchR
 			if r.Attrs.IsControl() {
 				continue
 			}
-			rec, err := s.decode(r)
+			rec, err := s.decode(r, b.time)
 			if err != nil {
 				if !s.cfg.skipBadRecords {
 					return err
@@ -100,7 +100,7 @@ func (s *DirectStream[K, V]) fetch(ctx context.Context, o OffsetRange, b *batchR
 			}
 		}
 		if !progressed && next < o.UntilOffset && timedOut {
-			return fmt.Errorf("%w: %s: no record past offset %d within %v", ErrFetch, o, next, s.cfg.fetchTimeout)
+			return fmt.Errorf("%w: %s at batch %s: no record past offset %d within %v", ErrFetch, o, dstream.FormatTime(b.time), next, s.cfg.fetchTimeout)
 		}
 	}
 	return nil
@@ -153,14 +153,14 @@ func logStart(ctx context.Context, cl *kgo.Client, tp TopicPartition, timeout ti
 	return lo.Offset, nil
 }
 
-func (s *DirectStream[K, V]) decode(r *kgo.Record) (Record[K, V], error) {
+func (s *DirectStream[K, V]) decode(r *kgo.Record, batchTime time.Time) (Record[K, V], error) {
 	out := Record[K, V]{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp}
 	var err error
 	if out.Key, err = s.keys(r.Key); err != nil {
-		return out, &DecodeError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Part: "key", Err: err}
+		return out, &DecodeError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Part: "key", BatchTime: batchTime, Err: err}
 	}
 	if out.Value, err = s.values(r.Value); err != nil {
-		return out, &DecodeError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Part: "value", Err: err}
+		return out, &DecodeError{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Part: "value", BatchTime: batchTime, Err: err}
 	}
 	if len(r.Headers) > 0 {
 		out.Headers = make([]Header, len(r.Headers))
@@ -193,6 +193,7 @@ func (s *DirectStream[K, V]) skip(b *batchRanges, err error) {
 	}
 	s.mu.Unlock()
 	if first {
-		s.log.Warn("skipping a record that does not decode", "topic", de.Topic, "partition", de.Partition, "offset", de.Offset, "error", de.Err)
+		s.log.Warn("skipping a record that does not decode", "topic", de.Topic, "partition", de.Partition, "offset", de.Offset,
+			"batch", dstream.FormatTime(de.BatchTime), "error", de.Err)
 	}
 }

@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -248,6 +253,8 @@ func TestDecodeErrors(t *testing.T) {
 			require.Equal(t, "t", de.Topic)
 			require.Equal(t, int64(3), de.Offset)
 			require.Contains(t, b.Err().Error(), "decoding the key of t[0]@3")
+			require.Equal(t, b.BatchTime, de.BatchTime)
+			require.Contains(t, de.Error(), "at batch "+dstream.FormatTime(b.BatchTime))
 		}
 		h.Stop()
 		c.Close()
@@ -428,4 +435,54 @@ func TestRecreatedTopicFailsEveryLaterBatch(t *testing.T) {
 			require.Contains(t, b.Err().Error(), dstream.FormatTime(b.BatchTime))
 		})
 	}
+}
+
+func TestFetchErrorNamesRangeAndBatch(t *testing.T) {
+	c := newCluster(t, 1, "t")
+	produce(t, c, "t", []int32{0}, 0, 5)
+	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Topic: "t", Err: kerr.TopicAuthorizationFailed, Count: -1})
+	h := dstreamtest.NewHarness(t, time.Second, streaming.WithContinueOnBatchFailure())
+	newStream(t, h, c, kafka.Subscribe([]string{"t"}, nil), kafka.WithStartFromEarliest())
+	h.Start()
+	b := h.Step()
+	require.ErrorIs(t, b.Err(), kafka.ErrFetch)
+	require.ErrorIs(t, b.Err(), kerr.TopicAuthorizationFailed)
+	require.Contains(t, b.Err().Error(), "t[0] [0, 5) at batch "+dstream.FormatTime(b.BatchTime)+", offset 0")
+}
+
+func TestCommitFailureNamesOffsets(t *testing.T) {
+	c := newCluster(t, 2, "t")
+	produce(t, c, "t", []int32{0, 1}, 0, 3)
+	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.OffsetCommit}, Group: "g", Err: kerr.GroupAuthorizationFailed, Count: -1})
+	var logged strings.Builder
+	var logMu sync.Mutex
+	log := hclog.New(&hclog.LoggerOptions{Output: &lockedWriter{mu: &logMu, w: &logged}, Level: hclog.Warn})
+	h := dstreamtest.NewHarness(t, time.Second)
+	ds, _ := newStream(t, h, c, kafka.Subscribe([]string{"t"}, nil), kafka.WithGroup("g"), kafka.WithManualCommit(),
+		kafka.WithStartFromEarliest(), kafka.WithLogger(log))
+	done := make(chan error, 1)
+	ds.Stream().ForeachRDD(func(_ context.Context, r *rddT, _ time.Time) error {
+		ranges, _ := kafka.OffsetRangesOf(r)
+		ds.CommitAsync(ranges, func(err error) { done <- err })
+		return nil
+	})
+	h.Start()
+	h.Step()
+	err := <-done
+	require.ErrorIs(t, err, kafka.ErrCommit)
+	require.Contains(t, err.Error(), "t[0]@3, t[1]@3")
+	logMu.Lock()
+	defer logMu.Unlock()
+	require.Contains(t, logged.String(), "t[0]@3, t[1]@3", "the warning names the offsets")
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

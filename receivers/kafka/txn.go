@@ -261,10 +261,24 @@ func (w *txnWriter[T, K, V]) addOffsets(ctx context.Context, cl *kgo.Client, ran
 	if err != nil {
 		return err
 	}
+	// v6+ answers name topics by ID only.
+	names := map[[16]byte]string{}
+	for name, td := range md.Topics {
+		names[td.ID] = name
+	}
+	until := map[TopicPartition]int64{}
+	for _, o := range ranges {
+		until[o.TopicPartition()] = o.UntilOffset
+	}
 	for _, t := range commitResp.Topics {
+		topic := t.Topic
+		if topic == "" {
+			topic = names[t.TopicID]
+		}
 		for _, p := range t.Partitions {
 			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-				return fmt.Errorf("TxnOffsetCommit of group %q, partition %d: %w", group, p.Partition, err)
+				tp := TopicPartition{topic, p.Partition}
+				return fmt.Errorf("TxnOffsetCommit of group %q, %s at offset %d: %w", group, tp, until[tp], err)
 			}
 		}
 	}

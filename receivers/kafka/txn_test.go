@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	streaming "github.com/sluice-io/sluice/context"
 	"github.com/sluice-io/sluice/dstream"
@@ -85,4 +87,13 @@ func TestSaveToKafkaTransactionalExactlyOnceUnderCrashes(t *testing.T) {
 			require.Equal(t, want, got, "read_committed output must hold every input record exactly once")
 		})
 	}
+}
+
+func TestTxnOffsetCommitErrorNamesTopic(t *testing.T) {
+	c := newCluster(t, 1, "in", "out")
+	produce(t, c, "in", []int32{0}, 0, 3)
+	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.TxnOffsetCommit}, Group: "g", Err: kerr.GroupAuthorizationFailed, Count: -1})
+	errs := runTopicToTopic(t, c, 1, nil)
+	require.ErrorIs(t, errs[0], kafka.ErrTransaction)
+	require.Contains(t, errs[0].Error(), `TxnOffsetCommit of group "g", in[0] at offset 3`)
 }
