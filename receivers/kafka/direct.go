@@ -35,7 +35,8 @@ const keepCompletedBatches = 16
 //
 // Build it with NewDirectStream, use Stream() like any DStream. It
 // implements the context's Input, BatchCompletionHandler and
-// BatchMetadataProvider, and CheckpointPosition/RestorePosition.
+// BatchMetadataProvider, CheckpointPosition/RestorePosition and
+// GeneratedPositions/RestoreGenerated.
 type DirectStream[K, V any] struct {
 	ssc      *streaming.StreamingContext
 	stream   dstream.DStream[Record[K, V]]
@@ -68,6 +69,13 @@ type DirectStream[K, V any] struct {
 	started   bool
 	stopped   bool
 	workers   sync.WaitGroup
+
+	// generatedRanges holds the ranges of the batches generated since the
+	// recovery point (GeneratedPositions), by batch time (Unix ns), and
+	// replay those restored by RestoreGenerated and not generated again
+	// yet.
+	generatedRanges map[int64][]OffsetRange
+	replay          map[int64][]OffsetRange
 }
 
 // batchRanges is what one batch took.
@@ -115,7 +123,7 @@ func NewDirectStream[K, V any](ssc *streaming.StreamingContext, brokers []string
 		ssc: ssc, brokers: slices.Clone(brokers), strategy: strategy, keys: keys, values: values,
 		cfg: cfg, log: cfg.logger, interval: ssc.BatchInterval(),
 		next: map[TopicPartition]int64{}, batches: map[int64]*batchRanges{}, missing: map[string]bool{},
-		topicIDs: map[string]kadm.TopicID{},
+		topicIDs: map[string]kadm.TopicID{}, generatedRanges: map[int64][]OffsetRange{},
 	}
 	if cfg.backpressure {
 		est, err := receivers.NewPIDRateEstimator(s.interval, receivers.DefaultPIDConfig())
@@ -261,8 +269,9 @@ func (s *DirectStream[K, V]) addCloser(f func()) bool {
 }
 
 // Compute fixes the batch's offset ranges and returns its RDD, whose
-// partitions fetch the ranges when computed. An error (brokers unreachable,
-// offsets not listed) fails the batch without moving any offset; a
+// partitions fetch the ranges when computed. A batch re-run after a
+// restart reads the ranges it read before (RestoreGenerated). An error
+// (brokers unreachable, offsets not listed) fails the batch without moving any offset; a
 // partition truncated or a topic recreated (ErrLogTruncated) fails it and
 // every later batch.
 func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]], int64, error) {
@@ -274,7 +283,11 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 	}
 	ctx, cancel := context.WithTimeout(runCtx, s.cfg.requestTimeout)
 	defer cancel()
-	ranges, err := s.nextRanges(ctx)
+	ranges, replayed := s.replayedRanges(batchTime)
+	var err error
+	if !replayed {
+		ranges, err = s.nextRanges(ctx)
+	}
 	if err != nil {
 		var kafkaErr *kerr.Error
 		if runCtx.Err() == nil && !errors.Is(err, ErrLogTruncated) && (ctx.Err() != nil || !errors.As(err, &kafkaErr)) {
@@ -297,9 +310,22 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 	}
 	s.generated = true
 	s.batches[batchTime.UnixNano()] = b
+	s.rememberGenerated(batchTime, ranges)
 	s.mu.Unlock()
 	s.log.Debug("batch offset ranges", "batch", dstream.FormatTime(batchTime), "ranges", ranges, "records", records)
 	return r, records, nil
+}
+
+// replayedRanges returns the ranges batch batchTime read before the
+// restart, and forgets them; false if RestoreGenerated named none.
+func (s *DirectStream[K, V]) replayedRanges(batchTime time.Time) ([]OffsetRange, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ranges, ok := s.replay[batchTime.UnixNano()]
+	if ok {
+		delete(s.replay, batchTime.UnixNano())
+	}
+	return ranges, ok
 }
 
 // rddOf returns the RDD reading the ranges of b: one partition per range.

@@ -37,7 +37,10 @@
 //
 //   - In the checkpoint: [DirectStream.CheckpointPosition] and
 //     [DirectStream.RestorePosition] save and restore where every partition
-//     stands after a batch.
+//     stands after a batch, and [DirectStream.GeneratedPositions] and
+//     [DirectStream.RestoreGenerated] the ranges of the batches generated
+//     after the recovery point, so a restart re-runs each of them over
+//     exactly the records it read before the crash.
 //   - In Kafka: with [WithGroup], the offsets of every batch that completed
 //     without failure are committed to the group (or, with
 //     [WithManualCommit], when the program calls [DirectStream.CommitAsync]).

@@ -1,8 +1,10 @@
 package kafka
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -89,4 +91,120 @@ func (s *DirectStream[K, V]) Position() map[TopicPartition]int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.next)
+}
+
+// generatedVersion is the version of the format of GeneratedPositions.
+const generatedVersion = 1
+
+// maxGeneratedBatches bounds the generated batches a stream remembers the
+// ranges of for GeneratedPositions: without checkpoints nothing forgets
+// them, and with checkpoints only the batches after the last data
+// checkpoint are kept.
+const maxGeneratedBatches = 4096
+
+// generatedBatches is what GeneratedPositions writes: the offset ranges of
+// each batch generated after the recovery point.
+type generatedBatches struct {
+	Version int              `msgpack:"v"`
+	Batches []generatedBatch `msgpack:"b"`
+}
+
+type generatedBatch struct {
+	Time   int64            `msgpack:"t"` // Unix ns
+	Ranges []partitionRange `msgpack:"r"`
+}
+
+type partitionRange struct {
+	Topic     string `msgpack:"t"`
+	Partition int32  `msgpack:"n"`
+	From      int64  `msgpack:"f"`
+	Until     int64  `msgpack:"u"`
+}
+
+// rememberGenerated records the ranges of the batch generated at batchTime,
+// forgetting the oldest batch beyond maxGeneratedBatches. Called with s.mu
+// held.
+func (s *DirectStream[K, V]) rememberGenerated(batchTime time.Time, ranges []OffsetRange) {
+	s.generatedRanges[batchTime.UnixNano()] = slices.Clone(ranges)
+	for len(s.generatedRanges) > maxGeneratedBatches {
+		delete(s.generatedRanges, slices.Min(slices.Collect(maps.Keys(s.generatedRanges))))
+	}
+}
+
+// GeneratedPositions returns, as msgpack, the offset ranges of every batch
+// generated after the batch time after (the recovery point of the
+// context's checkpoint), pending ones included, and forgets those up to
+// it. Spark's DirectKafkaInputDStreamCheckpointData: the checkpoint of the
+// context saves them after every batch, and a restart re-runs those
+// batches over exactly these ranges (RestoreGenerated), so an output
+// already written for one of them matches what it computes again.
+func (s *DirectStream[K, V]) GeneratedPositions(after time.Time) ([]byte, error) {
+	s.mu.Lock()
+	g := generatedBatches{Version: generatedVersion}
+	keep := func(m map[int64][]OffsetRange) {
+		for tn, ranges := range m {
+			if tn <= after.UnixNano() {
+				delete(m, tn)
+				continue
+			}
+			if slices.ContainsFunc(g.Batches, func(b generatedBatch) bool { return b.Time == tn }) {
+				continue
+			}
+			b := generatedBatch{Time: tn, Ranges: make([]partitionRange, len(ranges))}
+			for i, o := range ranges {
+				b.Ranges[i] = partitionRange{o.Topic, o.Partition, o.FromOffset, o.UntilOffset}
+			}
+			g.Batches = append(g.Batches, b)
+		}
+	}
+	keep(s.generatedRanges)
+	keep(s.replay) // restored and not generated again yet
+	s.mu.Unlock()
+	slices.SortFunc(g.Batches, func(a, b generatedBatch) int { return cmp.Compare(a.Time, b.Time) })
+	out, err := msgpack.Marshal(&g)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: batches generated after %s: %w", dstream.FormatTime(after), err)
+	}
+	return out, nil
+}
+
+// RestoreGenerated makes the batches named by ranges written by
+// GeneratedPositions read exactly those ranges when they are generated
+// again after a restart, before Start. Batches it does not name (those
+// that fell due while the program was down) start where the previous
+// batch ended.
+func (s *DirectStream[K, V]) RestoreGenerated(b []byte) error {
+	replay, err := decodeGenerated(b)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return ErrStarted
+	}
+	s.replay = replay
+	return nil
+}
+
+func decodeGenerated(b []byte) (map[int64][]OffsetRange, error) {
+	var g generatedBatches
+	if err := msgpack.Unmarshal(b, &g); err != nil {
+		return nil, fmt.Errorf("%w: generated batches: %w", ErrInvalidPosition, err)
+	}
+	if g.Version != generatedVersion {
+		return nil, fmt.Errorf("%w: generated batches: version %d, want %d", ErrInvalidPosition, g.Version, generatedVersion)
+	}
+	replay := make(map[int64][]OffsetRange, len(g.Batches))
+	for _, gb := range g.Batches {
+		ranges := make([]OffsetRange, len(gb.Ranges))
+		for i, r := range gb.Ranges {
+			if r.Topic == "" || r.Partition < 0 || r.From < 0 || r.Until < r.From {
+				return nil, fmt.Errorf("%w: generated batch %s: bad range %+v", ErrInvalidPosition, dstream.FormatTime(time.Unix(0, gb.Time).UTC()), r)
+			}
+			ranges[i] = OffsetRange{Topic: r.Topic, Partition: r.Partition, FromOffset: r.From, UntilOffset: r.Until}
+		}
+		replay[gb.Time] = ranges
+	}
+	return replay, nil
 }
