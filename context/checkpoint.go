@@ -416,7 +416,8 @@ func (c *checkpointer) pendingAfter(t time.Time) []time.Time {
 
 // checkpointBatch runs in the job loop after batch info completed: it takes
 // a data checkpoint when one is due and queues the batch's checkpoint. A
-// failed batch is not checkpointed, so recovery runs it again.
+// failed batch is not checkpointed, so a recovery before a later batch
+// completes runs it again (see WithContinueOnBatchFailure).
 func (ssc *StreamingContext) checkpointBatch(ctx context.Context, info BatchInfo, failure error) {
 	c := ssc.ckpt
 	if c == nil || c.jobs == nil {

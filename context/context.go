@@ -60,8 +60,11 @@ func WithWorkers(n int) Option { return optionFunc(func(c *config) { c.workers =
 
 // WithContinueOnBatchFailure keeps the context running after a batch fails:
 // the failure is logged and reported to listeners and the next batch runs.
-// By default the first failing batch stops the context, and
-// AwaitTermination returns its error.
+// The failed batch's input is then skipped for good, as in Spark: it is not
+// run again, and the next batch's checkpoint (and Kafka commit) goes past
+// it; a restart before the next batch completes does run it again. By
+// default the first failing batch stops the context, and AwaitTermination
+// returns its error, so a restart runs it again.
 func WithContinueOnBatchFailure() Option {
 	return optionFunc(func(c *config) { c.continueOnFailure = true })
 }
