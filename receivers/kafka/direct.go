@@ -76,6 +76,14 @@ type DirectStream[K, V any] struct {
 	// yet.
 	generatedRanges map[int64][]OffsetRange
 	replay          map[int64][]OffsetRange
+
+	// transactional is set by SaveToKafkaTransactional: after a restart
+	// from a checkpoint, the group's offsets win (groupFloor).
+	transactional bool
+	// groupFloor holds, once read at the first batch after a restart from
+	// a checkpoint of a transactional stream, the group's committed
+	// offsets: no batch reads below them again.
+	groupFloor map[TopicPartition]int64
 }
 
 // batchRanges is what one batch took.
@@ -95,7 +103,10 @@ type batchRanges struct {
 // Where each partition starts, first match wins: the position given to
 // RestorePosition (a checkpoint), the offsets of the strategy (the user's
 // own store), the group's committed offsets (WithGroup), then the latest
-// offset (WithStartFromEarliest: the earliest).
+// offset (WithStartFromEarliest: the earliest). A stream whose output goes
+// through SaveToKafkaTransactional and is restored from a checkpoint never
+// reads below the group's committed offsets: a re-run batch whose range
+// the group already committed reads nothing (or the part after them).
 func NewDirectStream[K, V any](ssc *streaming.StreamingContext, brokers []string, strategy ConsumerStrategy,
 	keys Decoder[K], values Decoder[V], opts ...Option) (*DirectStream[K, V], error) {
 	if len(brokers) == 0 {
@@ -283,9 +294,9 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 	}
 	ctx, cancel := context.WithTimeout(runCtx, s.cfg.requestTimeout)
 	defer cancel()
+	err := s.loadGroupFloor(ctx)
 	ranges, replayed := s.replayedRanges(batchTime)
-	var err error
-	if !replayed {
+	if err == nil && !replayed {
 		ranges, err = s.nextRanges(ctx)
 	}
 	if err != nil {
@@ -324,8 +335,51 @@ func (s *DirectStream[K, V]) replayedRanges(batchTime time.Time) ([]OffsetRange,
 	ranges, ok := s.replay[batchTime.UnixNano()]
 	if ok {
 		delete(s.replay, batchTime.UnixNano())
+		ranges = slices.Clone(ranges)
+		for i := range ranges {
+			if f, ok := s.groupFloor[ranges[i].TopicPartition()]; ok && f > ranges[i].FromOffset {
+				ranges[i].FromOffset = min(f, ranges[i].UntilOffset)
+			}
+		}
 	}
 	return ranges, ok
+}
+
+// loadGroupFloor reads, once, the group's committed offsets into
+// s.groupFloor if the stream is transactional and restored from a
+// checkpoint: the transactions of SaveToKafkaTransactional committed them
+// with their output, so they are the truth, and the checkpoint may be
+// behind them (its batch's transaction committed, the process died before
+// the checkpoint was written).
+func (s *DirectStream[K, V]) loadGroupFloor(ctx context.Context) error {
+	s.mu.Lock()
+	need := s.transactional && s.groupFloor == nil && (s.restored != nil || s.replay != nil)
+	s.mu.Unlock()
+	if !need {
+		return nil
+	}
+	committed, err := s.admin.FetchOffsets(ctx, s.cfg.group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		committed, err = nil, nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: committed offsets of group %q: %w", ErrListOffsets, s.cfg.group, err)
+	}
+	floor := map[TopicPartition]int64{}
+	committed.Each(func(o kadm.OffsetResponse) {
+		if o.Err == nil && o.At >= 0 {
+			floor[TopicPartition{o.Topic, o.Partition}] = o.At
+		}
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.groupFloor == nil {
+		s.groupFloor = floor
+		if len(floor) > 0 {
+			s.log.Info("transactional output: resuming from the group's committed offsets", "group", s.cfg.group, "offsets", floor)
+		}
+	}
+	return nil
 }
 
 // rddOf returns the RDD reading the ranges of b: one partition per range.
@@ -507,18 +561,19 @@ func topicsOf(parts []TopicPartition) []string {
 
 // startOffsets returns where each partition's next range starts: s.next for
 // known partitions, else the first of: restored position, user offsets,
-// group offsets, the reset policy.
+// group offsets, the reset policy; never below s.groupFloor (a
+// transactional stream restored from a checkpoint).
 func (s *DirectStream[K, V]) startOffsets(ctx context.Context, parts []TopicPartition) (map[TopicPartition]int64, error) {
 	s.mu.Lock()
 	from := make(map[TopicPartition]int64, len(parts))
 	var unknown []TopicPartition
 	for _, tp := range parts {
 		if o, ok := s.next[tp]; ok {
-			from[tp] = o
+			from[tp] = max(o, s.groupFloor[tp])
 			continue
 		}
 		if o, ok := s.restored[tp]; ok {
-			from[tp] = o
+			from[tp] = max(o, s.groupFloor[tp])
 			continue
 		}
 		if o, ok := s.strategy.offsets[tp]; ok {

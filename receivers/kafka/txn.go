@@ -59,7 +59,11 @@ var errCrash = errors.New("kafka: simulated crash")
 // neither loses nor doubles a record: a restarted program, started from the
 // group's offsets (WithGroup on src, with WithManualCommit so that only the
 // transaction commits), reprocesses exactly the batches whose transaction
-// did not commit.
+// did not commit. This holds with a checkpoint directory too: the group's
+// offsets win over the checkpoint, which may be behind them (a batch's
+// transaction committed, the process died before its checkpoint was
+// written), so a batch re-run after the restart reads only what is past
+// the group's offsets, nothing if its range was committed already.
 //
 // out must be computed from src batch for batch (map, filter, reduceByKey;
 // no window), and transactionalID must be stable across restarts of the
@@ -81,6 +85,9 @@ func SaveToKafkaTransactional[T, K, V any](out dstream.DStream[T], src *DirectSt
 			o.applyTxn(&cfg)
 		}
 	}
+	src.mu.Lock()
+	src.transactional = true
+	src.mu.Unlock()
 	w := &txnWriter[T, K, V]{src: src, id: transactionalID, toRecord: toRecord, cfg: cfg}
 	out.ForeachRDD(w.writeBatch)
 	return nil

@@ -1,8 +1,11 @@
 package kafka_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -18,6 +21,7 @@ import (
 	streaming "github.com/sluice-io/sluice/context"
 	"github.com/sluice-io/sluice/dstream"
 	"github.com/sluice-io/sluice/dstream/dstreamtest"
+	"github.com/sluice-io/sluice/rdd"
 	"github.com/sluice-io/sluice/receivers/kafka"
 )
 
@@ -96,4 +100,117 @@ func TestTxnOffsetCommitErrorNamesTopic(t *testing.T) {
 	errs := runTopicToTopic(t, c, 1, nil)
 	require.ErrorIs(t, errs[0], kafka.ErrTransaction)
 	require.Contains(t, errs[0].Error(), `TxnOffsetCommit of group "g", in[0] at offset 3`)
+}
+
+// TestTransactionalRestartResumesFromGroupOffsets runs the transactional
+// pipeline with a checkpoint directory and restarts it after batch 2's
+// transaction committed: "checkpoint lost" removes batch 2's checkpoint, as
+// if the process died before writing it, so batch 2 is generated again from
+// the position of batch 1; "re-run" adds a stateful branch checkpointed
+// every 4 batches, so batches 1 and 2 are re-run over their restored
+// ranges. Either way the group already committed their offsets in their
+// transactions: they must read nothing again, and the output must hold
+// every input record exactly once. (They read their records again and
+// produced them twice.)
+func TestTransactionalRestartResumesFromGroupOffsets(t *testing.T) {
+	for _, rerun := range []bool{false, true} {
+		name := "checkpoint lost"
+		if rerun {
+			name = "re-run"
+		}
+		t.Run(name, func(t *testing.T) { testTransactionalRestart(t, rerun) })
+	}
+}
+
+func testTransactionalRestart(t *testing.T, rerun bool) {
+	c := newCluster(t, 2, "in", "out")
+	dir := t.TempDir()
+	parts := []int32{0, 1}
+	at := func(s int) time.Time { return time.UnixMilli(int64(s) * 1000).UTC() }
+	type life struct {
+		ssc   *streaming.StreamingContext
+		clock *streaming.ManualClock
+		done  chan streaming.BatchInfo
+	}
+	start := func(now time.Duration) *life {
+		t.Helper()
+		l := &life{clock: streaming.NewManualClock(time.UnixMilli(now.Milliseconds())), done: make(chan streaming.BatchInfo, 64)}
+		ssc, err := streaming.GetOrCreate(dir, func(ssc *streaming.StreamingContext) error {
+			ds, err := kafka.NewDirectStream(ssc, c.ListenAddrs(), kafka.Subscribe([]string{"in"}, nil),
+				kafka.StringDecoder, kafka.StringDecoder, kafka.WithGroup("g"), kafka.WithManualCommit(),
+				kafka.WithStartFromEarliest(), kafka.WithReadCommitted())
+			if err != nil {
+				return err
+			}
+			if rerun {
+				pairs := dstream.Map(ds.Stream(), func(r kafka.Record[string, string]) rdd.Pair[int32, int] {
+					return rdd.KV(r.Partition, 1)
+				})
+				counts := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] {
+					return rdd.Some(s.Value + len(vs))
+				}, dstream.WithName("counts"))
+				counts.Checkpoint(4 * time.Second)
+				counts.ForeachRDD(func(ctx context.Context, r *rdd.RDD[rdd.Pair[int32, int]], _ time.Time) error {
+					_, err := r.Collect(ctx)
+					return err
+				})
+			}
+			upper := dstream.Map(ds.Stream(), func(r kafka.Record[string, string]) string { return strings.ToUpper(r.Value) })
+			return kafka.SaveToKafkaTransactional(upper, ds, "wc-txn", func(s string) *kgo.Record {
+				return &kgo.Record{Topic: "out", Value: []byte(s)}
+			}, kafka.WithTransactionTimeout(5*time.Second))
+		}, time.Second, streaming.WithClock(l.clock))
+		require.NoError(t, err)
+		l.ssc = ssc
+		ssc.AddStreamingListener(&completedBatches{ch: l.done})
+		require.NoError(t, ssc.Start())
+		t.Cleanup(func() { _ = ssc.Stop(false) })
+		return l
+	}
+	waitFor := func(l *life, bt time.Time) {
+		t.Helper()
+		timeout := time.After(30 * time.Second)
+		for {
+			select {
+			case b := <-l.done:
+				require.NoError(t, b.Err(), "batch %s", dstream.FormatTime(b.BatchTime))
+				if !b.BatchTime.Before(bt) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("batch %s did not complete", dstream.FormatTime(bt))
+			}
+		}
+	}
+
+	first := start(0)
+	for i := 1; i <= 2; i++ {
+		produce(t, c, "in", parts, 10*(i-1), 10)
+		first.clock.Advance(time.Second)
+		waitFor(first, at(i))
+		require.NoError(t, first.ssc.AwaitCheckpoint(context.Background(), at(i)))
+	}
+	require.NoError(t, first.ssc.Stop(false))
+	if !rerun {
+		// Batch 2's transaction committed; its checkpoint was never written.
+		require.NoError(t, os.Remove(filepath.Join(dir, fmt.Sprintf("checkpoint-%020d.meta", at(2).UnixNano()))))
+	}
+
+	second := start(2 * time.Second) // generates batch 2 (and 1 if rerun) again
+	waitFor(second, at(2))
+	produce(t, c, "in", parts, 20, 10)
+	second.clock.Advance(time.Second)
+	waitFor(second, at(3))
+	require.NoError(t, second.ssc.Stop(false))
+
+	got := readCommitted(t, c, "out")
+	var want []string
+	for _, p := range parts {
+		for i := range 30 {
+			want = append(want, strings.ToUpper(fmt.Sprintf("in/%d/%d", p, i)))
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	require.Equal(t, want, got, "read_committed output must hold every input record exactly once")
 }
