@@ -197,18 +197,25 @@ func TestRetentionRemovesUnreferencedFiles(t *testing.T) {
 	}
 }
 
+// wordsWriter returns a model stream "words" of 20 keys and a function that
+// changes 3 of them (randomly, from seed) and writes batch i's checkpoint
+// of it to a store.
+func wordsWriter(t *testing.T, seed uint64) (*model, func(s *Store, i int)) {
+	words := newModel("words", 20)
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	return words, func(s *Store, i int) {
+		t.Helper()
+		words.batch(r, 3)
+		require.NoError(t, s.Write(&Checkpoint{Metadata: testMetadata(i), State: []StateSnapshot{words.snapshot(t)}}))
+	}
+}
+
 // TestRetentionAcrossOpen checks retention by a store that did not write
 // the retained checkpoints: it learns what they refer to from their files,
 // keeps those state files while they are retained, and removes them after.
 func TestRetentionAcrossOpen(t *testing.T) {
 	dir := t.TempDir()
-	words := newModel("words", 20)
-	r := rand.New(rand.NewPCG(5, 6))
-	write := func(s *Store, i int) {
-		t.Helper()
-		words.batch(r, 3)
-		require.NoError(t, s.Write(&Checkpoint{Metadata: testMetadata(i), State: []StateSnapshot{words.snapshot(t)}}))
-	}
+	words, write := wordsWriter(t, 5)
 	first, _ := openTest(t, dir, WithRetain(3), WithFullSnapshotEvery(100))
 	for i := 1; i <= 4; i++ {
 		write(first, i)
@@ -578,13 +585,7 @@ func TestRollingChain(t *testing.T) {
 // unusable, and the files only it named were deleted.)
 func TestCollectKeepsStateOfUnreadableMetadata(t *testing.T) {
 	dir := t.TempDir()
-	words := newModel("words", 20)
-	r := rand.New(rand.NewPCG(7, 8))
-	write := func(s *Store, i int) {
-		t.Helper()
-		words.batch(r, 3)
-		require.NoError(t, s.Write(&Checkpoint{Metadata: testMetadata(i), State: []StateSnapshot{words.snapshot(t)}}))
-	}
+	_, write := wordsWriter(t, 7)
 	first, _ := openTest(t, dir, WithRetain(3), WithFullSnapshotEvery(100))
 	for i := 1; i <= 4; i++ {
 		write(first, i)

@@ -46,12 +46,7 @@ func TestCheckpointsAfterALostDataCheckpointAreNotWritten(t *testing.T) {
 	batches := [][]string{{"a"}, {"b"}, {"a", "c"}, {"a"}, {"c"}, {"b"}}
 	setup := func(out *results) func(*context.StreamingContext) error {
 		return func(ssc *context.StreamingContext) error {
-			q := context.NewQueue[string]()
-			for _, b := range batches {
-				q.PushSlice(b, 1)
-			}
-			in := context.QueueStream(ssc, q, true, nil)
-			pairs := dstream.Map(in, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
+			pairs := wordPairs(ssc, batches, 1)
 			counts := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[gatedCount]) rdd.Option[gatedCount] {
 				return rdd.Some(gatedCount{s.Value.N + len(vs)})
 			}, dstream.WithName("counts"))

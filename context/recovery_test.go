@@ -125,16 +125,22 @@ func randomBatches(seed uint64, n int) [][]string {
 	return out
 }
 
+// wordPairs is a queue stream of batches, one batch at a time in parts
+// partitions, as (word, 1) pairs.
+func wordPairs(ssc *context.StreamingContext, batches [][]string, parts int) dstream.DStream[rdd.Pair[string, int]] {
+	q := context.NewQueue[string]()
+	for _, b := range batches {
+		q.PushSlice(b, parts)
+	}
+	in := context.QueueStream(ssc, q, true, nil)
+	return dstream.Map(in, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
+}
+
 // statefulSetup is a pipeline with UpdateStateByKey, MapWithState (with a
 // timeout) and an inverse window over a queue fed with batches.
 func statefulSetup(batches [][]string, out *results) func(*context.StreamingContext) error {
 	return func(ssc *context.StreamingContext) error {
-		q := context.NewQueue[string]()
-		for _, b := range batches {
-			q.PushSlice(b, 2)
-		}
-		in := context.QueueStream(ssc, q, true, nil)
-		pairs := dstream.Map(in, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
+		pairs := wordPairs(ssc, batches, 2)
 		totals := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] {
 			n := s.Value
 			for _, v := range vs {

@@ -23,12 +23,7 @@ func TestRestartTwiceKeepsState(t *testing.T) {
 	batches := [][]string{{"a", "b"}, {"a"}, {"b", "c"}, {"a"}, {"c", "c"}, {"a"}}
 	setup := func(out *results) func(*context.StreamingContext) error {
 		return func(ssc *context.StreamingContext) error {
-			q := context.NewQueue[string]()
-			for _, b := range batches {
-				q.PushSlice(b, 1)
-			}
-			in := context.QueueStream(ssc, q, true, nil)
-			pairs := dstream.Map(in, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
+			pairs := wordPairs(ssc, batches, 1)
 			counts := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] {
 				return rdd.Some(s.Value + len(vs))
 			}, dstream.WithName("counts"))

@@ -58,12 +58,18 @@ func (s *DirectStream[K, V]) RestorePosition(pos []byte) error {
 	if err != nil {
 		return err
 	}
+	return s.beforeStart(func() { s.restored = next })
+}
+
+// beforeStart runs set with the stream's lock held, unless the stream has
+// started: restoring a position then is too late.
+func (s *DirectStream[K, V]) beforeStart(set func()) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
 		return ErrStarted
 	}
-	s.restored = next
+	set()
 	return nil
 }
 
@@ -141,15 +147,17 @@ func (s *DirectStream[K, V]) rememberGenerated(batchTime time.Time, ranges []Off
 func (s *DirectStream[K, V]) GeneratedPositions(after time.Time) ([]byte, error) {
 	s.mu.Lock()
 	g := generatedBatches{Version: generatedVersion}
+	seen := map[int64]bool{}
 	keep := func(m map[int64][]OffsetRange) {
 		for tn, ranges := range m {
 			if tn <= after.UnixNano() {
 				delete(m, tn)
 				continue
 			}
-			if slices.ContainsFunc(g.Batches, func(b generatedBatch) bool { return b.Time == tn }) {
+			if seen[tn] {
 				continue
 			}
+			seen[tn] = true
 			b := generatedBatch{Time: tn, Ranges: make([]partitionRange, len(ranges))}
 			for i, o := range ranges {
 				b.Ranges[i] = partitionRange{o.Topic, o.Partition, o.FromOffset, o.UntilOffset}
@@ -178,13 +186,7 @@ func (s *DirectStream[K, V]) RestoreGenerated(b []byte) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.started {
-		return ErrStarted
-	}
-	s.replay = replay
-	return nil
+	return s.beforeStart(func() { s.replay = replay })
 }
 
 func decodeGenerated(b []byte) (map[int64][]OffsetRange, error) {

@@ -21,7 +21,6 @@ import (
 	streaming "github.com/sluice-io/sluice/context"
 	"github.com/sluice-io/sluice/dstream"
 	"github.com/sluice-io/sluice/dstream/dstreamtest"
-	"github.com/sluice-io/sluice/rdd"
 	"github.com/sluice-io/sluice/receivers/kafka"
 )
 
@@ -126,16 +125,10 @@ func testTransactionalRestart(t *testing.T, rerun bool) {
 	c := newCluster(t, 2, "in", "out")
 	dir := t.TempDir()
 	parts := []int32{0, 1}
-	at := func(s int) time.Time { return time.UnixMilli(int64(s) * 1000).UTC() }
-	type life struct {
-		ssc   *streaming.StreamingContext
-		clock *streaming.ManualClock
-		done  chan streaming.BatchInfo
-	}
+	at := batchAt
 	start := func(now time.Duration) *life {
 		t.Helper()
-		l := &life{clock: streaming.NewManualClock(time.UnixMilli(now.Milliseconds())), done: make(chan streaming.BatchInfo, 64)}
-		ssc, err := streaming.GetOrCreate(dir, func(ssc *streaming.StreamingContext) error {
+		return startLife(t, dir, now, func(ssc *streaming.StreamingContext) error {
 			ds, err := kafka.NewDirectStream(ssc, c.ListenAddrs(), kafka.Subscribe([]string{"in"}, nil),
 				kafka.StringDecoder, kafka.StringDecoder, kafka.WithGroup("g"), kafka.WithManualCommit(),
 				kafka.WithStartFromEarliest(), kafka.WithReadCommitted())
@@ -143,51 +136,20 @@ func testTransactionalRestart(t *testing.T, rerun bool) {
 				return err
 			}
 			if rerun {
-				pairs := dstream.Map(ds.Stream(), func(r kafka.Record[string, string]) rdd.Pair[int32, int] {
-					return rdd.KV(r.Partition, 1)
-				})
-				counts := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] {
-					return rdd.Some(s.Value + len(vs))
-				}, dstream.WithName("counts"))
-				counts.Checkpoint(4 * time.Second)
-				counts.ForeachRDD(func(ctx context.Context, r *rdd.RDD[rdd.Pair[int32, int]], _ time.Time) error {
-					_, err := r.Collect(ctx)
-					return err
-				})
+				countPerPartition(ds)
 			}
 			upper := dstream.Map(ds.Stream(), func(r kafka.Record[string, string]) string { return strings.ToUpper(r.Value) })
 			return kafka.SaveToKafkaTransactional(upper, ds, "wc-txn", func(s string) *kgo.Record {
 				return &kgo.Record{Topic: "out", Value: []byte(s)}
 			}, kafka.WithTransactionTimeout(5*time.Second))
-		}, time.Second, streaming.WithClock(l.clock))
-		require.NoError(t, err)
-		l.ssc = ssc
-		ssc.AddStreamingListener(&completedBatches{ch: l.done})
-		require.NoError(t, ssc.Start())
-		t.Cleanup(func() { _ = ssc.Stop(false) })
-		return l
-	}
-	waitFor := func(l *life, bt time.Time) {
-		t.Helper()
-		timeout := time.After(30 * time.Second)
-		for {
-			select {
-			case b := <-l.done:
-				require.NoError(t, b.Err(), "batch %s", dstream.FormatTime(b.BatchTime))
-				if !b.BatchTime.Before(bt) {
-					return
-				}
-			case <-timeout:
-				t.Fatalf("batch %s did not complete", dstream.FormatTime(bt))
-			}
-		}
+		})
 	}
 
 	first := start(0)
 	for i := 1; i <= 2; i++ {
 		produce(t, c, "in", parts, 10*(i-1), 10)
 		first.clock.Advance(time.Second)
-		waitFor(first, at(i))
+		first.waitFor(t, at(i))
 		require.NoError(t, first.ssc.AwaitCheckpoint(context.Background(), at(i)))
 	}
 	require.NoError(t, first.ssc.Stop(false))
@@ -197,10 +159,10 @@ func testTransactionalRestart(t *testing.T, rerun bool) {
 	}
 
 	second := start(2 * time.Second) // generates batch 2 (and 1 if rerun) again
-	waitFor(second, at(2))
+	second.waitFor(t, at(2))
 	produce(t, c, "in", parts, 20, 10)
 	second.clock.Advance(time.Second)
-	waitFor(second, at(3))
+	second.waitFor(t, at(3))
 	require.NoError(t, second.ssc.Stop(false))
 
 	got := readCommitted(t, c, "out")
