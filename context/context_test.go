@@ -208,7 +208,7 @@ func TestStopCancelsRunningBatch(t *testing.T) {
 
 // TestAwaitTerminationReturnsBatchError: a panic in a user function fails
 // the batch and stops the context; AwaitTermination returns the error,
-// which names the batch time and the operation.
+// which names the batch time, the operation and the record.
 func TestAwaitTerminationReturnsBatchError(t *testing.T) {
 	h := dstreamtest.NewHarness(t, time.Second)
 	in := dstreamtest.Input(h, [][]int{{1, 2}, {3}})
@@ -225,7 +225,7 @@ func TestAwaitTerminationReturnsBatchError(t *testing.T) {
 	require.ErrorIs(t, err, rdd.ErrUserPanic)
 	require.ErrorContains(t, err, "2000 ms")
 	require.ErrorContains(t, err, "Map")
-	require.ErrorContains(t, err, "boom")
+	require.ErrorContains(t, err, "record 3: user function panicked: boom")
 	require.Equal(t, context.Stopped, h.Context().State())
 	require.Equal(t, [][]int{{1, 2}}, out.Batches())
 	stopped, err2 := h.Context().AwaitTerminationOrTimeout(time.Hour)

@@ -78,7 +78,9 @@ func aggregate[T, U any](ctx context.Context, op string, r *RDD[T], zero U, seqO
 	results := make([]U, r.lin.parts)
 	err := runJob(ctx, r, func(tc *taskContext, p int) error {
 		acc := zero
-		err := r.iterate(tc, p, func(x T) bool { tc.op = self; acc = seqOp(acc, x); return true })
+		var cur T
+		track(tc, self, &cur)
+		err := r.iterate(tc, p, func(x T) bool { tc.op, cur = self, x; acc = seqOp(acc, x); return true })
 		results[p] = acc
 		return err
 	})
@@ -121,8 +123,10 @@ func (r *RDD[T]) Reduce(ctx context.Context, f func(T, T) T) (T, error) {
 	results := make([]partial, r.lin.parts)
 	err := runJob(ctx, r, func(tc *taskContext, p int) error {
 		var acc partial
+		var cur T
+		track(tc, self, &cur)
 		err := r.iterate(tc, p, func(x T) bool {
-			tc.op = self
+			tc.op, cur = self, x
 			if acc.ok {
 				acc.v = f(acc.v, x)
 			} else {
@@ -208,7 +212,9 @@ func (r *RDD[T]) First(ctx context.Context) (T, error) {
 func (r *RDD[T]) Foreach(ctx context.Context, f func(T)) error {
 	self := &opInfo{op: "Foreach", rdd: r.ID()}
 	return runJob(ctx, r, func(tc *taskContext, p int) error {
-		return r.iterate(tc, p, func(x T) bool { tc.op = self; f(x); return true })
+		var cur T
+		track(tc, self, &cur)
+		return r.iterate(tc, p, func(x T) bool { tc.op, cur = self, x; f(x); return true })
 	})
 }
 

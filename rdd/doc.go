@@ -45,8 +45,9 @@
 //
 // Actions return errors instead of throwing. The first failing task cancels
 // the others. A panic in a user function is recovered and returned as a
-// [*TaskError] naming the operation whose function panicked, its RDD and the
-// partition, wrapping [ErrUserPanic]. A cancelled context stops running
+// [*TaskError] naming the operation whose function panicked, its RDD, the
+// partition and, for the operations that call a function per element, the
+// element it was given ([TaskError.Record]), wrapping [ErrUserPanic]. A cancelled context stops running
 // tasks within about a thousand elements. Invalid arguments to a
 // transformation, such as a partition count below 1, surface from the first
 // action as errors wrapping [ErrInvalidArgument]; [RDD.Reduce] and

@@ -27,20 +27,30 @@ type TaskError struct {
 	// Partition is the partition being computed, or -1 when the failure
 	// happened on the caller's goroutine while merging partition results.
 	Partition int
-	Err       error
+	// Record is the element the panicking function was given, formatted
+	// (%q for a string, %v otherwise, cut to 256 bytes), for the
+	// operations that call a function per element (Map, FlatMap, Filter,
+	// the combine functions of ReduceByKey and CombineByKey, Foreach,
+	// Reduce, Fold, Aggregate, ...); empty otherwise.
+	Record string
+	Err    error
 	// Panic is the value the user function panicked with, nil for an error.
 	Panic any
 	// Stack is the goroutine stack at the panic, empty for an error.
 	Stack []byte
 }
 
-// Error names the operation, the RDD and the partition.
+// Error names the operation, the RDD, the partition and the record.
 func (e *TaskError) Error() string {
 	name := ""
 	if e.Name != "" {
 		name = " " + e.Name
 	}
-	return fmt.Sprintf("rdd: %s (rdd %d%s) partition %d: %v", e.Op, e.RDD, name, e.Partition, e.Err)
+	record := ""
+	if e.Record != "" {
+		record = " record " + e.Record + ":"
+	}
+	return fmt.Sprintf("rdd: %s (rdd %d%s) partition %d:%s %v", e.Op, e.RDD, name, e.Partition, record, e.Err)
 }
 
 // Unwrap returns the cause.

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // Executor is a bounded pool of task slots shared by every job that runs on
@@ -109,6 +110,58 @@ type taskContext struct {
 	// control enters its code, so a panic is blamed on the right one.
 	op    *opInfo
 	ticks uint32
+	// records holds, for each operation of the task that calls a user
+	// function per element, where it keeps the element it last gave it
+	// (see track), so that a panic's error names the record.
+	records []opRecord
+}
+
+// opRecord is where an operation keeps the element its function is
+// working on, as a function that formats it.
+type opRecord struct {
+	op       *opInfo
+	describe func() string
+}
+
+// track registers cur as the element op's function is given: the
+// operation stores each element there before it calls the function. Once
+// per operation and partition; the cost per element is that store.
+func track[T any](tc *taskContext, op *opInfo, cur *T) {
+	tc.records = append(tc.records, opRecord{op, func() string { return describeRecord(*cur) }})
+}
+
+// record returns the element that the operation now running (tc.op) was
+// working on, formatted, or "" when it does not track one.
+func (tc *taskContext) record() string {
+	for i := len(tc.records) - 1; i >= 0; i-- {
+		if tc.records[i].op == tc.op {
+			return tc.records[i].describe()
+		}
+	}
+	return ""
+}
+
+// maxRecordBytes bounds the record a TaskError quotes.
+const maxRecordBytes = 256
+
+// describeRecord formats x for an error: %q for strings (so that a
+// malformed line shows its spaces and control characters), %v otherwise,
+// cut to maxRecordBytes.
+func describeRecord(x any) string {
+	var s string
+	if str, ok := x.(string); ok {
+		s = fmt.Sprintf("%q", str)
+	} else {
+		s = fmt.Sprintf("%v", x)
+	}
+	if len(s) <= maxRecordBytes {
+		return s
+	}
+	cut := maxRecordBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("... (%d bytes)", len(s))
 }
 
 // tick is called by sources once per element and checks for cancellation
@@ -128,7 +181,7 @@ func runTask(ctx context.Context, op *opInfo, p int, body func(tc *taskContext) 
 	defer func() {
 		if v := recover(); v != nil {
 			err = &TaskError{Op: tc.op.op, RDD: tc.op.rdd, Name: tc.op.displayName(), Partition: p,
-				Err: fmt.Errorf("%w: %v", ErrUserPanic, v), Panic: v, Stack: debug.Stack()}
+				Record: tc.record(), Err: fmt.Errorf("%w: %v", ErrUserPanic, v), Panic: v, Stack: debug.Stack()}
 		}
 	}()
 	err = body(tc)

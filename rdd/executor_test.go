@@ -5,9 +5,11 @@ import (
 	"errors"
 	"iter"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -134,4 +136,110 @@ func TestFirstErrorCancelsOtherTasks(t *testing.T) {
 	})
 	require.ErrorIs(t, err, errStop)
 	requireTaskError(t, err, "ForeachPartition", r.ID(), 0, false)
+}
+
+// TestPanicNamesRecord: a panicking per-element function fails its task
+// with a TaskError that names the element it was given, in Record and in
+// the message, for every operation that calls one; a panic further down
+// the chain (in an operation without a per-element function) names no
+// record of the operations above it.
+func TestPanicNamesRecord(t *testing.T) {
+	ctx := context.Background()
+	words := Parallelize([]string{"a b", "c bad", "d"}, 2)
+	pairs := Parallelize([]Pair[string, int]{KV("x", 1), KV("y", 2), KV("x", 3), KV("z", 4)}, 2)
+	boom := func(bad bool) {
+		if bad {
+			panic("boom")
+		}
+	}
+	run := map[string]struct {
+		op     string
+		record string
+		action func() error
+	}{
+		"Map": {"Map", `"c bad"`, func() error {
+			_, err := Map(words, func(s string) int { boom(s == "c bad"); return 1 }).Collect(ctx)
+			return err
+		}},
+		"FlatMap": {"FlatMap", `"d"`, func() error {
+			_, err := FlatMap(words, func(s string) []string { boom(s == "d"); return nil }).Collect(ctx)
+			return err
+		}},
+		"FlatMapSeq": {"FlatMap", `"a b"`, func() error {
+			_, err := FlatMapSeq(words, func(s string) iter.Seq[string] { boom(s == "a b"); return strings.FieldsSeq(s) }).Collect(ctx)
+			return err
+		}},
+		"Filter": {"Filter", `"d"`, func() error {
+			_, err := words.Filter(func(s string) bool { boom(s == "d"); return true }).Collect(ctx)
+			return err
+		}},
+		"MapValues": {"MapValues", "(y,2)", func() error {
+			_, err := MapValues(pairs, func(v int) int { boom(v == 2); return v }).Collect(ctx)
+			return err
+		}},
+		"FlatMapValues": {"FlatMapValues", "(z,4)", func() error {
+			_, err := FlatMapValues(pairs, func(v int) []int { boom(v == 4); return nil }).Collect(ctx)
+			return err
+		}},
+		"ReduceByKey map side": {"ReduceByKey", "(x,3)", func() error {
+			_, err := ReduceByKey(pairs, func(a, b int) int { boom(b == 3); return a + b }, WithPartitions(3)).Collect(ctx)
+			return err
+		}},
+		"CombineByKey reduce side": {"CombineByKey", "(x,[3])", func() error {
+			_, err := CombineByKey(pairs, func(v int) []int { return []int{v} },
+				func(c []int, v int) []int { return append(c, v) },
+				func(a, b []int) []int { boom(true); return append(a, b...) }, WithPartitions(1)).Collect(ctx)
+			return err
+		}},
+		"Foreach": {"Foreach", `"c bad"`, func() error {
+			return words.Foreach(ctx, func(s string) { boom(s == "c bad") })
+		}},
+		"Reduce": {"Reduce", `"d"`, func() error {
+			_, err := words.Reduce(ctx, func(a, b string) string { boom(b == "d"); return a })
+			return err
+		}},
+		"Aggregate": {"Aggregate", `"c bad"`, func() error {
+			_, err := Aggregate(ctx, words, 0, func(n int, s string) int { boom(s == "c bad"); return n }, func(a, b int) int { return a + b })
+			return err
+		}},
+	}
+	for name, tc := range run {
+		t.Run(name, func(t *testing.T) {
+			err := tc.action()
+			var te *TaskError
+			require.ErrorAs(t, err, &te)
+			require.ErrorIs(t, err, ErrUserPanic)
+			require.Equal(t, tc.op, te.Op)
+			require.Equal(t, tc.record, te.Record)
+			require.ErrorContains(t, err, "record "+tc.record+": user function panicked: boom")
+		})
+	}
+
+	t.Run("a panic below names no record above", func(t *testing.T) {
+		m := Map(words, func(s string) string { return s })
+		_, err := MapPartitions(m, func(seq iter.Seq[string]) iter.Seq[string] {
+			return func(yield func(string) bool) {
+				for s := range seq {
+					boom(s == "d")
+					yield(s)
+				}
+			}
+		}).Collect(ctx)
+		var te *TaskError
+		require.ErrorAs(t, err, &te)
+		require.Equal(t, "MapPartitions", te.Op)
+		require.Empty(t, te.Record)
+		require.NotContains(t, err.Error(), "record")
+	})
+}
+
+// TestDescribeRecord: strings are quoted, long records cut at a rune
+// boundary with their size.
+func TestDescribeRecord(t *testing.T) {
+	require.Equal(t, `"a\tb\x00"`, describeRecord("a\tb\x00"))
+	require.Equal(t, "(k,1)", describeRecord(KV("k", 1)))
+	long := describeRecord(strings.Repeat("é", 300))
+	require.True(t, utf8.ValidString(long), long)
+	require.Contains(t, long, "... (602 bytes)")
+	require.LessOrEqual(t, len(long), maxRecordBytes+len("... (602 bytes)"))
 }

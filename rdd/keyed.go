@@ -101,8 +101,10 @@ func combineByKey[K comparable, V, C any](op string, r *RDD[Pair[K, V]], agg agg
 			var keys []K
 			var vals []C
 			self := out.op()
+			var cur Pair[K, V]
+			track(tc, self, &cur)
 			err := r.iterate(tc, p, func(kv Pair[K, V]) bool {
-				tc.op = self
+				tc.op, cur = self, kv
 				if i, ok := index[kv.Key]; ok {
 					vals[i] = agg.mergeValue(vals[i], kv.Value)
 				} else {

@@ -11,8 +11,10 @@ func Map[T, U any](r *RDD[T], f func(T) U) *RDD[U] {
 	var out *RDD[U]
 	out = newRDD("Map", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(U) bool) error {
 		op := out.op()
+		var cur T
+		track(tc, op, &cur)
 		return r.iterate(tc, p, func(x T) bool {
-			tc.op = op
+			tc.op, cur = op, x
 			return yield(f(x))
 		})
 	})
@@ -26,8 +28,10 @@ func FlatMap[T, U any](r *RDD[T], f func(T) []U) *RDD[U] {
 	out = newRDD("FlatMap", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(U) bool) error {
 		op := out.op()
 		var cancelled error
+		var cur T
+		track(tc, op, &cur)
 		err := r.iterate(tc, p, func(x T) bool {
-			tc.op = op
+			tc.op, cur = op, x
 			for _, u := range f(x) {
 				if cancelled = tc.tick(); cancelled != nil || !yield(u) {
 					return false
@@ -62,8 +66,10 @@ func FlatMapSeq[T, U any](r *RDD[T], f func(T) iter.Seq[U]) *RDD[U] {
 			tc.op = op
 			return true
 		}
+		var cur T
+		track(tc, op, &cur)
 		err := r.iterate(tc, p, func(x T) bool {
-			tc.op = op
+			tc.op, cur = op, x
 			f(x)(body)
 			return !stopped
 		})
@@ -79,8 +85,10 @@ func (r *RDD[T]) Filter(keep func(T) bool) *RDD[T] {
 	var out *RDD[T]
 	out = newRDD("Filter", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(T) bool) error {
 		op := out.op()
+		var cur T
+		track(tc, op, &cur)
 		return r.iterate(tc, p, func(x T) bool {
-			tc.op = op
+			tc.op, cur = op, x
 			if keep(x) {
 				return yield(x)
 			}
@@ -220,8 +228,10 @@ func FlatMapValues[K comparable, V, W any](r *RDD[Pair[K, V]], f func(V) []W) *R
 	out = newRDD("FlatMapValues", r.lin.parts, []node{r}, nil, func(tc *taskContext, p int, yield func(Pair[K, W]) bool) error {
 		op := out.op()
 		var cancelled error
+		var cur Pair[K, V]
+		track(tc, op, &cur)
 		err := r.iterate(tc, p, func(kv Pair[K, V]) bool {
-			tc.op = op
+			tc.op, cur = op, kv
 			for _, w := range f(kv.Value) {
 				if cancelled = tc.tick(); cancelled != nil || !yield(Pair[K, W]{kv.Key, w}) {
 					return false

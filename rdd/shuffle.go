@@ -89,8 +89,10 @@ func (s *combineShuffle[K, V, C]) materialize(ctx context.Context, ex *Executor)
 			var keys []K
 			var vals []C
 			create, merge := s.agg.create, s.agg.mergeValue
+			var cur Pair[K, V]
+			track(tc, s.op, &cur)
 			err := s.parent.iterate(tc, m, func(kv Pair[K, V]) bool {
-				tc.op = s.op
+				tc.op, cur = s.op, kv
 				if i, ok := index[kv.Key]; ok {
 					vals[i] = merge(vals[i], kv.Value)
 				} else {
@@ -175,12 +177,15 @@ func (s *combineShuffle[K, V, C]) reduceSide(op func() *opInfo) func(tc *taskCon
 		vals := make([]C, 0, size)
 		tc.op = op()
 		merge := s.agg.mergeCombiners
+		var cur Pair[K, C] // the key and the combiner being merged in
+		track(tc, tc.op, &cur)
 		for m := range s.out {
 			b := s.out[m][p]
 			for i, k := range b.keys {
 				if err := tc.tick(); err != nil {
 					return err
 				}
+				cur = Pair[K, C]{k, b.vals[i]}
 				if j, ok := index[k]; ok {
 					vals[j] = merge(vals[j], b.vals[i])
 				} else {
@@ -236,8 +241,10 @@ func (s *moveShuffle[T]) materialize(ctx context.Context, ex *Executor) error {
 		return runTask(ctx, s.parent.op(), m, func(tc *taskContext) error {
 			buckets := make([][]T, s.n)
 			seq := 0
+			var cur T
+			track(tc, s.op, &cur)
 			err := s.parent.iterate(tc, m, func(x T) bool {
-				tc.op = s.op
+				tc.op, cur = s.op, x
 				d := s.route(m, seq, x)
 				seq++
 				buckets[d] = append(buckets[d], x)
