@@ -381,3 +381,56 @@ func TestStreamChangesForm(t *testing.T) {
 	require.Empty(t, m.State["s"].Full)
 	checkState(t, s, m, "s", map[int]int64{1: 1})
 }
+
+// TestCheckpointWithoutSegmentsAfterUnwrittenOnes: once a checkpoint with a
+// stream's segments fails (here its metadata, after the segments) or is
+// dropped by the writer's full queue, a checkpoint without segments is
+// refused until segments are written again: it would name the older
+// segments with its own batch's positions, and a restore from it would miss
+// the batches in between. Keyed streams need no such rule: their changes
+// are carried (TestFailedWriteCarriesChanges).
+func TestCheckpointWithoutSegmentsAfterUnwrittenOnes(t *testing.T) {
+	one, two := EntriesOf(must(EncodeEntry(1, int64(1)))), EntriesOf(must(EncodeEntry(2, int64(2))))
+	snap := func(segs ...Segment) []StateSnapshot {
+		return []StateSnapshot{{StreamID: "window", Segments: segs}}
+	}
+	keep := func() []StateSnapshot { // a checkpoint without data
+		return []StateSnapshot{{StreamID: "window"}}
+	}
+	for _, how := range []string{"failed", "dropped"} {
+		t.Run(how, func(t *testing.T) {
+			s, _ := openTest(t, t.TempDir())
+			write := func(i int, st []StateSnapshot) error {
+				return s.Write(&Checkpoint{Metadata: testMetadata(i), State: st})
+			}
+			require.NoError(t, write(1, snap(Segment{Name: "a", Entries: one})))
+			unwritten := &Checkpoint{Metadata: testMetadata(2), State: snap(Segment{Name: "a", Keep: true}, Segment{Name: "b", Entries: two})}
+			if how == "failed" {
+				s.faults = func(step, path string) error {
+					if step == stepRename && strings.HasSuffix(path, metaSuffix) {
+						return errors.New("disk full")
+					}
+					return nil
+				}
+				require.Error(t, s.Write(unwritten))
+				s.faults = nil
+			} else {
+				s.addDropped(s.takeDropped(), unwritten)
+			}
+			err := write(3, keep())
+			require.ErrorContains(t, err, "stream window")
+			require.ErrorContains(t, err, "last checkpoint with segments was not written")
+			m, err := s.LatestMetadata()
+			require.NoError(t, err)
+			require.Equal(t, batchTime(1), m.Time, "the newest checkpoint is still batch 1's")
+			checkState(t, s, m, "window", map[int]int64{1: 1})
+
+			require.NoError(t, write(4, snap(Segment{Name: "a", Keep: true}, Segment{Name: "b", Entries: two})))
+			require.NoError(t, write(5, keep()), "segments written again")
+			m, err = s.LatestMetadata()
+			require.NoError(t, err)
+			require.Equal(t, batchTime(5), m.Time)
+			checkState(t, s, m, "window", map[int]int64{1: 1, 2: 2})
+		})
+	}
+}

@@ -48,6 +48,13 @@ type Store struct {
 	// carry holds, per stream, the changes of checkpoints that failed: they
 	// go into the stream's next delta, so the chain stays complete.
 	carry map[string]changeSet
+	// unwritten holds the segmented streams whose last checkpoint with
+	// segments failed. Their segments are in no file a checkpoint names
+	// and cannot be carried, so until one is written a checkpoint without
+	// segments is refused: it would name the older segments with its own
+	// batch's positions (the caller's recovery point), and a restore from
+	// it would silently miss the batches in between.
+	unwritten map[string]bool
 
 	// dropped holds the changes of checkpoints an AsyncWriter dropped; they
 	// travel with the next checkpoint submitted. Guarded by droppedMu, not
@@ -88,7 +95,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
 		return nil, fmt.Errorf("checkpoint: open %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, cfg: cfg, chains: map[string]chain{}, carry: map[string]changeSet{}, refs: map[string][]string{},
+	s := &Store{dir: dir, cfg: cfg, chains: map[string]chain{}, carry: map[string]changeSet{}, unwritten: map[string]bool{}, refs: map[string][]string{},
 		ahead: map[string]*aheadFile{}}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -143,6 +150,10 @@ func (s *Store) WriteMetadata(m *Metadata) error {
 //
 // It sets c.Metadata.FormatVersion and c.Metadata.State. The changes of a
 // failed write are kept and written with the stream's next checkpoint.
+// Segments cannot be kept that way: after a failed (or dropped) checkpoint
+// with a stream's segments, a checkpoint without segments for it is
+// refused until segments are written again, since it would commit the
+// older segments with its own batch's metadata.
 func (s *Store) Write(c *Checkpoint) error {
 	return s.write(c, s.takeDropped())
 }
@@ -183,6 +194,9 @@ func (s *Store) addDropped(earlier map[string]changeSet, c *Checkpoint) {
 		s.dropped = map[string]changeSet{}
 	}
 	for _, st := range c.State {
+		if st.Changed.Len() == 0 && st.Segments == nil {
+			continue // nothing of it is missing from the files
+		}
 		cs := s.dropped[st.StreamID]
 		if cs == nil {
 			cs = changeSet{}
@@ -215,6 +229,13 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
+	// A segmented stream listed among the dropped had its segments
+	// dropped (such snapshots have no Changed).
+	for id := range dropped {
+		if s.chains[id].ref.segmented() {
+			s.unwritten[id] = true
+		}
+	}
 	// Each stream's changes: those of failed and dropped checkpoints, then
 	// this one's.
 	changes := make(map[string]Entries, len(c.State))
@@ -235,6 +256,11 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 	}
 	ok := false
 	defer func() {
+		for _, st := range c.State {
+			if st.Segments != nil {
+				s.unwritten[st.StreamID] = !ok
+			}
+		}
 		for id, ch := range changes {
 			if ok {
 				delete(s.carry, id)
@@ -314,6 +340,9 @@ func (s *Store) writeState(id string, changes Entries, st StateSnapshot, batch i
 	prev, chained := s.chains[id]
 	if chained && prev.ref.segmented() {
 		if changes.Len() == 0 && st.All == nil {
+			if s.unwritten[id] {
+				return chain{}, errors.New("the stream's last checkpoint with segments was not written, so this one, without them, would name older segments: write segments first")
+			}
 			return prev, nil
 		}
 		chained = false
