@@ -113,6 +113,36 @@ func (s *Store) commitFile(f *os.File, tmp, path string) (err error) {
 	return nil
 }
 
+// mkdirAllDurable is os.MkdirAll that also fsyncs the parent of every
+// directory it creates, deepest first, so that a power loss after the first
+// checkpoint cannot take the checkpoint directory away with it. It returns
+// the directories it fsynced.
+func mkdirAllDurable(path string) ([]string, error) {
+	var created []string // deepest first
+	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
+		if _, err := os.Stat(p); err == nil {
+			break
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		created = append(created, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return nil, err
+	}
+	synced := make([]string, 0, len(created))
+	for _, p := range created {
+		if err := SyncDir(filepath.Dir(p)); err != nil {
+			return synced, err
+		}
+		synced = append(synced, filepath.Dir(p))
+	}
+	return synced, nil
+}
+
 // SyncDir fsyncs a directory so that renames and creations in it survive a
 // power loss.
 func SyncDir(dir string) error {

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 type faultPoint struct{ step, path string }
@@ -230,4 +232,52 @@ func TestFailedWriteCarriesChanges(t *testing.T) {
 	for j, md := range c.models {
 		checkState(t, c.store, m, md.id, c.want[3][j])
 	}
+}
+
+// TestMkdirAllDurable: every directory created gets its parent fsynced,
+// deepest first; existing ones are left alone.
+func TestMkdirAllDurable(t *testing.T) {
+	root := t.TempDir()
+	deep := filepath.Join(root, "a", "b", "c")
+	synced, err := mkdirAllDurable(deep)
+	require.NoError(t, err)
+	require.Equal(t, []string{filepath.Join(root, "a", "b"), filepath.Join(root, "a"), root}, synced)
+	require.DirExists(t, deep)
+	synced, err = mkdirAllDurable(deep)
+	require.NoError(t, err)
+	require.Empty(t, synced)
+	_, err = mkdirAllDurable(filepath.Join(deep, "x\x00"))
+	require.Error(t, err)
+}
+
+// TestStreamDirSyncedOncePerOpen: the first state file of a stream since
+// Open fsyncs the state directory, also when the stream's directory is
+// already there (a run that crashed before that fsync leaves it, and a
+// power loss could still take it away with the new files); later writes
+// do not.
+func TestStreamDirSyncedOncePerOpen(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s *Store, i int) {
+		live := map[int]int64{1: int64(i)}
+		st := StateSnapshot{StreamID: "words", Changed: *allEntries(t, live), All: allEntries(t, live)}
+		require.NoError(t, s.Write(&Checkpoint{Metadata: testMetadata(i), State: []StateSnapshot{st}}))
+	}
+	stateSyncs := func(s *Store, i int) int {
+		n := 0
+		s.faults = func(step, path string) error {
+			if step == stepSyncDir && path == filepath.Join(dir, stateDir) {
+				n++
+			}
+			return nil
+		}
+		write(s, i)
+		s.faults = nil
+		return n
+	}
+	s, _ := openTest(t, dir)
+	require.Equal(t, 1, stateSyncs(s, 1), "the stream directory created")
+	require.Equal(t, 0, stateSyncs(s, 2))
+	s, _ = openTest(t, dir)
+	require.Equal(t, 1, stateSyncs(s, 3), "the stream directory found at Open")
+	require.Equal(t, 0, stateSyncs(s, 4))
 }

@@ -55,6 +55,9 @@ type Store struct {
 	// batch's positions (the caller's recovery point), and a restore from
 	// it would silently miss the batches in between.
 	unwritten map[string]bool
+	// durableDirs holds the stream directories whose entry in the state
+	// directory was fsynced since Open (see streamDir).
+	durableDirs map[string]bool
 
 	// dropped holds the changes of checkpoints an AsyncWriter dropped; they
 	// travel with the next checkpoint submitted. Guarded by droppedMu, not
@@ -92,11 +95,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, stateDir), 0o755); err != nil {
+	if _, err := mkdirAllDurable(filepath.Join(dir, stateDir)); err != nil {
 		return nil, fmt.Errorf("checkpoint: open %s: %w", dir, err)
 	}
 	s := &Store{dir: dir, cfg: cfg, chains: map[string]chain{}, carry: map[string]changeSet{}, unwritten: map[string]bool{}, refs: map[string][]string{},
-		ahead: map[string]*aheadFile{}}
+		ahead: map[string]*aheadFile{}, durableDirs: map[string]bool{}}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -498,17 +501,26 @@ func (s *Store) writeStateFile(id string, batch int64, suffix string, entries En
 
 // streamDir returns the directory of stream id's state files, creating it
 // for the stream's first file: then it must survive a power loss as well
-// as the file.
+// as the file. The state directory is fsynced at the first use of each
+// stream directory since Open, whether this Store created it or found
+// it: a run that crashed between creating it and that fsync leaves an
+// entry that a power loss could still take away, with the files of later
+// checkpoints in it.
 func (s *Store) streamDir(id string) (string, error) {
 	dir := filepath.Join(s.dir, stateDir, escapeStreamID(id))
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		if err := os.Mkdir(dir, 0o755); err != nil {
-			return "", err
-		}
-		if err := SyncDir(filepath.Dir(dir)); err != nil {
-			return "", err
-		}
+	if s.durableDirs[dir] {
+		return dir, nil
 	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", fmt.Errorf("checkpoint: create %s: %w", dir, err)
+	}
+	if err := s.fault(stepSyncDir, filepath.Dir(dir)); err != nil {
+		return "", err
+	}
+	if err := SyncDir(filepath.Dir(dir)); err != nil {
+		return "", err
+	}
+	s.durableDirs[dir] = true
 	return dir, nil
 }
 
