@@ -34,21 +34,24 @@ type aheadFile struct {
 	headLen int
 	// written is the length of the entries in the file, after the head;
 	// crc is their CRC-32C, and base the first byte of the buffer they were
-	// last written from.
+	// last written from, reuse that list's Entries.reuse.
 	written int
 	crc     uint32
 	base    *byte
+	reuse   uint64
 }
 
 // extends reports whether the entries in a's file are the start of es.
 // An Entries grown by appending keeps its buffer until it outgrows it, so
-// usually this compares two pointers; otherwise the bytes written are
-// checked against their checksum.
+// usually this compares a pointer and a number: the buffer (which base
+// keeps from being freed and allocated again) and which use of it
+// (Entries.Reuse gives the same buffer to a new list). Otherwise the bytes
+// written are checked against their checksum.
 func (a *aheadFile) extends(es Entries) bool {
 	switch {
 	case len(es.data) < a.written:
 		return false
-	case a.written == 0 || &es.data[0] == a.base:
+	case a.written == 0 || &es.data[0] == a.base && es.reuse == a.reuse:
 		return true
 	}
 	return crc32.Checksum(es.data[:a.written], castagnoli) == a.crc
@@ -100,7 +103,7 @@ func (s *Store) appendAhead(a *aheadFile, es Entries) error {
 		return fmt.Errorf("checkpoint: write %s: %w", a.tmp, err)
 	}
 	startWriteback(a.f, off, int64(len(p)))
-	a.written, a.crc, a.base = len(es.data), crc32.Update(a.crc, castagnoli, p), &es.data[0]
+	a.written, a.crc, a.base, a.reuse = len(es.data), crc32.Update(a.crc, castagnoli, p), &es.data[0], es.reuse
 	s.stats.BytesWritten += int64(len(p))
 	return nil
 }

@@ -241,3 +241,38 @@ func TestWriteAheadErrorFallsBack(t *testing.T) {
 	require.True(t, strings.HasSuffix(a.synced()[0], deltaSuffix+tmpSuffix), "the delta is written whole")
 	require.Zero(t, a.s.Stats().DeltasAhead)
 }
+
+// TestWriteAheadBufferReused: a list built in the buffer of the one
+// written ahead (Entries.Reuse), as long as it and with other entries, is
+// not taken for its extension: the delta committed holds the new list's
+// entries, not the old ones the file has.
+func TestWriteAheadBufferReused(t *testing.T) {
+	s, _ := openTest(t, t.TempDir())
+	entry := func(k int) Entry { return must(EncodeEntry(k, int64(k))) }
+	write := func(i int, st StateSnapshot) *Metadata {
+		st.StreamID = "words"
+		m := testMetadata(i)
+		require.NoError(t, s.Write(&Checkpoint{Metadata: m, State: []StateSnapshot{st}}))
+		return m
+	}
+	var base Entries // larger than the delta, so that no full snapshot is due
+	want := map[int]int64{4: 4, 5: 5}
+	for k := 100; k < 110; k++ {
+		base.Append(entry(k))
+		want[k] = int64(k)
+	}
+	write(1, StateSnapshot{Changed: base, All: &base})
+	old := EntriesOf(entry(2), entry(3))
+	old.Grow(old.Size()) // room, so that the next list stays in the buffer
+	write(2, StateSnapshot{Ahead: old})
+	reused := old.Reuse()
+	reused.Append(entry(4))
+	reused.Append(entry(5))
+	require.Equal(t, old.Size(), reused.Size())
+	require.Same(t, &old.data[0], &reused.data[0], "the same buffer")
+	m := write(3, StateSnapshot{Changed: reused})
+	checkState(t, s, m, "words", want)
+	st := s.Stats()
+	require.Zero(t, st.DeltasAhead, "the file written ahead was not committed")
+	require.Equal(t, int64(1), st.Deltas)
+}

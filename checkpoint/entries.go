@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -65,7 +66,14 @@ type Entries struct {
 	data    []byte
 	n       int
 	deleted int
+	// reuse tells lists that start in the same buffer apart: Reuse gives
+	// each list it returns a number of its own, which appending and
+	// NewEntryEncoderAfter keep (see aheadFile.extends).
+	reuse uint64
 }
+
+// reuses numbers the lists returned by Reuse.
+var reuses atomic.Uint64
 
 // EntriesOf returns a list of the entries given, in order.
 func EntriesOf(list ...Entry) Entries {
@@ -100,7 +108,7 @@ func (es *Entries) Grow(n int) {
 
 // Reuse returns an empty list on the buffer of es, for building another
 // list once the entries of es are no longer read.
-func (es Entries) Reuse() Entries { return Entries{data: es.data[:0]} }
+func (es Entries) Reuse() Entries { return Entries{data: es.data[:0], reuse: reuses.Add(1)} }
 
 // Size returns the length of the entries' encoding in bytes.
 func (es Entries) Size() int { return len(es.data) }
@@ -147,7 +155,7 @@ func (es Entries) Skip(n int) Entries {
 			deleted++
 		}
 	}
-	return Entries{data: rest, n: es.n - n, deleted: es.deleted - deleted}
+	return Entries{data: rest, n: es.n - n, deleted: es.deleted - deleted, reuse: es.reuse}
 }
 
 // nextEntry parses the entry at the start of b, a list's buffer, and
@@ -193,6 +201,7 @@ type EntryEncoder[K comparable, V any] struct {
 	va      MsgpackAppender // &v when V's pointer is one
 	n       int             // entries encoded
 	deleted int             // of which deletions
+	reuse   uint64          // of the list it continues (NewEntryEncoderAfter)
 	hint    int             // entries expected
 	prefix  []byte
 	// keyKind is what appendFast would find K to be, found once: keys
@@ -361,7 +370,7 @@ func NewEntryEncoder[K comparable, V any](n int) *EntryEncoder[K, V] {
 // again, costs no new memory. es must not be appended to elsewhere.
 func NewEntryEncoderAfter[K comparable, V any](es Entries) *EntryEncoder[K, V] {
 	e := NewEntryEncoder[K, V](0)
-	e.buf, e.n, e.deleted = es.data, es.n, es.deleted
+	e.buf, e.n, e.deleted, e.reuse = es.data, es.n, es.deleted, es.reuse
 	return e
 }
 
@@ -519,5 +528,5 @@ func (e *EntryEncoder[K, V]) closeBin(at int) {
 // Entries returns the entries added, in order. They share the encoder's
 // buffer, so the encoder must not be used afterwards.
 func (e *EntryEncoder[K, V]) Entries() Entries {
-	return Entries{data: e.buf, n: e.n, deleted: e.deleted}
+	return Entries{data: e.buf, n: e.n, deleted: e.deleted, reuse: e.reuse}
 }
