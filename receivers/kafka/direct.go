@@ -296,7 +296,11 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 	defer cancel()
 	err := s.loadGroupFloor(ctx)
 	ranges, replayed := s.replayedRanges(batchTime)
-	if err == nil && !replayed {
+	switch {
+	case err != nil:
+	case replayed:
+		err = s.checkReplayed(ctx, ranges)
+	default:
 		ranges, err = s.nextRanges(ctx)
 	}
 	if err != nil {
@@ -325,6 +329,23 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 	s.mu.Unlock()
 	s.log.Debug("batch offset ranges", "batch", dstream.FormatTime(batchTime), "ranges", ranges, "records", records)
 	return r, records, nil
+}
+
+// checkReplayed fails a batch re-run after a restart, whose ranges are
+// those it read before, when a topic of them was recreated since: the
+// offsets name other records now.
+func (s *DirectStream[K, V]) checkReplayed(ctx context.Context, ranges []OffsetRange) error {
+	_, recreated, err := s.partitions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range ranges {
+		if ids, ok := recreated[o.Topic]; ok {
+			return s.markTruncated(fmt.Errorf("%w: %s: topic recreated (topic ID %s, was %s): the batch, re-run after the restart, read offsets [%d, %d) of the old topic: restart from a valid position",
+				ErrLogTruncated, o.TopicPartition(), ids[1], ids[0], o.FromOffset, o.UntilOffset))
+		}
+	}
+	return nil
 }
 
 // replayedRanges returns the ranges batch batchTime read before the
@@ -463,29 +484,32 @@ func (s *DirectStream[K, V]) nextRanges(ctx context.Context) ([]OffsetRange, err
 // the topics whose ID changed since the stream first saw them, by name,
 // with their old and new IDs.
 func (s *DirectStream[K, V]) partitions(ctx context.Context) ([]TopicPartition, map[string][2]kadm.TopicID, error) {
-	if len(s.strategy.assign) > 0 {
-		parts := slices.Clone(s.strategy.assign)
-		slices.SortFunc(parts, compareTP)
-		return slices.Compact(parts), nil, nil
-	}
 	var md kadm.Metadata
 	var err error
-	if s.strategy.pattern != nil {
+	var parts []TopicPartition
+	assigned := len(s.strategy.assign) > 0
+	switch {
+	case assigned:
+		// Only for the topic IDs: the partitions are the ones assigned.
+		parts = slices.SortedFunc(slices.Values(s.strategy.assign), compareTP)
+		md, err = s.admin.Metadata(ctx, topicsOf(parts)...)
+	case s.strategy.pattern != nil:
 		md, err = s.admin.Metadata(ctx)
-	} else {
+	default:
 		md, err = s.admin.Metadata(ctx, s.strategy.topics...)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: metadata: %w", ErrListOffsets, err)
 	}
-	var parts []TopicPartition
 	var recreated map[string][2]kadm.TopicID
 	for name, td := range md.Topics {
 		if s.strategy.pattern != nil && (td.IsInternal || strings.HasPrefix(name, "__") || !s.strategy.pattern.MatchString(name)) {
 			continue
 		}
 		if td.Err != nil {
-			s.reportMissing(name, td.Err)
+			if !assigned { // an assigned partition's listing fails below
+				s.reportMissing(name, td.Err)
+			}
 			continue
 		}
 		if old, changed := s.checkTopicID(name, td.ID); changed {
@@ -494,12 +518,14 @@ func (s *DirectStream[K, V]) partitions(ctx context.Context) ([]TopicPartition, 
 			}
 			recreated[name] = [2]kadm.TopicID{old, td.ID}
 		}
-		for p := range td.Partitions {
-			parts = append(parts, TopicPartition{name, p})
+		if !assigned {
+			for p := range td.Partitions {
+				parts = append(parts, TopicPartition{name, p})
+			}
 		}
 	}
 	slices.SortFunc(parts, compareTP)
-	return parts, recreated, nil
+	return slices.Compact(parts), recreated, nil
 }
 
 // checkTopicID remembers the ID of topic the first time it is seen and

@@ -53,8 +53,9 @@
 // DeleteRecords) before their batch read them fail it with
 // [ErrOffsetOutOfRange] instead of being skipped, as in Spark. A partition
 // that ends before the offset the stream reached, or a topic whose ID
-// changed, was truncated or recreated: that batch and every later one fail
-// with [ErrLogTruncated] rather than resume and skip the new log's first
+// changed (also while the program was down: the IDs are checkpointed),
+// was truncated or recreated: that batch and every later one fail with
+// [ErrLogTruncated] rather than resume and skip the new log's first
 // records.
 //
 // # Exactly once from topic to topic

@@ -39,10 +39,14 @@ var (
 	// offsets the stream reached: the partition ends before the offset the
 	// batch starts at (the topic was recreated, its log truncated by an
 	// unclean leader election, or the starting offset given is wrong), or
-	// the topic's ID changed (recreated). Spark fails the batch the same way
-	// ("Beginning offset … is after the ending offset"). Every later batch
-	// fails too, even once the new log grows past the offset, as reading on
-	// would skip its first records: restart from a valid position.
+	// the topic's ID changed (recreated). The IDs are checkpointed with the
+	// position, so a topic recreated while the program was down is caught
+	// at the restart, and with Assign too, whose topics' metadata is listed
+	// every batch for them. Spark fails the batch the same way ("Beginning
+	// offset … is after the ending offset"), without the IDs. Every later
+	// batch fails too, even once the new log grows past the offset, as
+	// reading on would skip its first records: restart from a valid
+	// position.
 	ErrLogTruncated = errors.New("kafka: partition truncated or topic recreated")
 	// ErrDecode is wrapped by every *DecodeError.
 	ErrDecode = errors.New("kafka: decoding a record failed")

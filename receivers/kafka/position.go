@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/sluice-io/sluice/dstream"
@@ -16,10 +17,19 @@ import (
 const positionVersion = 1
 
 // position is what CheckpointPosition writes: the offset each partition's
-// next batch starts at.
+// next batch starts at, and the IDs of their topics as the stream saw them
+// (none from brokers without topic IDs, nor in positions written before
+// they were added), so that a topic recreated while the program was down
+// is caught at the restart.
 type position struct {
 	Version    int             `msgpack:"v"`
 	Partitions []partitionNext `msgpack:"p"`
+	TopicIDs   []topicID       `msgpack:"i,omitempty"`
+}
+
+type topicID struct {
+	Topic string       `msgpack:"t"`
+	ID    kadm.TopicID `msgpack:"i"`
 }
 
 type partitionNext struct {
@@ -42,6 +52,9 @@ func (s *DirectStream[K, V]) CheckpointPosition(batchTime time.Time) ([]byte, er
 	for i, o := range ranges {
 		pos.Partitions[i] = partitionNext{o.Topic, o.Partition, o.UntilOffset}
 	}
+	s.mu.Lock()
+	pos.TopicIDs = s.knownTopicIDs(ranges, nil)
+	s.mu.Unlock()
 	b, err := msgpack.Marshal(&pos)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: position of batch %s: %w", dstream.FormatTime(batchTime), err)
@@ -52,13 +65,19 @@ func (s *DirectStream[K, V]) CheckpointPosition(batchTime time.Time) ([]byte, er
 // RestorePosition makes the stream start where a position written by
 // CheckpointPosition says, before Start: partitions it names start at its
 // offsets, partitions it does not name (added since) at their earliest
-// offset. It wins over the strategy's offsets and the group's.
+// offset. It wins over the strategy's offsets and the group's. The topic
+// IDs it holds are taken as the ones the stream saw: a topic whose ID
+// differs now was recreated while the program was down, and its batches
+// fail with ErrLogTruncated.
 func (s *DirectStream[K, V]) RestorePosition(pos []byte) error {
-	next, err := decodePosition(pos)
+	next, ids, err := decodePosition(pos)
 	if err != nil {
 		return err
 	}
-	return s.beforeStart(func() { s.restored = next })
+	return s.beforeStart(func() {
+		s.restored = next
+		maps.Copy(s.topicIDs, ids)
+	})
 }
 
 // beforeStart runs set with the stream's lock held, unless the stream has
@@ -73,22 +92,49 @@ func (s *DirectStream[K, V]) beforeStart(set func()) error {
 	return nil
 }
 
-func decodePosition(b []byte) (map[TopicPartition]int64, error) {
+func decodePosition(b []byte) (map[TopicPartition]int64, map[string]kadm.TopicID, error) {
 	var pos position
 	if err := msgpack.Unmarshal(b, &pos); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidPosition, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPosition, err)
 	}
 	if pos.Version != positionVersion {
-		return nil, fmt.Errorf("%w: version %d, want %d", ErrInvalidPosition, pos.Version, positionVersion)
+		return nil, nil, fmt.Errorf("%w: version %d, want %d", ErrInvalidPosition, pos.Version, positionVersion)
 	}
 	next := make(map[TopicPartition]int64, len(pos.Partitions))
 	for _, p := range pos.Partitions {
 		if p.Topic == "" || p.Partition < 0 || p.Offset < 0 {
-			return nil, fmt.Errorf("%w: bad entry %+v", ErrInvalidPosition, p)
+			return nil, nil, fmt.Errorf("%w: bad entry %+v", ErrInvalidPosition, p)
 		}
 		next[TopicPartition{p.Topic, p.Partition}] = p.Offset
 	}
-	return next, nil
+	ids, err := topicIDMap(pos.TopicIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return next, ids, nil
+}
+
+// knownTopicIDs appends to list the IDs the stream saw of the topics of
+// ranges that list does not have yet. Called with s.mu held.
+func (s *DirectStream[K, V]) knownTopicIDs(ranges []OffsetRange, list []topicID) []topicID {
+	for _, o := range ranges {
+		if id, ok := s.topicIDs[o.Topic]; ok && !slices.ContainsFunc(list, func(t topicID) bool { return t.Topic == o.Topic }) {
+			list = append(list, topicID{o.Topic, id})
+		}
+	}
+	return list
+}
+
+// topicIDMap returns the topic IDs of a position by topic.
+func topicIDMap(list []topicID) (map[string]kadm.TopicID, error) {
+	ids := make(map[string]kadm.TopicID, len(list))
+	for _, t := range list {
+		if t.Topic == "" || t.ID == (kadm.TopicID{}) {
+			return nil, fmt.Errorf("%w: bad topic ID entry %+v", ErrInvalidPosition, t)
+		}
+		ids[t.Topic] = t.ID
+	}
+	return ids, nil
 }
 
 // Position returns a copy of where each known partition's next batch
@@ -113,6 +159,8 @@ const maxGeneratedBatches = 4096
 type generatedBatches struct {
 	Version int              `msgpack:"v"`
 	Batches []generatedBatch `msgpack:"b"`
+	// TopicIDs are those of the topics of Batches, as in position.
+	TopicIDs []topicID `msgpack:"i,omitempty"`
 }
 
 type generatedBatch struct {
@@ -163,6 +211,7 @@ func (s *DirectStream[K, V]) GeneratedPositions(after time.Time) ([]byte, error)
 				b.Ranges[i] = partitionRange{o.Topic, o.Partition, o.FromOffset, o.UntilOffset}
 			}
 			g.Batches = append(g.Batches, b)
+			g.TopicIDs = s.knownTopicIDs(ranges, g.TopicIDs)
 		}
 	}
 	keep(s.generatedRanges)
@@ -182,31 +231,38 @@ func (s *DirectStream[K, V]) GeneratedPositions(after time.Time) ([]byte, error)
 // that fell due while the program was down) start where the previous
 // batch ended.
 func (s *DirectStream[K, V]) RestoreGenerated(b []byte) error {
-	replay, err := decodeGenerated(b)
+	replay, ids, err := decodeGenerated(b)
 	if err != nil {
 		return err
 	}
-	return s.beforeStart(func() { s.replay = replay })
+	return s.beforeStart(func() {
+		s.replay = replay
+		maps.Copy(s.topicIDs, ids)
+	})
 }
 
-func decodeGenerated(b []byte) (map[int64][]OffsetRange, error) {
+func decodeGenerated(b []byte) (map[int64][]OffsetRange, map[string]kadm.TopicID, error) {
 	var g generatedBatches
 	if err := msgpack.Unmarshal(b, &g); err != nil {
-		return nil, fmt.Errorf("%w: generated batches: %w", ErrInvalidPosition, err)
+		return nil, nil, fmt.Errorf("%w: generated batches: %w", ErrInvalidPosition, err)
 	}
 	if g.Version != generatedVersion {
-		return nil, fmt.Errorf("%w: generated batches: version %d, want %d", ErrInvalidPosition, g.Version, generatedVersion)
+		return nil, nil, fmt.Errorf("%w: generated batches: version %d, want %d", ErrInvalidPosition, g.Version, generatedVersion)
 	}
 	replay := make(map[int64][]OffsetRange, len(g.Batches))
 	for _, gb := range g.Batches {
 		ranges := make([]OffsetRange, len(gb.Ranges))
 		for i, r := range gb.Ranges {
 			if r.Topic == "" || r.Partition < 0 || r.From < 0 || r.Until < r.From {
-				return nil, fmt.Errorf("%w: generated batch %s: bad range %+v", ErrInvalidPosition, dstream.FormatTime(time.Unix(0, gb.Time).UTC()), r)
+				return nil, nil, fmt.Errorf("%w: generated batch %s: bad range %+v", ErrInvalidPosition, dstream.FormatTime(time.Unix(0, gb.Time).UTC()), r)
 			}
 			ranges[i] = OffsetRange{Topic: r.Topic, Partition: r.Partition, FromOffset: r.From, UntilOffset: r.Until}
 		}
 		replay[gb.Time] = ranges
 	}
-	return replay, nil
+	ids, err := topicIDMap(g.TopicIDs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generated batches: %w", err)
+	}
+	return replay, ids, nil
 }

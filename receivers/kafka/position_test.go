@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	streaming "github.com/sluice-io/sluice/context"
+	"github.com/sluice-io/sluice/dstream/dstreamtest"
 	"github.com/sluice-io/sluice/receivers/kafka"
 )
 
@@ -98,4 +99,81 @@ func FuzzRestoreGenerated(f *testing.F) {
 			require.ErrorIs(t, err, kafka.ErrInvalidPosition)
 		}
 	})
+}
+
+// TestTopicRecreatedWhileDown: a program restarted from its checkpoint
+// after its topic was deleted and created again, with more records than
+// the old one had (so no offset is out of range), fails its first batch
+// with ErrLogTruncated instead of reading the new topic at the old
+// offsets: the checkpoint holds the topic's ID with the position (a batch
+// after the last data checkpoint) and with the ranges of the batches it
+// re-runs. Subscribe and Assign alike.
+func TestTopicRecreatedWhileDown(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		batches int    // run before the crash; data checkpoints every 4
+		want    string // in the error of the first batch after the restart
+	}{
+		{"re-run", 1, "the batch, re-run after the restart, read offsets [0, 3) of the old topic"},
+		{"after a data checkpoint", 4, "the stream was at offset 3, the new log ends at offset 8"},
+	} {
+		for name, strategy := range map[string]kafka.ConsumerStrategy{
+			"subscribe": kafka.Subscribe([]string{"t"}, nil),
+			"assign":    kafka.Assign([]kafka.TopicPartition{{Topic: "t", Partition: 0}}, nil),
+		} {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				c := newCluster(t, 1, "t")
+				dir := t.TempDir()
+				start := func(now time.Duration) *life {
+					return startLife(t, dir, now, func(ssc *streaming.StreamingContext) error {
+						ds, err := kafka.NewDirectStream(ssc, c.ListenAddrs(), strategy,
+							kafka.StringDecoder, kafka.StringDecoder, kafka.WithStartFromEarliest())
+						if err != nil {
+							return err
+						}
+						countPerPartition(ds)
+						return nil
+					})
+				}
+				first := start(0)
+				produce(t, c, "t", []int32{0}, 0, 3)
+				for i := 1; i <= tc.batches; i++ {
+					first.clock.Advance(time.Second)
+					first.waitFor(t, batchAt(i))
+				}
+				require.NoError(t, first.ssc.AwaitCheckpoint(context.Background(), batchAt(tc.batches)))
+				require.NoError(t, first.ssc.Stop(false))
+
+				admin := adminClient(t, c)
+				_, err := admin.DeleteTopic(context.Background(), "t")
+				require.NoError(t, err)
+				_, err = admin.CreateTopic(context.Background(), 1, 1, nil, "t")
+				require.NoError(t, err)
+				produce(t, c, "t", []int32{0}, 100, 8)
+
+				second := start(time.Duration(tc.batches) * time.Second)
+				second.clock.Advance(time.Second)
+				b := <-second.done
+				require.ErrorIs(t, b.Err(), kafka.ErrLogTruncated)
+				require.ErrorContains(t, b.Err(), "topic recreated")
+				require.ErrorContains(t, b.Err(), tc.want)
+			})
+		}
+	}
+}
+
+// TestStartOffsetPastTheEnd: with no topic ID to compare (an offset given
+// by the user), a start offset past the partition's end fails the batch
+// with ErrLogTruncated, rather than waiting for the log to grow there and
+// skipping the records before.
+func TestStartOffsetPastTheEnd(t *testing.T) {
+	c := newCluster(t, 1, "t")
+	produce(t, c, "t", []int32{0}, 0, 5)
+	h := dstreamtest.NewHarness(t, time.Second, streaming.WithContinueOnBatchFailure())
+	tp := kafka.TopicPartition{Topic: "t", Partition: 0}
+	newStream(t, h, c, kafka.Assign([]kafka.TopicPartition{tp}, map[kafka.TopicPartition]int64{tp: 100}))
+	h.Start()
+	b := h.Step()
+	require.ErrorIs(t, b.Err(), kafka.ErrLogTruncated)
+	require.ErrorContains(t, b.Err(), "start offset 100 is after the end offset 5")
 }
