@@ -3,6 +3,7 @@ package dstream
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/sluice-io/sluice/rdd"
@@ -351,6 +352,18 @@ const (
 	slotOld
 	slotNew
 )
+
+// String names the sides present, for the record a panicking reduce or
+// inverse function's error quotes: "previous window 5, left 2, entered 3".
+func (s windowSlots[V]) String() string {
+	var parts []string
+	for i, side := range [...]string{"previous window", "left", "entered"} {
+		if s.has&(1<<i) != 0 {
+			parts = append(parts, fmt.Sprintf("%s %v", side, s.vals[i]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
 
 // ReduceByWindow returns a stream with one element per slide: the
 // elements of the last window duration combined with the associative and

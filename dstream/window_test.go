@@ -522,3 +522,20 @@ func TestInverseTumblingWindowKeepsKeys(t *testing.T) {
 	require.Equal(t, [][]kv{{p("a", 1), p("b", 2)}, {p("a", 3)}, {}},
 		reduce(dstream.WithInverse(sub), dstream.WithFilter(func(x kv) bool { return x.Value != 0 })))
 }
+
+// TestInverseFunctionPanicNamesRecord: the error of a panicking inverse
+// function names the key and the window's sides it was merging.
+func TestInverseFunctionPanicNamesRecord(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	badSub := func(a, b int) int { panic("no inverse") }
+	w := dstream.ReduceByKeyAndWindow(dstreamtest.Input(h, [][]kv{{p("a", 1)}, {p("a", 2)}, {}}), add, 2*time.Second, time.Second,
+		dstream.WithInverse(badSub))
+	dstreamtest.Collect(w)
+	h.Start()
+	h.Step()
+	h.Step()
+	_, _ = h.TryStep()
+	err := h.Context().AwaitTermination()
+	require.ErrorIs(t, err, rdd.ErrUserPanic)
+	require.ErrorContains(t, err, "record (a,previous window 3, left 1): user function panicked: no inverse")
+}
