@@ -243,3 +243,16 @@ func TestDescribeRecord(t *testing.T) {
 	require.Contains(t, long, "... (602 bytes)")
 	require.LessOrEqual(t, len(long), maxRecordBytes+len("... (602 bytes)"))
 }
+
+// TestPreparePanicIsTaskError: a panic in Prepare's function, which runs
+// on the caller's goroutine before the job's tasks, fails the job with a
+// *TaskError naming Prepare instead of escaping to the caller.
+func TestPreparePanicIsTaskError(t *testing.T) {
+	r := Prepare(Parallelize([]int{1}, 1), func(context.Context) error { panic("boom") })
+	_, err := r.Collect(context.Background())
+	te := requireTaskError(t, err, "Prepare", r.ID(), -1, true)
+	require.Contains(t, te.Error(), "boom")
+	r = Prepare(Parallelize([]int{1}, 1), func(context.Context) error { return errors.New("refused") })
+	_, err = r.Collect(context.Background())
+	require.ErrorContains(t, err, "refused")
+}

@@ -2,6 +2,7 @@ package rdd
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -15,8 +16,11 @@ type shuffleConfig struct {
 }
 
 // WithPartitions makes a keyed operation hash-partition its output into n
-// partitions. The default is the partitioning of a parent that has one,
-// else the largest parent's partition count, as in Spark.
+// partitions. The default is, as in Spark (2.3 on), the partitioning of the
+// parent whose partitioner has the most partitions, unless the largest
+// parent has ten times as many partitions or more: then, as when no parent
+// has a partitioner, a hash partitioning into the largest parent's
+// partition count.
 func WithPartitions(n int) ShuffleOption {
 	return func(c *shuffleConfig) { c.partitions, c.partitionsSet, c.partitioner = n, true, nil }
 }
@@ -40,6 +44,9 @@ func choosePartitioner[K comparable](op string, opts []ShuffleOption, parents ..
 		if !ok {
 			return nil, fmt.Errorf("rdd: %s: %w: partitioner %T does not partition this key type", op, ErrInvalidArgument, c.partitioner)
 		}
+		if n := p.NumPartitions(); n < 1 {
+			return nil, fmt.Errorf("rdd: %s: %w: partitioner %T has %d partitions, need at least 1", op, ErrInvalidArgument, p, n)
+		}
 		return p, nil
 	case c.partitionsSet:
 		if err := checkPartitions(op, c.partitions); err != nil {
@@ -47,6 +54,10 @@ func choosePartitioner[K comparable](op string, opts []ShuffleOption, parents ..
 		}
 		return NewHashPartitioner[K](c.partitions), nil
 	}
+	// Spark's Partitioner.defaultPartitioner (2.3 on): the parents'
+	// partitioner of the most partitions, if its count is within an order
+	// of magnitude of the largest parent's partition count, else a hash
+	// partitioner over that count.
 	var best Partitioner[K]
 	most := 0
 	for _, l := range parents {
@@ -55,7 +66,7 @@ func choosePartitioner[K comparable](op string, opts []ShuffleOption, parents ..
 		}
 		most = max(most, l.parts)
 	}
-	if best != nil {
+	if best != nil && (most <= best.NumPartitions() || math.Log10(float64(most))-math.Log10(float64(best.NumPartitions())) < 1) {
 		return best, nil
 	}
 	return NewHashPartitioner[K](max(most, 1)), nil
@@ -86,7 +97,7 @@ func failed[T any](op string, err error) *RDD[T] {
 // are, so one merged in place would change what the next job reads.
 func CombineByKey[K comparable, V, C any](r *RDD[Pair[K, V]], createCombiner func(V) C,
 	mergeValue func(C, V) C, mergeCombiners func(C, C) C, opts ...ShuffleOption) *RDD[Pair[K, C]] {
-	return combineByKey("CombineByKey", r, aggregator[V, C]{createCombiner, mergeValue, mergeCombiners}, opts)
+	return combineByKey("CombineByKey", r, aggregator[V, C]{create: createCombiner, mergeValue: mergeValue, mergeCombiners: mergeCombiners}, opts)
 }
 
 func combineByKey[K comparable, V, C any](op string, r *RDD[Pair[K, V]], agg aggregator[V, C], opts []ShuffleOption) *RDD[Pair[K, C]] {
@@ -153,7 +164,7 @@ func samePartitioner(have, want any) (same bool) {
 // parent's partitioner, else its partition count) and keys in no specified
 // order.
 func ReduceByKey[K comparable, V any](r *RDD[Pair[K, V]], f func(V, V) V, opts ...ShuffleOption) *RDD[Pair[K, V]] {
-	return combineByKey("ReduceByKey", r, aggregator[V, V]{func(v V) V { return v }, f, f}, opts)
+	return combineByKey("ReduceByKey", r, aggregator[V, V]{create: func(v V) V { return v }, mergeValue: f, mergeCombiners: f}, opts)
 }
 
 // FoldByKey merges the values of each key with f, starting from zero for
@@ -163,7 +174,7 @@ func ReduceByKey[K comparable, V any](r *RDD[Pair[K, V]], f func(V, V) V, opts .
 // the values are kept as CombineByKey keeps its combiners: f must not
 // modify a map or slice it is given (zero included), but return a new one.
 func FoldByKey[K comparable, V any](r *RDD[Pair[K, V]], zero V, f func(V, V) V, opts ...ShuffleOption) *RDD[Pair[K, V]] {
-	return combineByKey("FoldByKey", r, aggregator[V, V]{func(v V) V { return f(zero, v) }, f, f}, opts)
+	return combineByKey("FoldByKey", r, aggregator[V, V]{create: func(v V) V { return f(zero, v) }, mergeValue: f, mergeCombiners: f}, opts)
 }
 
 // GroupByKey groups the values of each key into one slice. The order of
@@ -181,6 +192,8 @@ func groupAggregator[V any]() aggregator[V, []V] {
 		// reads too: clip it so the append copies instead of writing into
 		// the bucket's spare capacity.
 		mergeCombiners: func(a, b []V) []V { return append(slices.Clip(a), b...) },
+		// A group merged from several map tasks is already a copy.
+		fresh: slices.Clone[[]V],
 	}
 }
 
@@ -224,8 +237,7 @@ func Distinct[T comparable](r *RDD[T], opts ...ShuffleOption) *RDD[T] {
 // Cogroup groups, for each key in either RDD, its values in a and its values
 // in b, Spark's cogroup (groupWith). Each side not already partitioned like
 // the output is shuffled once; all values of a key are held in memory. The
-// default output partitioning is the larger parent's partitioner, else the
-// larger partition count.
+// default output partitioning is that of WithPartitions' doc.
 func Cogroup[K comparable, V, W any](a *RDD[Pair[K, V]], b *RDD[Pair[K, W]], opts ...ShuffleOption) *RDD[Pair[K, CoGrouped[V, W]]] {
 	part, err := choosePartitioner[K]("Cogroup", opts, &a.lin, &b.lin)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -317,4 +318,109 @@ func TestGroupByKeyShuffleReadByConcurrentJobs(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestGroupsAreEachJobsOwn: a job that changes the values of a group (in
+// place, or by appending) changes them for itself only: the next job, and
+// a job running at the same time, read the groups as the shuffle made
+// them, as Spark reads a shuffle afresh for every job. With one map task
+// (groups straight from the stored output) and several (merged), and
+// through Cogroup.
+func TestGroupsAreEachJobsOwn(t *testing.T) {
+	pairs := []Pair[string, int]{KV("a", 1), KV("a", 2), KV("b", 3), KV("a", 4)}
+	for _, mapTasks := range []int{1, 2} {
+		g := GroupByKey(Parallelize(pairs, mapTasks), WithPartitions(1))
+		scale := MapValues(g, func(vs []int) int { vs[0] *= 10; return vs[0] })
+		first, second := collect(t, scale), collect(t, scale)
+		require.Equal(t, first, second, "%d map tasks: the second job saw the first one's change", mapTasks)
+
+		var wg sync.WaitGroup
+		got := make([][]Pair[string, []int], 4)
+		for j := range got {
+			wg.Go(func() {
+				grown := MapValues(g, func(vs []int) []int { return append(vs, 100+j) })
+				xs, err := grown.Collect(context.Background())
+				require.NoError(t, err)
+				got[j] = xs
+			})
+		}
+		wg.Wait()
+		for j, xs := range got {
+			for _, kv := range xs {
+				require.Equal(t, 100+j, kv.Value[len(kv.Value)-1], "%d map tasks: job %d's appended value", mapTasks, j)
+			}
+		}
+
+		cg := Cogroup(Parallelize(pairs, mapTasks), Parallelize(pairs[:2], mapTasks), WithPartitions(1))
+		bump := MapValues(cg, func(g CoGrouped[int, int]) int {
+			g.Left[0]++
+			if len(g.Right) > 0 {
+				g.Right[0]++
+			}
+			return g.Left[0]
+		})
+		require.Equal(t, collect(t, bump), collect(t, bump), "%d map tasks: Cogroup", mapTasks)
+	}
+}
+
+// TestCancelledJobDoesNotWaitForAnothersShuffle: a job whose context ends
+// while another job computes the shuffle both need returns at once with
+// the context's error, not once the other job's map stage is done.
+func TestCancelledJobDoesNotWaitForAnothersShuffle(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	slow := Generate(1, func(ctx context.Context, p int, yield func(Pair[string, int]) bool) error {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-release
+		yield(KV("a", 1))
+		return nil
+	})
+	r := ReduceByKey(slow, add, WithPartitions(1))
+	done := make(chan error, 1)
+	go func() { _, err := r.Collect(context.Background()); done <- err }()
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	begin := time.Now()
+	_, err := r.Count(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(begin), 5*time.Second)
+	close(release)
+	require.NoError(t, <-done)
+	n, err := r.Count(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n, "the shuffle the first job computed serves the next")
+}
+
+// TestPartitionerWithoutPartitions: a user partitioner claiming fewer than
+// one partition fails the action with ErrInvalidArgument, as
+// WithPartitions(0) does, instead of panicking in the caller.
+func TestPartitionerWithoutPartitions(t *testing.T) {
+	_, err := ReduceByKey(words(2, "a", "b"), add, WithPartitioner[string](negativePartitioner{})).Collect(context.Background())
+	require.ErrorIs(t, err, ErrInvalidArgument)
+	require.ErrorContains(t, err, "-1 partitions")
+}
+
+type negativePartitioner struct{}
+
+func (negativePartitioner) NumPartitions() int   { return -1 }
+func (negativePartitioner) Partition(string) int { return 0 }
+
+// TestDefaultPartitioner follows Spark's Partitioner.defaultPartitioner: a
+// parent's partitioner is kept unless the largest parent has ten times as
+// many partitions or more.
+func TestDefaultPartitioner(t *testing.T) {
+	reduced := ReduceByKey(words(4, "a", "b"), add, WithPartitions(2))
+	small := Parallelize([]Pair[string, int]{KV("a", 1)}, 19)
+	large := Parallelize([]Pair[string, int]{KV("a", 1)}, 25)
+	require.Equal(t, 2, Join(reduced, small).NumPartitions(), "19 partitions: within an order of magnitude of 2")
+	require.Equal(t, 25, Join(reduced, large).NumPartitions(), "25 partitions: more than ten times 2")
+	require.Equal(t, 25, Cogroup(reduced, large).NumPartitions())
+	require.Equal(t, 7, Join(words(7, "a"), words(3, "a")).NumPartitions(), "no partitioner: the largest count")
+	joined, err := Join(reduced, large).Collect(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []Pair[string, Joined[int, int]]{{"a", Joined[int, int]{1, 1}}}, joined)
 }

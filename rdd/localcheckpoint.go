@@ -26,8 +26,9 @@ func (r *RDD[T]) LocalCheckpoint() *RDD[T] {
 // copies. It behaves as a shuffle stage so that the scheduler materialises
 // it before any task reads it, after which it forgets the parent.
 type checkpointStage[T any] struct {
-	mu     sync.Mutex
-	parent *RDD[T] // nil once materialised
+	build  stageLock  // held while materialising
+	mu     sync.Mutex // guards parent and parts
+	parent *RDD[T]    // nil once materialised
 	parts  [][]T
 }
 
@@ -45,12 +46,16 @@ func (s *checkpointStage[T]) parentNode() node {
 }
 
 func (s *checkpointStage[T]) materialize(ctx context.Context, ex *Executor) error {
+	if err := s.build.lock(ctx); err != nil {
+		return err
+	}
+	defer s.build.unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.parent == nil {
+	parent := s.parent
+	s.mu.Unlock()
+	if parent == nil {
 		return nil
 	}
-	parent := s.parent
 	parts := make([][]T, parent.lin.parts)
 	err := ex.run(ctx, len(parts), func(ctx context.Context, p int) error {
 		return runTask(ctx, parent.op(), p, func(tc *taskContext) error {
@@ -74,7 +79,9 @@ func (s *checkpointStage[T]) materialize(ctx context.Context, ex *Executor) erro
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
 	s.parts, s.parent = parts, nil
+	s.mu.Unlock()
 	return nil
 }
 

@@ -18,6 +18,7 @@ func Prepare[T any](r *RDD[T], f func(ctx context.Context) error) *RDD[T] {
 	out := newRDD("Prepare", r.lin.parts, []node{r}, []shuffleStage{s},
 		func(tc *taskContext, p int, yield func(T) bool) error { return r.iterate(tc, p, yield) })
 	out.lin.partitioner = r.lin.partitioner
+	s.op = out.op()
 	return out
 }
 
@@ -26,10 +27,17 @@ func Prepare[T any](r *RDD[T], f func(ctx context.Context) error) *RDD[T] {
 type prepareStage struct {
 	parent node
 	f      func(ctx context.Context) error
+	op     *opInfo // the Prepare RDD's, to name in the error of a panic
 }
 
 func (s *prepareStage) parentNode() node { return s.parent }
 
+// materialize calls f; a panic in it fails the job with a *TaskError
+// (partition -1, as it runs on the caller's goroutine).
 func (s *prepareStage) materialize(ctx context.Context, ex *Executor) error {
-	return s.f(WithExecutor(ctx, ex))
+	var err error
+	if perr := onDriver(s.op, func() { err = s.f(WithExecutor(ctx, ex)) }); perr != nil {
+		return perr
+	}
+	return err
 }

@@ -51,7 +51,33 @@ type aggregator[V, C any] struct {
 	create         func(V) C
 	mergeValue     func(C, V) C
 	mergeCombiners func(C, C) C
+	// fresh, when set, copies a combiner of the stored map output before
+	// the reduce side hands it out, so that a job that changes it (a
+	// group's values, sorted in place or appended to) changes it for
+	// itself only, as when Spark reads a shuffle afresh for every job.
+	fresh func(C) C
 }
+
+// stageLock serialises the materialisation of a stage, whose first job
+// computes it while the others wait; a job whose context ends stops
+// waiting (a sync.Mutex would keep it until the other job's map stage is
+// done). The zero value is unlocked.
+type stageLock struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (l *stageLock) lock(ctx context.Context) error {
+	l.once.Do(func() { l.ch = make(chan struct{}, 1) })
+	select {
+	case l.ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *stageLock) unlock() { <-l.ch }
 
 // bucket holds one map task's combined output for one reduce partition.
 type bucket[K comparable, C any] struct {
@@ -67,7 +93,7 @@ type combineShuffle[K comparable, V, C any] struct {
 	agg    aggregator[V, C]
 	op     *opInfo // the operation the user's combine functions belong to
 
-	mu    sync.Mutex
+	mu    stageLock
 	done  bool
 	out   [][]bucket[K, C] // [map partition][reduce partition]
 	ready atomic.Bool      // out is set: reduce tasks may read it without mu
@@ -76,8 +102,10 @@ type combineShuffle[K comparable, V, C any] struct {
 func (s *combineShuffle[K, V, C]) parentNode() node { return s.parent }
 
 func (s *combineShuffle[K, V, C]) materialize(ctx context.Context, ex *Executor) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.mu.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.unlock()
 	if s.done {
 		return nil
 	}
@@ -156,13 +184,18 @@ func (s *combineShuffle[K, V, C]) reduceSide(op func() *opInfo) func(tc *taskCon
 		if !s.ready.Load() {
 			return errNotMaterialized
 		}
+		fresh := s.agg.fresh
 		if len(s.out) == 1 { // one map task: its bucket is already combined
 			b := s.out[0][p]
 			for i, k := range b.keys {
 				if err := tc.tick(); err != nil {
 					return err
 				}
-				if !yield(Pair[K, C]{k, b.vals[i]}) {
+				c := b.vals[i]
+				if fresh != nil {
+					c = fresh(c)
+				}
+				if !yield(Pair[K, C]{k, c}) {
 					return nil
 				}
 			}
@@ -175,6 +208,7 @@ func (s *combineShuffle[K, V, C]) reduceSide(op func() *opInfo) func(tc *taskCon
 		index := make(map[K]int32, size)
 		keys := make([]K, 0, size)
 		vals := make([]C, 0, size)
+		var merged []bool // with fresh: whether vals[i] is this job's own
 		tc.op = op()
 		merge := s.agg.mergeCombiners
 		var cur Pair[K, C] // the key and the combiner being merged in
@@ -188,15 +222,25 @@ func (s *combineShuffle[K, V, C]) reduceSide(op func() *opInfo) func(tc *taskCon
 				cur = Pair[K, C]{k, b.vals[i]}
 				if j, ok := index[k]; ok {
 					vals[j] = merge(vals[j], b.vals[i])
+					if fresh != nil {
+						merged[j] = true
+					}
 				} else {
 					index[k] = int32(len(keys))
 					keys = append(keys, k)
 					vals = append(vals, b.vals[i])
+					if fresh != nil {
+						merged = append(merged, false)
+					}
 				}
 			}
 		}
 		for i, k := range keys {
-			if !yield(Pair[K, C]{k, vals[i]}) {
+			c := vals[i]
+			if fresh != nil && !merged[i] {
+				c = fresh(c)
+			}
+			if !yield(Pair[K, C]{k, c}) {
 				return nil
 			}
 		}
@@ -217,7 +261,7 @@ type moveShuffle[T any] struct {
 	plan func(ctx context.Context, ex *Executor) error
 	op   *opInfo
 
-	mu    sync.Mutex
+	mu    stageLock
 	done  bool
 	out   [][][]T     // [map partition][reduce partition]
 	ready atomic.Bool // out is set: reduce tasks may read it without mu
@@ -226,8 +270,10 @@ type moveShuffle[T any] struct {
 func (s *moveShuffle[T]) parentNode() node { return s.parent }
 
 func (s *moveShuffle[T]) materialize(ctx context.Context, ex *Executor) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.mu.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.unlock()
 	if s.done {
 		return nil
 	}

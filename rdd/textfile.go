@@ -211,6 +211,7 @@ func partFileName(p int) string { return fmt.Sprintf("part-%05d", p) }
 // writer that encoder makes for it, each through a temporary file renamed on
 // success, then writes _SUCCESS. On failure it removes dir.
 func saveParts[T any](ctx context.Context, r *RDD[T], op, dir string, encoder func(w *bufio.Writer) func(T) error) error {
+	dir = filepath.Clean(dir) // "out/" names out, not a directory inside it
 	if parent := filepath.Dir(dir); parent != "" {
 		if err := os.MkdirAll(parent, 0o755); err != nil {
 			return fmt.Errorf("rdd: %s %s: %w", op, dir, err)

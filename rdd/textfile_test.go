@@ -185,3 +185,20 @@ func TestSaveAsTextFileFailureRemovesTheDirectory(t *testing.T) {
 	_, statErr = os.Stat(dir)
 	require.ErrorIs(t, statErr, fs.ErrNotExist)
 }
+
+// TestSaveToPathWithTrailingSlash: "out/" names the directory out, as in
+// Spark; it used to create out, then fail because it existed, and leave
+// it behind.
+func TestSaveToPathWithTrailingSlash(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "out")
+	require.NoError(t, Parallelize([]string{"a", "b"}, 2).SaveAsTextFile(ctx, dir+"/"))
+	lines, err := TextFile(dir, 1).Collect(ctx)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"a", "b"}, lines)
+	objs := filepath.Join(t.TempDir(), "objs")
+	require.NoError(t, Parallelize([]int{1, 2}, 2).SaveAsObjectFile(ctx, objs+string(filepath.Separator)))
+	got, err := ObjectFile[int](objs, 1).Collect(ctx)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []int{1, 2}, got)
+}
