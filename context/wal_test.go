@@ -96,3 +96,35 @@ func TestWriteAheadLogNeedsCheckpointDirectory(t *testing.T) {
 		func(stdctx.Context, *rdd.RDD[int], time.Time) error { return nil })
 	require.ErrorContains(t, ssc.Start(), "needs a checkpoint directory")
 }
+
+// handleReceiver hands its Handle over and stores nothing by itself.
+type handleReceiver struct{ handles chan *receivers.Handle[int] }
+
+func (r *handleReceiver) OnStart(h *receivers.Handle[int]) { r.handles <- h }
+func (r *handleReceiver) OnStop()                          {}
+
+// TestReceiverStreamOldTimeTakesNoBlocks: computing a receiver stream at a
+// batch time already past (an RDD forgotten and asked for again, as a
+// window recomputing batches before a recovery point does) gets what was
+// allocated to that time, nothing, not the blocks received since, which
+// belong to the next batch (Spark reads a batch's allocated blocks; it
+// does not allocate for an old time).
+func TestReceiverStreamOldTimeTakesNoBlocks(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	rcv := &handleReceiver{handles: make(chan *receivers.Handle[int], 1)}
+	in := context.ReceiverStream[int](h.Context(), rcv)
+	out := dstreamtest.Collect(in)
+	h.Start()
+	handle := <-rcv.handles
+	for range 3 {
+		h.Step()
+	}
+	require.NoError(t, handle.StoreMany([]int{7}))
+	old, err := in.GetOrCompute(time.UnixMilli(1000))
+	require.NoError(t, err)
+	xs, err := old.Collect(stdctx.Background())
+	require.NoError(t, err)
+	require.Empty(t, xs, "batch 1 s, computed again, took the new block")
+	h.Step()
+	require.Equal(t, [][]int{{}, {}, {}, {7}}, out.Batches())
+}

@@ -2,6 +2,7 @@ package receivers
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -63,7 +64,11 @@ func (r *RateReceiver) generate(ctx context.Context, h *Handle[RateRecord]) {
 				continue
 			}
 			if err := h.StoreMany(batch); err != nil {
-				emitted -= int64(len(batch))
+				// The records not stored are generated again by the next
+				// run, from r.next on.
+				if !errors.Is(err, ErrStopped) {
+					h.Restart("storing generated records failed", err, 0)
+				}
 				return
 			}
 			r.mu.Lock()

@@ -219,12 +219,22 @@ func (w *WAL[T]) recover() error {
 			case walAllocated:
 				for _, id := range e.IDs {
 					w.blockBatch[id] = e.Time
+					// The block's own record may be in a segment already
+					// deleted: its sequence number is still taken.
+					w.maxSeq[id.StreamID] = max(w.maxSeq[id.StreamID], id.Seq+1)
 				}
 			case walProcessed:
 				w.processed[e.Time] = true
 			}
 		}
 		w.segments = append(w.segments, seg)
+	}
+	// Allocations of blocks whose segments are gone describe nothing any
+	// more; kept, they would count a new block of the same ID as done.
+	for id := range w.blockBatch {
+		if _, ok := blocks[id]; !ok {
+			delete(w.blockBatch, id)
+		}
 	}
 	sort.SliceStable(order, func(i, j int) bool {
 		a, b := order[i], order[j]

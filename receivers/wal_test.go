@@ -43,7 +43,13 @@ func block(seq int64, recs ...string) Block[string] {
 
 func mustOpen(t *testing.T, dir string, opts ...WALOption) *WAL[string] {
 	t.Helper()
-	w, err := OpenWAL[string](dir, append([]WALOption{WithWALLogger(quietLogger())}, opts...)...)
+	return mustOpenAs[string](t, dir, opts...)
+}
+
+// mustOpenAs opens a log of records of type T.
+func mustOpenAs[T any](t *testing.T, dir string, opts ...WALOption) *WAL[T] {
+	t.Helper()
+	w, err := OpenWAL[T](dir, append([]WALOption{WithWALLogger(quietLogger())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,5 +405,46 @@ func TestWALForgetsProcessedBatchesWithoutBlocks(t *testing.T) {
 	}
 	if s := w.Segments(); s > 3 {
 		t.Fatalf("%d segments left", s)
+	}
+}
+
+// TestWALSequenceSurvivesDeletedBlockSegments: when every segment holding
+// blocks is gone but one with their allocation survives, a reopened log
+// still numbers new blocks after them, and a new block is not taken for
+// an old one already processed (it was deleted with its segment at the
+// next MarkProcessed, and lost in a crash after).
+func TestWALSequenceSurvivesDeletedBlockSegments(t *testing.T) {
+	dir := t.TempDir()
+	w1 := mustOpen(t, dir)
+	for i := range int64(3) {
+		if err := w1.AppendBlock(block(i, "old")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w1.Close()
+	w2 := mustOpen(t, dir)
+	t1 := time.Unix(100, 0)
+	if err := w2.RecordAllocation(t1, []BlockID{{0, 0}, {0, 1}, {0, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.MarkProcessed(t1); err != nil { // deletes the blocks' segment
+		t.Fatal(err)
+	}
+	w2.Close()
+	w3 := mustOpen(t, dir)
+	if got := w3.nextSeq(0); got < 3 {
+		t.Fatalf("next sequence number %d: input-0-%d is taken", got, got)
+	}
+	if err := w3.AppendBlock(block(w3.nextSeq(0), "new")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w3.MarkProcessed(time.Unix(200, 0)); err != nil {
+		t.Fatal(err)
+	}
+	crash(w3)
+	w4 := mustOpen(t, dir)
+	defer w4.Close()
+	if ids := replayIDs(w4.Replay()); !slices.Equal(ids, []string{"input-0-3"}) {
+		t.Fatalf("replay %v, want the new block, pending", ids)
 	}
 }
