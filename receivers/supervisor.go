@@ -344,7 +344,10 @@ func (s *Supervisor[T]) Done() <-chan struct{} { return s.done }
 // buffer returns ErrStopped, so Stop never deadlocks on a slow consumer.
 // Called from a Listener, Stop waits for all of that but the events still
 // queued: the event goroutine, which is running the listener, delivers them
-// (the stopped event among them) once the listener returns.
+// (the stopped event among them) once the listener returns. The receiver's
+// own code (OnStart, OnStop, a goroutine started with Handle.Go) must not
+// call it, as it would wait for itself: it calls Handle.Stop, which does
+// not wait.
 func (s *Supervisor[T]) Stop() error {
 	fromListener := s.events.onLoop()
 	s.stopOnce.Do(func() {
