@@ -29,8 +29,8 @@ func WithInverse[V any](inv func(V, V) V) Option {
 
 // WithFilter makes ReduceByKeyAndWindow keep only the pairs for which keep
 // returns true, Spark's filterFunc. With an inverse function a key whose
-// value returns to the identity (a count of 0) stays in the window forever
-// unless the filter removes it; the filter must remove only such keys, as
+// value returns to the identity (a count of 0) stays in the window (while
+// windows overlap or touch, slide ≤ window) unless the filter removes it; the filter must remove only such keys, as
 // a removed key's value is forgotten. The default keeps every key. Its type
 // must be func(rdd.Pair[K, V]) bool for the operation's K and V.
 func WithFilter[K comparable, V any](keep func(rdd.Pair[K, V]) bool) Option {
@@ -179,9 +179,12 @@ func filterOf[K comparable, V any](g *Graph, op string, c opConfig) func(rdd.Pai
 // reduction once, after it entered the window, and the latest window, so
 // it too costs the batches entering, not the window. With an inverse a key whose value returns to
 // the identity stays (with a value such as 0) unless WithFilter removes it.
-// Windows that do not overlap (slide ≥ window) are always reduced from
-// their own batches, which is cheaper and, unlike Spark, also correct for
-// keys seen only in the batches between two windows.
+// Tumbling windows (slide = window) are maintained incrementally too, as
+// in Spark, so their keys stay at the identity as well. Windows with
+// batches between them (slide > window) are reduced from their own
+// batches, which is cheaper and, unlike Spark's formula, correct for keys
+// seen only in the batches between two windows; such a window without
+// elements yields none.
 //
 // Options: WithInverse, WithFilter (applied to every window's output),
 // WithPartitions or WithPartitioner (default: hash partitioning over
@@ -371,8 +374,9 @@ func (s windowSlots[V]) String() string {
 // yields no element. With WithInverse the window is maintained
 // incrementally (see ReduceByKeyAndWindow) and, as in Spark, once the
 // window has seen an element it yields a value at every slide, the
-// identity (such as 0) when it holds no element. Options: WithInverse,
-// WithName.
+// identity (such as 0) when it holds no element, unless slide > window:
+// then each window is reduced from its own batches, and an empty one
+// yields nothing. Options: WithInverse, WithName.
 func (d DStream[T]) ReduceByWindow(reduce func(T, T) T, window, slide time.Duration, opts ...Option) DStream[T] {
 	const op = "ReduceByWindow"
 	c := configure(opts)
@@ -396,8 +400,8 @@ func ReduceByWindow[T any](d DStream[T], reduce func(T, T) T, window, slide time
 // CountByWindow returns a stream with one element per slide: the number of
 // elements in the last window duration, Spark's countByWindow. It is
 // maintained incrementally; as in Spark it yields nothing until the first
-// element arrives, then a count at every slide, 0 for an empty window.
-// Options: WithName.
+// element arrives, then a count at every slide, 0 for an empty window
+// (unless slide > window: see ReduceByWindow). Options: WithName.
 func CountByWindow[T any](d DStream[T], window, slide time.Duration, opts ...Option) DStream[int64] {
 	ones := Map(d, func(T) int64 { return 1 })
 	counts := ones.ReduceByWindow(func(a, b int64) int64 { return a + b }, window, slide,

@@ -539,3 +539,19 @@ func TestInverseFunctionPanicNamesRecord(t *testing.T) {
 	require.ErrorIs(t, err, rdd.ErrUserPanic)
 	require.ErrorContains(t, err, "record (a,previous window 3, left 1): user function panicked: no inverse")
 }
+
+// TestCountByWindowWithGapsYieldsNothingWhenEmpty: with batches between
+// windows (slide > window) each window is counted from its own batches, so
+// an empty one yields no element (Spark's incremental formula, wrong for
+// such windows, would yield 0), as documented.
+func TestCountByWindowWithGapsYieldsNothingWhenEmpty(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	in := dstreamtest.Input(h, [][]int{{}, {1}, {}, {}, {}, {}})
+	dstreamtest.Collect(in) // consumed every batch
+	out := dstreamtest.Collect(dstream.CountByWindow(in, time.Second, 2*time.Second))
+	h.Start()
+	for range 6 {
+		h.Step()
+	}
+	require.Equal(t, [][]int64{{1}, {}, {}}, out.Batches())
+}
