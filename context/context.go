@@ -64,7 +64,9 @@ func WithWorkers(n int) Option { return optionFunc(func(c *config) { c.workers =
 // run again, and the next batch's checkpoint (and Kafka commit) goes past
 // it; a restart before the next batch completes does run it again. By
 // default the first failing batch stops the context, and AwaitTermination
-// returns its error, so a restart runs it again.
+// returns its error, so a restart runs it again; the batch's output
+// operations after the one that failed do not run (Spark submits them
+// all). With this option they all run.
 func WithContinueOnBatchFailure() Option {
 	return optionFunc(func(c *config) { c.continueOnFailure = true })
 }
@@ -457,8 +459,18 @@ func (ssc *StreamingContext) AwaitTermination() error {
 }
 
 // AwaitTerminationOrTimeout waits at most timeout (in real time) for the
-// context to stop. It reports whether it stopped and, if so, why.
+// context to stop. It reports whether it stopped and, if so, why. A
+// stopped context reports so even with a timeout of 0; a negative timeout
+// waits as long as it takes, as in Spark.
 func (ssc *StreamingContext) AwaitTerminationOrTimeout(timeout time.Duration) (bool, error) {
+	select {
+	case <-ssc.done:
+		return true, ssc.AwaitTermination()
+	default:
+	}
+	if timeout < 0 {
+		return true, ssc.AwaitTermination()
+	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {

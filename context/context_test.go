@@ -283,3 +283,45 @@ func TestAwaitTerminationOrTimeout(t *testing.T) {
 	require.True(t, stopped)
 	require.NoError(t, err)
 }
+
+// TestRefusedStartLeavesGraphUsable: a Start refused by the graph's checks
+// (a stateful stream without a checkpoint directory) leaves the graph as
+// before: once the directory is set, streams and outputs may still be
+// added, and the next Start runs them all.
+func TestRefusedStartLeavesGraphUsable(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	ssc := h.Context()
+	in := dstreamtest.Input(h, [][]int{{1, 2}, {3}})
+	pairs := dstream.Map(in, func(x int) rdd.Pair[int, int] { return rdd.KV(x%2, x) })
+	counts := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] {
+		return rdd.Some(s.Value + len(vs))
+	})
+	states := dstreamtest.Collect(counts)
+	require.Error(t, ssc.Start(), "no checkpoint directory")
+	require.Equal(t, context.Initialized, ssc.State())
+	require.NoError(t, ssc.Checkpoint(t.TempDir()))
+	raw := dstreamtest.Collect(in) // added after the refused Start
+	require.NoError(t, ssc.Graph().Err())
+	h.Start()
+	h.Step()
+	h.Step()
+	require.Equal(t, [][]int{{1, 2}, {3}}, raw.Batches())
+	require.Len(t, states.Batches(), 2)
+}
+
+// TestAwaitTerminationOrTimeoutOnStoppedContext: a stopped context reports
+// it is stopped, also with a timeout of 0 (both cases of a select were
+// ready and Go picked one at random) or a negative one (which waits, as in
+// Spark).
+func TestAwaitTerminationOrTimeoutOnStoppedContext(t *testing.T) {
+	ssc, err := context.NewStreamingContext(time.Second, context.WithClock(context.NewManualClock(time.Time{})))
+	require.NoError(t, err)
+	require.NoError(t, ssc.Stop(false))
+	for range 100 {
+		stopped, err := ssc.AwaitTerminationOrTimeout(0)
+		require.True(t, stopped)
+		require.NoError(t, err)
+	}
+	stopped, _ := ssc.AwaitTerminationOrTimeout(-1)
+	require.True(t, stopped)
+}

@@ -108,12 +108,41 @@ func (g *Graph) Start(zeroTime time.Time) error {
 	for _, o := range outputs {
 		o.rememberFor(remember)
 	}
+	var err error
 	for _, o := range outputs {
-		if err := validateTree(o); err != nil {
-			return err
+		if err = validateTree(o); err != nil {
+			break
 		}
 	}
-	return g.validateCheckpoints()
+	if err == nil {
+		err = g.validateCheckpoints()
+	}
+	if err != nil {
+		// Refused: the graph is as before Start, so the caller may fix it
+		// (a checkpoint directory, more streams) and start again.
+		for _, o := range outputs {
+			uninitialize(o)
+		}
+		g.mu.Lock()
+		g.started, g.zeroTime = false, time.Time{}
+		g.mu.Unlock()
+	}
+	return err
+}
+
+// uninitialize undoes initialize on n and its ancestors, for a Start that
+// was refused.
+func uninitialize(n node) {
+	in := n.info()
+	in.mu.Lock()
+	was := in.ready
+	in.ready = false
+	in.mu.Unlock()
+	if was {
+		for _, p := range in.parents {
+			uninitialize(p)
+		}
+	}
 }
 
 // Started reports whether Start succeeded.

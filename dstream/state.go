@@ -468,7 +468,10 @@ func (d MapWithStateDStream[K, V, S, M]) StateSnapshots() DStream[rdd.Pair[K, S]
 	defer c.snapMu.Unlock()
 	if c.snapshots == nil {
 		var snap DStream[rdd.Pair[K, S]]
-		snap = newStream(c.mapped.graph, "StateSnapshots", c.mapped.slide, []node{c.parent.s}, func(t time.Time) (*rdd.RDD[rdd.Pair[K, S]], error) {
+		// The mapped stream is a parent, though the snapshot computes the
+		// batch itself, so that a graph whose only output is the snapshots
+		// still checkpoints the state the mapped stream holds.
+		snap = newStream(c.mapped.graph, "StateSnapshots", c.mapped.slide, []node{c.mapped}, func(t time.Time) (*rdd.RDD[rdd.Pair[K, S]], error) {
 			if _, err := c.batch(t); err != nil {
 				return nil, err
 			}

@@ -503,3 +503,22 @@ func (l *outputErrors) OnOutputOperationCompleted(op sctx.OutputOperationInfo) {
 		*l.errs = append(*l.errs, op.Err)
 	}
 }
+
+// TestMapWithStateOnlySnapshotsIsCheckpointed: when the snapshots are the
+// only output, the state is still in the data checkpoints (the snapshot
+// stream depends on the mapped stream that holds it, as in Spark).
+func TestMapWithStateOnlySnapshotsIsCheckpointed(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	spec := dstream.StateSpecFunc(func(_ time.Time, _ string, v rdd.Option[int], s *dstream.State[int]) rdd.Option[int] {
+		return rdd.Some(runningSum(s, v))
+	})
+	s := dstream.MapWithState(ones(dstreamtest.Input(h, [][]string{{"a"}, {"a"}})), spec)
+	snaps := dstreamtest.Collect(s.StateSnapshots())
+	h.Start()
+	h.Step()
+	data, err := h.Context().Graph().CheckpointData(context.Background(), time.Unix(1, 0))
+	require.NoError(t, err)
+	require.Len(t, data, 1, "the state stream's data")
+	h.Step()
+	require.Equal(t, [][]rdd.Pair[string, int]{{rdd.KV("a", 1)}, {rdd.KV("a", 2)}}, snaps.Batches())
+}
