@@ -92,7 +92,8 @@ func (s *State[S]) Remove() {
 }
 
 // IsTimingOut reports whether the call is the one made because the key
-// timed out: there is no value, and the state may not be updated or removed.
+// timed out: there is no new value (the state is still there to Get), and
+// the state may not be updated or removed.
 func (s *State[S]) IsTimingOut() bool { return s.timingOut }
 
 func (s *State[S]) isUpdated() bool { return s.updated }
