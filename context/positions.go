@@ -77,16 +77,8 @@ func cmpInt64(a, b int64) int {
 	return 0
 }
 
-// queuePosition is the queue stream's checkpointed position: the items
-// taken by the batches up to Through (Unix ns; 0 in positions written
-// before it was added, as queuePositionV1).
+// queuePosition is the queue stream's checkpointed position.
 type queuePosition struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	Taken    int64
-	Through  int64
-}
-
-type queuePositionV1 struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	Taken    int64
 }
@@ -94,20 +86,15 @@ type queuePositionV1 struct {
 // CheckpointPosition returns how many items the batches up to batchTime
 // took.
 func (s *queueSource[T]) CheckpointPosition(batchTime time.Time) ([]byte, error) {
-	return msgpack.Marshal(&queuePosition{Taken: s.positions.asOf(batchTime), Through: batchTime.UnixNano()})
+	return msgpack.Marshal(&queuePosition{Taken: s.positions.asOf(batchTime)})
 }
 
 // RestorePosition makes the queue drop, as they are pushed again, the
-// items taken before the restart, and the batches up to the position's
-// take nothing more if computed again (see queueSource.Compute).
+// items taken before the restart.
 func (s *queueSource[T]) RestorePosition(pos []byte) error {
 	var p queuePosition
 	if err := msgpack.Unmarshal(pos, &p); err != nil {
-		var v1 queuePositionV1
-		if msgpack.Unmarshal(pos, &v1) != nil {
-			return fmt.Errorf("queue position: %w: %w", checkpoint.ErrCorrupt, err)
-		}
-		p.Taken = v1.Taken
+		return fmt.Errorf("queue position: %w: %w", checkpoint.ErrCorrupt, err)
 	}
 	s.q.mu.Lock()
 	s.q.skip = max(p.Taken-s.q.taken, 0)
@@ -116,11 +103,6 @@ func (s *queueSource[T]) RestorePosition(pos []byte) error {
 	s.positions.mu.Lock()
 	s.positions.base, s.positions.history = p.Taken, nil
 	s.positions.mu.Unlock()
-	if p.Through > 0 {
-		s.mu.Lock()
-		s.newest, s.newestRDD = time.Unix(0, p.Through), nil
-		s.mu.Unlock()
-	}
 	return nil
 }
 

@@ -77,44 +77,16 @@ type queueSource[T any] struct {
 	oneAtATime bool
 	defaultRDD *rdd.RDD[T]
 	positions  queuePositions // positions.go
-
-	mu sync.Mutex
-	// newest is the latest batch time that took from the queue (or that
-	// of the restored position), newestRDD what it got (nil if restored).
-	newest        time.Time
-	newestRDD     *rdd.RDD[T]
-	newestRecords int64
 }
 
-// Compute takes the batch's RDD from the queue. A time at or before the
-// newest one that took (a window recomputing batches before a recovery
-// point, an RDD forgotten and asked for again) takes nothing: it gets what
-// that newest one got, or an empty RDD, and the queue's next item stays
-// for the next batch (Spark gives input streams nothing for times before
-// their start).
 func (s *queueSource[T]) Compute(t time.Time) (*rdd.RDD[T], int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.newest.IsZero() && !t.After(s.newest) {
-		if t.Equal(s.newest) && s.newestRDD != nil {
-			return s.newestRDD, s.newestRecords, nil
-		}
-		return rdd.Empty[T](), 0, nil
-	}
-	r, records := s.take(t)
-	s.newest, s.newestRDD, s.newestRecords = t, r, records
-	return r, records, nil
-}
-
-// take returns the RDD of batch t from the queue.
-func (s *queueSource[T]) take(t time.Time) (*rdd.RDD[T], int64) {
 	items := s.q.take(!s.oneAtATime)
 	s.positions.record(t, s.q.Taken())
 	if len(items) == 0 {
 		if s.defaultRDD != nil {
-			return s.defaultRDD, -1
+			return s.defaultRDD, -1, nil
 		}
-		return rdd.Empty[T](), 0
+		return rdd.Empty[T](), 0, nil
 	}
 	rdds := make([]*rdd.RDD[T], len(items))
 	var records int64
@@ -127,10 +99,14 @@ func (s *queueSource[T]) take(t time.Time) (*rdd.RDD[T], int64) {
 		}
 	}
 	if len(rdds) == 1 {
-		return rdds[0], records
+		return rdds[0], records, nil
 	}
-	return rdd.Union(rdds...), records
+	return rdd.Union(rdds...), records, nil
 }
+
+// ConsumesInput marks the queue source as dstream.Consuming: a batch takes
+// the queue's next item.
+func (s *queueSource[T]) ConsumesInput() {}
 
 func (s *queueSource[T]) Start(context.Context) error { return nil }
 func (s *queueSource[T]) Stop(bool)                   {}

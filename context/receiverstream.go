@@ -30,10 +30,6 @@ type receiverSource[T any] struct {
 	mu      sync.Mutex
 	stopped bool // receiving stopped; one more allocation takes the rest
 	drained bool // the allocation after the stop happened
-	// allocated is the newest batch time given blocks, allocatedBlocks
-	// what it was given (see Compute).
-	allocated       time.Time
-	allocatedBlocks []receivers.Block[T]
 	// recovered holds, by batch time, the blocks the write-ahead log had
 	// allocated to batches that never completed: a batch re-run at that
 	// time gets them again; a later batch takes those whose time passed.
@@ -93,27 +89,19 @@ func RateStream(ssc *StreamingContext, recordsPerSecond int) dstream.DStream[rec
 	return ReceiverStream[receivers.RateRecord](ssc, receivers.NewRateReceiver(recordsPerSecond), receivers.WithName("RateStream"))
 }
 
+// ConsumesInput marks the receiver source as dstream.Consuming: a batch
+// takes the blocks received since the one before.
+func (s *receiverSource[T]) ConsumesInput() {}
+
 func (s *receiverSource[T]) Compute(t time.Time) (*rdd.RDD[T], int64, error) {
 	s.mu.Lock()
+	if s.stopped {
+		s.drained = true
+	}
 	// Blocks a crashed run allocated to this very batch come back as they
 	// were; those of batches that are not re-run join this one.
 	blocks, rerun := s.recovered[t.UnixNano()]
 	delete(s.recovered, t.UnixNano())
-	// A time at or before the newest one allocated (a window computing
-	// batches before a recovery point, or one forgotten) gets what was
-	// allocated to it then, which is nothing unless it is that newest one:
-	// the blocks received since belong to the next batch (Spark reads a
-	// batch's allocated blocks; it does not allocate for an old time).
-	if !rerun && !s.allocated.IsZero() && !t.After(s.allocated) {
-		if t.Equal(s.allocated) {
-			blocks = s.allocatedBlocks
-		}
-		s.mu.Unlock()
-		return blocksRDD(blocks)
-	}
-	if s.stopped {
-		s.drained = true
-	}
 	var late []receivers.Block[T]
 	for bt, bs := range s.recovered {
 		if bt < t.UnixNano() {
@@ -130,16 +118,6 @@ func (s *receiverSource[T]) Compute(t time.Time) (*rdd.RDD[T], int64, error) {
 		}
 	}
 	blocks = append(late, blocks...)
-	s.mu.Lock()
-	if t.After(s.allocated) {
-		s.allocated, s.allocatedBlocks = t, blocks
-	}
-	s.mu.Unlock()
-	return blocksRDD(blocks)
-}
-
-// blocksRDD returns the RDD of blocks, a partition each, and its records.
-func blocksRDD[T any](blocks []receivers.Block[T]) (*rdd.RDD[T], int64, error) {
 	parts := make([][]T, len(blocks))
 	var records int64
 	for i, b := range blocks {

@@ -498,11 +498,13 @@ func TestWindowOverQueueAfterRestart(t *testing.T) {
 	setup := func(out *results) func(*context.StreamingContext) error {
 		return func(ssc *context.StreamingContext) error {
 			pairs := wordPairs(ssc, [][]string{{"a"}, {"b"}, {"c"}, {"d"}, {"e"}, {"f"}}, 1)
+			// The window's output first: it asks for the input at 2 s
+			// before any other stream asks for 3 s.
+			collectInto(out, "win", pairs.Window(2*time.Second, time.Second))
 			st := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] { return rdd.Some(s.Value + len(vs)) })
 			st.Checkpoint(2 * time.Second)
 			collectInto(out, "state", st)
 			collectInto(out, "raw", pairs)
-			collectInto(out, "win", pairs.Window(2*time.Second, time.Second))
 			return nil
 		}
 	}

@@ -377,8 +377,11 @@ func (g *Graph) CheckpointedStreams() []string {
 // stable ID, in order, as checkpoint.Store.ScanState does, or returns an
 // error wrapping checkpoint.ErrNoCheckpoint when the checkpoint has none
 // (the stream then starts empty). Call it after Start, before the first
-// batch.
+// batch. Consuming input streams then give batch times up to t nothing.
 func (g *Graph) RestoreData(t time.Time, scan func(streamID string, fn func(key string, value []byte, deleted bool) error) error) error {
+	g.mu.Lock()
+	g.restored = t
+	g.mu.Unlock()
 	for _, c := range g.checkpointers() {
 		var scanErr error // an error of scan's own, not of the stream's restore
 		err := c.c.restore(func(fn func(key string, value []byte, deleted bool) error) error {

@@ -23,6 +23,7 @@ type Graph struct {
 	remember      time.Duration
 	started       bool
 	zeroTime      time.Time
+	restored      time.Time // the recovery point of RestoreData, if any
 	errs          []error
 	inputRecords  map[int64]map[int]int64 // batch time → input stream ID → records
 	checkpointing bool                    // the context has a checkpoint directory (checkpoint.go)
@@ -150,6 +151,14 @@ func (g *Graph) Started() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.started
+}
+
+// RestoredThrough returns the batch time as of which RestoreData restored
+// the streams' data, the zero time when it did not run.
+func (g *Graph) RestoredThrough() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.restored
 }
 
 // ZeroTime returns the time fixed by Start.

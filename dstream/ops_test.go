@@ -538,3 +538,39 @@ func TestFlatMemoryOver100000Batches(t *testing.T) {
 	t.Logf("HeapInuse at batch %d: %d B, at batch %d: %d B", sampleAt, base, batches, end)
 	require.Less(t, int64(end)-int64(base), int64(bound), "heap grew from %d B to %d B", base, end)
 }
+
+// consumingSource is a dstream.Consuming source of one element a batch,
+// its batch time in seconds, recording the times it was asked for.
+type consumingSource struct{ asked []int64 }
+
+func (c *consumingSource) ConsumesInput() {}
+
+func (c *consumingSource) Compute(bt time.Time) (*rdd.RDD[int], int64, error) {
+	c.asked = append(c.asked, bt.Unix())
+	return rdd.Parallelize([]int{int(bt.Unix())}, 1), 1, nil
+}
+
+// TestConsumingInputPastTimeIsNotAsked: a consuming input stream computed
+// again at a batch time already past (an RDD forgotten and asked for
+// again, a window before a recovery point) does not ask its source, which
+// would hand that time the next batch's data: it gets an empty RDD, and
+// the source is asked once per batch time, in order. (A source that is not
+// consuming is asked again: TestSlice.)
+func TestConsumingInputPastTimeIsNotAsked(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	src := &consumingSource{}
+	in := dstream.NewInputStream[int](h.Context().Graph(), "CountingInputStream", src)
+	out := dstreamtest.Collect(in)
+	h.Start()
+	for range 3 {
+		h.Step()
+	}
+	old, err := in.GetOrCompute(time.Unix(1, 0))
+	require.NoError(t, err)
+	xs, err := old.Collect(stdctx.Background())
+	require.NoError(t, err)
+	require.Empty(t, xs)
+	h.Step()
+	require.Equal(t, []int64{1, 2, 3, 4}, src.asked)
+	require.Equal(t, [][]int{{1}, {2}, {3}, {4}}, out.Batches())
+}

@@ -56,7 +56,6 @@ type DirectStream[K, V any] struct {
 	next      map[TopicPartition]int64 // where the next batch starts, per known partition
 	restored  map[TopicPartition]int64 // from RestorePosition, used once
 	generated bool                     // a batch has been generated
-	newest    int64                    // the latest batch time given ranges, or restored (Unix ns)
 	batches   map[int64]*batchRanges   // by batch time (Unix ns)
 	completed []int64                  // completed batch times, oldest first
 	estimator *receivers.PIDRateEstimator
@@ -280,15 +279,18 @@ func (s *DirectStream[K, V]) addCloser(f func()) bool {
 	return true
 }
 
+// ConsumesInput marks the stream as dstream.Consuming: a batch takes the
+// offsets after the previous batch's, so the stream is not asked for a
+// batch time already past (a window recomputing batches before a recovery
+// point gets nothing there, not the records of the next batch).
+func (s *DirectStream[K, V]) ConsumesInput() {}
+
 // Compute fixes the batch's offset ranges and returns its RDD, whose
 // partitions fetch the ranges when computed. A batch re-run after a
 // restart reads the ranges it read before (RestoreGenerated). An error
 // (brokers unreachable, offsets not listed) fails the batch without moving any offset; a
 // partition truncated or a topic recreated (ErrLogTruncated) fails it and
-// every later batch. A batch time at or before the newest one given ranges
-// (or that of the restored position), not re-run, gets the ranges it got,
-// or none: a window recomputing batches before a recovery point must not
-// take the records of the next batch.
+// every later batch.
 func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]], int64, error) {
 	s.mu.Lock()
 	runCtx := s.runCtx
@@ -300,23 +302,6 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 	defer cancel()
 	err := s.loadGroupFloor(ctx)
 	ranges, replayed := s.replayedRanges(batchTime)
-	s.mu.Lock()
-	past := !replayed && s.newest != 0 && batchTime.UnixNano() <= s.newest
-	var given *batchRanges
-	if past {
-		given = s.batches[batchTime.UnixNano()]
-	}
-	s.mu.Unlock()
-	if past && err == nil {
-		if given == nil {
-			return rdd.Empty[Record[K, V]](), 0, nil
-		}
-		var records int64
-		for _, r := range given.ranges {
-			records += r.Count()
-		}
-		return s.rddOf(runCtx, given), records, nil
-	}
 	switch {
 	case err != nil:
 	case replayed:
@@ -345,7 +330,6 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 		s.next[o.TopicPartition()] = o.UntilOffset
 	}
 	s.generated = true
-	s.newest = max(s.newest, batchTime.UnixNano())
 	s.batches[batchTime.UnixNano()] = b
 	s.rememberGenerated(batchTime, ranges)
 	s.mu.Unlock()

@@ -161,10 +161,6 @@ type generatedBatches struct {
 	Batches []generatedBatch `msgpack:"b"`
 	// TopicIDs are those of the topics of Batches, as in position.
 	TopicIDs []topicID `msgpack:"i,omitempty"`
-	// After is the recovery point the batches come after (Unix ns; 0 when
-	// written before it was added): a restored stream gives the batch
-	// times up to it, computed again, no new ranges.
-	After int64 `msgpack:"a,omitempty"`
 }
 
 type generatedBatch struct {
@@ -198,7 +194,7 @@ func (s *DirectStream[K, V]) rememberGenerated(batchTime time.Time, ranges []Off
 // already written for one of them matches what it computes again.
 func (s *DirectStream[K, V]) GeneratedPositions(after time.Time) ([]byte, error) {
 	s.mu.Lock()
-	g := generatedBatches{Version: generatedVersion, After: after.UnixNano()}
+	g := generatedBatches{Version: generatedVersion}
 	seen := map[int64]bool{}
 	keep := func(m map[int64][]OffsetRange) {
 		for tn, ranges := range m {
@@ -235,31 +231,30 @@ func (s *DirectStream[K, V]) GeneratedPositions(after time.Time) ([]byte, error)
 // that fell due while the program was down) start where the previous
 // batch ended.
 func (s *DirectStream[K, V]) RestoreGenerated(b []byte) error {
-	replay, ids, after, err := decodeGenerated(b)
+	replay, ids, err := decodeGenerated(b)
 	if err != nil {
 		return err
 	}
 	return s.beforeStart(func() {
 		s.replay = replay
 		maps.Copy(s.topicIDs, ids)
-		s.newest = max(s.newest, after)
 	})
 }
 
-func decodeGenerated(b []byte) (map[int64][]OffsetRange, map[string]kadm.TopicID, int64, error) {
+func decodeGenerated(b []byte) (map[int64][]OffsetRange, map[string]kadm.TopicID, error) {
 	var g generatedBatches
 	if err := msgpack.Unmarshal(b, &g); err != nil {
-		return nil, nil, 0, fmt.Errorf("%w: generated batches: %w", ErrInvalidPosition, err)
+		return nil, nil, fmt.Errorf("%w: generated batches: %w", ErrInvalidPosition, err)
 	}
 	if g.Version != generatedVersion {
-		return nil, nil, 0, fmt.Errorf("%w: generated batches: version %d, want %d", ErrInvalidPosition, g.Version, generatedVersion)
+		return nil, nil, fmt.Errorf("%w: generated batches: version %d, want %d", ErrInvalidPosition, g.Version, generatedVersion)
 	}
 	replay := make(map[int64][]OffsetRange, len(g.Batches))
 	for _, gb := range g.Batches {
 		ranges := make([]OffsetRange, len(gb.Ranges))
 		for i, r := range gb.Ranges {
 			if r.Topic == "" || r.Partition < 0 || r.From < 0 || r.Until < r.From {
-				return nil, nil, 0, fmt.Errorf("%w: generated batch %s: bad range %+v", ErrInvalidPosition, dstream.FormatTime(time.Unix(0, gb.Time).UTC()), r)
+				return nil, nil, fmt.Errorf("%w: generated batch %s: bad range %+v", ErrInvalidPosition, dstream.FormatTime(time.Unix(0, gb.Time).UTC()), r)
 			}
 			ranges[i] = OffsetRange{Topic: r.Topic, Partition: r.Partition, FromOffset: r.From, UntilOffset: r.Until}
 		}
@@ -267,7 +262,7 @@ func decodeGenerated(b []byte) (map[int64][]OffsetRange, map[string]kadm.TopicID
 	}
 	ids, err := topicIDMap(g.TopicIDs)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("generated batches: %w", err)
+		return nil, nil, fmt.Errorf("generated batches: %w", err)
 	}
-	return replay, ids, g.After, nil
+	return replay, ids, nil
 }
