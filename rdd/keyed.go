@@ -188,12 +188,10 @@ func groupAggregator[V any]() aggregator[V, []V] {
 	return aggregator[V, []V]{
 		create:     func(v V) []V { return []V{v} },
 		mergeValue: func(c []V, v V) []V { return append(c, v) },
-		// a may be a bucket of a stored shuffle output that another job
-		// reads too: clip it so the append copies instead of writing into
-		// the bucket's spare capacity.
-		mergeCombiners: func(a, b []V) []V { return append(slices.Clip(a), b...) },
-		// A group merged from several map tasks is already a copy.
-		fresh: slices.Clone[[]V],
+		// a is this job's copy (fresh), so appending to it writes into no
+		// stored shuffle output.
+		mergeCombiners: func(a, b []V) []V { return append(a, b...) },
+		fresh:          slices.Clone[[]V],
 	}
 }
 

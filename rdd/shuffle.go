@@ -51,10 +51,11 @@ type aggregator[V, C any] struct {
 	create         func(V) C
 	mergeValue     func(C, V) C
 	mergeCombiners func(C, C) C
-	// fresh, when set, copies a combiner of the stored map output before
-	// the reduce side hands it out, so that a job that changes it (a
-	// group's values, sorted in place or appended to) changes it for
-	// itself only, as when Spark reads a shuffle afresh for every job.
+	// fresh, when set, copies a combiner of the stored map output when the
+	// reduce side takes it, so that mergeCombiners may append to its first
+	// argument and a job that changes a combiner (a group's values, sorted
+	// in place or appended to) changes it for itself only, as when Spark
+	// reads a shuffle afresh for every job.
 	fresh func(C) C
 }
 
@@ -208,7 +209,6 @@ func (s *combineShuffle[K, V, C]) reduceSide(op func() *opInfo) func(tc *taskCon
 		index := make(map[K]int32, size)
 		keys := make([]K, 0, size)
 		vals := make([]C, 0, size)
-		var merged []bool // with fresh: whether vals[i] is this job's own
 		tc.op = op()
 		merge := s.agg.mergeCombiners
 		var cur Pair[K, C] // the key and the combiner being merged in
@@ -222,25 +222,19 @@ func (s *combineShuffle[K, V, C]) reduceSide(op func() *opInfo) func(tc *taskCon
 				cur = Pair[K, C]{k, b.vals[i]}
 				if j, ok := index[k]; ok {
 					vals[j] = merge(vals[j], b.vals[i])
-					if fresh != nil {
-						merged[j] = true
-					}
 				} else {
+					c := b.vals[i]
+					if fresh != nil {
+						c = fresh(c)
+					}
 					index[k] = int32(len(keys))
 					keys = append(keys, k)
-					vals = append(vals, b.vals[i])
-					if fresh != nil {
-						merged = append(merged, false)
-					}
+					vals = append(vals, c)
 				}
 			}
 		}
 		for i, k := range keys {
-			c := vals[i]
-			if fresh != nil && !merged[i] {
-				c = fresh(c)
-			}
-			if !yield(Pair[K, C]{k, c}) {
+			if !yield(Pair[K, C]{k, vals[i]}) {
 				return nil
 			}
 		}
