@@ -57,13 +57,10 @@ func TestCheckpointsAfterALostDataCheckpointAreNotWritten(t *testing.T) {
 			return nil
 		}
 	}
-	want := newResults()
-	r := startRun(t, t.TempDir(), 0, setup(want))
-	r.steps(6 * time.Second)
-	require.NoError(t, r.ssc.Stop(false))
+	want := uninterrupted(t, 6, setup)
 
 	dir := t.TempDir()
-	r = startRun(t, dir, 0, setup(newResults()))
+	r := startRun(t, dir, 0, setup(newResults()))
 	r.steps(3 * time.Second)
 	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(3000)))
 	gate := make(chan struct{})

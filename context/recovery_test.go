@@ -203,18 +203,36 @@ func checkRestarts(t *testing.T, n int, crashes []int, want *results, setup func
 	t.Helper()
 	for _, crashAt := range crashes {
 		t.Run(fmt.Sprintf("crash after batch %d", crashAt), func(t *testing.T) {
-			dir := t.TempDir()
-			got := newResults()
-			first := startRun(t, dir, 0, setup(got))
-			first.steps(time.Duration(crashAt) * time.Second)
-			require.NoError(t, first.ssc.Stop(false))
-
-			second := startRun(t, dir, time.Duration(crashAt)*time.Second, setup(got))
-			second.steps(time.Duration(n) * time.Second)
-			require.NoError(t, second.ssc.Stop(false))
-			require.Equal(t, want.snapshot(), got.snapshot())
+			require.Equal(t, want.snapshot(), crashAndRestart(t, crashAt, n, setup).snapshot())
 		})
 	}
+}
+
+// uninterrupted runs the pipeline of setup for n one-second batches and
+// returns its outputs.
+func uninterrupted(t *testing.T, n int, setup func(*results) func(*context.StreamingContext) error) *results {
+	t.Helper()
+	out := newResults()
+	r := startRun(t, t.TempDir(), 0, setup(out))
+	r.steps(time.Duration(n) * time.Second)
+	require.NoError(t, r.ssc.Stop(false))
+	return out
+}
+
+// crashAndRestart runs the pipeline of setup for crashAt batches, stops it
+// without a final checkpoint (a crash), restarts it from its checkpoint
+// and runs it to batch n; it returns the outputs of both lives.
+func crashAndRestart(t *testing.T, crashAt, n int, setup func(*results) func(*context.StreamingContext) error) *results {
+	t.Helper()
+	dir := t.TempDir()
+	got := newResults()
+	first := startRun(t, dir, 0, setup(got))
+	first.steps(time.Duration(crashAt) * time.Second)
+	require.NoError(t, first.ssc.Stop(false))
+	second := startRun(t, dir, time.Duration(crashAt)*time.Second, setup(got))
+	second.steps(time.Duration(n) * time.Second)
+	require.NoError(t, second.ssc.Stop(false))
+	return got
 }
 
 // TestRestartAfterDowntimeRunsMissedBatches restarts with the clock
@@ -508,20 +526,8 @@ func TestWindowOverQueueAfterRestart(t *testing.T) {
 			return nil
 		}
 	}
-	want := newResults()
-	r := startRun(t, t.TempDir(), 0, setup(want))
-	r.steps(6 * time.Second)
-	require.NoError(t, r.ssc.Stop(false))
-
-	dir := t.TempDir()
-	got := newResults()
-	first := startRun(t, dir, 0, setup(got))
-	first.steps(3 * time.Second) // the data checkpoint of 2 s is the recovery point
-	require.NoError(t, first.ssc.Stop(false))
-	second := startRun(t, dir, 3*time.Second, setup(got))
-	second.steps(6 * time.Second)
-	require.NoError(t, second.ssc.Stop(false))
-	w, g := want.snapshot(), got.snapshot()
+	w := uninterrupted(t, 6, setup).snapshot()
+	g := crashAndRestart(t, 3, 6, setup).snapshot() // the data checkpoint of 2 s is the recovery point
 	require.Equal(t, "(c,1)", g["win@3000"], "the window re-run at 3 s: batch 2 s is before the recovery point")
 	delete(w, "win@3000")
 	delete(g, "win@3000")

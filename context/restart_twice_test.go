@@ -32,14 +32,11 @@ func TestRestartTwiceKeepsState(t *testing.T) {
 			return nil
 		}
 	}
-	want := newResults()
-	r := startRun(t, t.TempDir(), 0, setup(want))
-	r.steps(6 * time.Second)
-	require.NoError(t, r.ssc.Stop(false))
+	want := uninterrupted(t, 6, setup)
 
 	dir := t.TempDir()
 	first := newResults()
-	r = startRun(t, dir, 0, setup(first))
+	r := startRun(t, dir, 0, setup(first))
 	r.steps(5 * time.Second) // the data checkpoint of 4 s, then batch 5 s
 	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(5000)))
 	require.NoError(t, r.ssc.Stop(false))

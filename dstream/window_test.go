@@ -485,15 +485,7 @@ func TestWindowOfEmptyStream(t *testing.T) {
 func TestReduceByKeyAndWindowInverseFilterRemovingLiveKeyFails(t *testing.T) {
 	// Spark's "Neither previous window has value for key, nor new values
 	// found": the filter removed a key whose batch later leaves the window.
-	h := dstreamtest.NewHarness(t, time.Second)
-	w := dstream.ReduceByKeyAndWindow(dstreamtest.Input(h, [][]kv{{p("a", 1)}, {}, {}}), add, 2*time.Second, time.Second,
-		dstream.WithInverse(sub), dstream.WithFilter(func(kv) bool { return false }))
-	dstreamtest.Collect(w)
-	h.Start()
-	h.Step()
-	h.Step()
-	_, _ = h.TryStep()
-	err := h.Context().AwaitTermination()
+	err := windowFailure(t, [][]kv{{p("a", 1)}, {}, {}}, dstream.WithInverse(sub), dstream.WithFilter(func(kv) bool { return false }))
 	require.ErrorContains(t, err, "neither the previous window has a value")
 	require.True(t, errors.Is(err, rdd.ErrUserPanic))
 }
@@ -526,16 +518,8 @@ func TestInverseTumblingWindowKeepsKeys(t *testing.T) {
 // TestInverseFunctionPanicNamesRecord: the error of a panicking inverse
 // function names the key and the window's sides it was merging.
 func TestInverseFunctionPanicNamesRecord(t *testing.T) {
-	h := dstreamtest.NewHarness(t, time.Second)
 	badSub := func(a, b int) int { panic("no inverse") }
-	w := dstream.ReduceByKeyAndWindow(dstreamtest.Input(h, [][]kv{{p("a", 1)}, {p("a", 2)}, {}}), add, 2*time.Second, time.Second,
-		dstream.WithInverse(badSub))
-	dstreamtest.Collect(w)
-	h.Start()
-	h.Step()
-	h.Step()
-	_, _ = h.TryStep()
-	err := h.Context().AwaitTermination()
+	err := windowFailure(t, [][]kv{{p("a", 1)}, {p("a", 2)}, {}}, dstream.WithInverse(badSub))
 	require.ErrorIs(t, err, rdd.ErrUserPanic)
 	require.ErrorContains(t, err, "record (a,previous window 3, left 1): user function panicked: no inverse")
 }
@@ -554,4 +538,18 @@ func TestCountByWindowWithGapsYieldsNothingWhenEmpty(t *testing.T) {
 		h.Step()
 	}
 	require.Equal(t, [][]int64{{1}, {}, {}}, out.Batches())
+}
+
+// windowFailure runs ReduceByKeyAndWindow (add, a 2 s window sliding by
+// 1 s, opts) over three batches of input, the first two succeeding and the
+// third failing, and returns the error that stopped the context.
+func windowFailure(t *testing.T, input [][]kv, opts ...dstream.Option) error {
+	t.Helper()
+	h := dstreamtest.NewHarness(t, time.Second)
+	dstreamtest.Collect(dstream.ReduceByKeyAndWindow(dstreamtest.Input(h, input), add, 2*time.Second, time.Second, opts...))
+	h.Start()
+	h.Step()
+	h.Step()
+	_, _ = h.TryStep()
+	return h.Context().AwaitTermination()
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	streaming "github.com/sluice-io/sluice/context"
-	"github.com/sluice-io/sluice/dstream"
 	"github.com/sluice-io/sluice/dstream/dstreamtest"
 	"github.com/sluice-io/sluice/rdd"
 	"github.com/sluice-io/sluice/receivers/kafka"
@@ -198,12 +197,7 @@ func TestWindowAfterRestartTakesNoNewRanges(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			ones := dstream.Map(ds.Stream(), func(kafka.Record[string, string]) rdd.Pair[int32, int] { return rdd.KV(int32(0), 1) })
-			total := dstream.UpdateStateByKey(ones, func(vs []int, s rdd.Option[int]) rdd.Option[int] {
-				return rdd.Some(s.Value + len(vs))
-			}, dstream.WithName("total"))
-			total.Checkpoint(4 * time.Second)
-			total.ForeachRDD(func(ctx context.Context, r *rdd.RDD[rdd.Pair[int32, int]], bt time.Time) error {
+			countPerPartition(ds).ForeachRDD(func(ctx context.Context, r *rdd.RDD[rdd.Pair[int32, int]], bt time.Time) error {
 				xs, err := r.Collect(ctx)
 				if err == nil && len(xs) == 1 {
 					mu.Lock()

@@ -63,8 +63,8 @@ func (l *life) waitFor(t *testing.T, bt time.Time) {
 
 // countPerPartition adds to ds a running count of records per partition,
 // data-checkpointed every 4 batches: a stream whose restart re-runs the
-// batches after its last data checkpoint.
-func countPerPartition(ds *kafka.DirectStream[string, string]) {
+// batches after its last data checkpoint. It returns the count stream.
+func countPerPartition(ds *kafka.DirectStream[string, string]) dstream.DStream[rdd.Pair[int32, int]] {
 	pairs := dstream.Map(ds.Stream(), func(r kafka.Record[string, string]) rdd.Pair[int32, int] {
 		return rdd.KV(r.Partition, 1)
 	})
@@ -76,4 +76,5 @@ func countPerPartition(ds *kafka.DirectStream[string, string]) {
 		_, err := r.Collect(ctx)
 		return err
 	})
+	return counts
 }
