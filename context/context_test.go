@@ -289,6 +289,7 @@ func TestAwaitTerminationOrTimeout(t *testing.T) {
 // before: once the directory is set, streams and outputs may still be
 // added, and the next Start runs them all.
 func TestRefusedStartLeavesGraphUsable(t *testing.T) {
+	dir := t.TempDir() // before the harness: removed after it stopped writing
 	h := dstreamtest.NewHarness(t, time.Second)
 	ssc := h.Context()
 	in := dstreamtest.Input(h, [][]int{{1, 2}, {3}})
@@ -299,7 +300,7 @@ func TestRefusedStartLeavesGraphUsable(t *testing.T) {
 	states := dstreamtest.Collect(counts)
 	require.Error(t, ssc.Start(), "no checkpoint directory")
 	require.Equal(t, context.Initialized, ssc.State())
-	require.NoError(t, ssc.Checkpoint(t.TempDir()))
+	require.NoError(t, ssc.Checkpoint(dir))
 	raw := dstreamtest.Collect(in) // added after the refused Start
 	require.NoError(t, ssc.Graph().Err())
 	h.Start()
