@@ -61,7 +61,7 @@ func Window[T any](d DStream[T], window, slide time.Duration) DStream[T] {
 // windowed builds Spark's WindowedDStream of kind.
 func windowed[T any](d DStream[T], kind string, window, slide time.Duration) DStream[T] {
 	p := d.s
-	window, slide = windowDurations(kind, p, window, slide)
+	window, slide = windowDurations(kind, false, p, window, slide)
 	d.Persist()
 	parentSlide := p.slide
 	out := newStream(p.graph, kind, slide, []node{p}, func(t time.Time) (*rdd.RDD[T], error) {
@@ -76,32 +76,40 @@ func windowed[T any](d DStream[T], kind string, window, slide time.Duration) DSt
 }
 
 // windowDurations validates window and slide against the parent's slide
-// with Spark's messages, recording errors in the graph so that Start
-// returns them. A slide of 0 means the parent's slide. It returns
-// durations the stream can be built with even when they are invalid.
-func windowDurations(op string, parent node, window, slide time.Duration) (time.Duration, time.Duration) {
+// with the messages of Spark's stream class: WindowedDStream, or
+// ReducedWindowedDStream (the windowed reductions with an inverse), whose
+// messages read "must be multiple" where the other's read "must be a
+// multiple". Errors are recorded in the graph, so that Start returns them.
+// A slide of 0 means the parent's slide. It returns durations the stream
+// can be built with even when they are invalid.
+func windowDurations(op string, reduced bool, parent node, window, slide time.Duration) (time.Duration, time.Duration) {
 	in := parent.info()
 	parentSlide := in.slide
 	if slide == 0 {
 		slide = parentSlide
 	}
-	bad := func(msg string) {
-		in.graph.fail(fmt.Errorf("dstream: %s: %w: %s (window %v, slide %v, parent slide %v)",
-			op, ErrInvalidStream, msg, window, slide, parentSlide))
+	class, multiple := "windowed DStream", "a multiple"
+	if reduced {
+		class, multiple = "ReducedWindowedDStream", "multiple"
 	}
+	bad := func(what string, d time.Duration, rule string) {
+		in.graph.fail(fmt.Errorf("dstream: %s: %w: The %s duration of %s (%v) must be %s",
+			op, ErrInvalidStream, what, class, d, rule))
+	}
+	ofParent := fmt.Sprintf("%s of the slide duration of parent DStream (%v)", multiple, parentSlide)
 	switch {
 	case window <= 0:
-		bad("The window duration of windowed DStream must be positive.")
+		bad("window", window, "positive")
 		window = parentSlide
 	case window%parentSlide != 0:
-		bad("The window duration of windowed DStream must be a multiple of the slide duration of parent DStream.")
+		bad("window", window, ofParent)
 	}
 	switch {
 	case slide < 0:
-		bad("The slide duration of windowed DStream must be positive.")
+		bad("slide", slide, "positive")
 		slide = parentSlide
 	case slide%parentSlide != 0:
-		bad("The slide duration of windowed DStream must be a multiple of the slide duration of parent DStream.")
+		bad("slide", slide, ofParent)
 		slide = parentSlide
 	}
 	return window, slide
@@ -215,7 +223,7 @@ func ReduceByKeyAndWindow[K comparable, V any](d DStream[rdd.Pair[K, V]], reduce
 func reducedWindow[K comparable, V any](d DStream[rdd.Pair[K, V]], reduce, inv func(V, V) V,
 	keep func(rdd.Pair[K, V]) bool, window, slide time.Duration, part rdd.Partitioner[K]) DStream[rdd.Pair[K, V]] {
 	const kind = "ReduceByKeyAndWindow"
-	window, slide = windowDurations(kind, d.s, window, slide)
+	window, slide = windowDurations(kind, true, d.s, window, slide)
 	reduced := ReduceByKey(d, reduce, WithPartitioner(part))
 	same := func(r *rdd.RDD[rdd.Pair[K, V]]) *rdd.RDD[rdd.Pair[K, V]] { return r }
 	return incrementalWindow(reduced, kind, window, slide, same, same, reduce, inv, keep, part)
@@ -384,7 +392,7 @@ func (d DStream[T]) ReduceByWindow(reduce func(T, T) T, window, slide time.Durat
 	if inv == nil {
 		return named(c, windowed(d.Reduce(reduce), op, window, slide).Reduce(reduce))
 	}
-	window, slide = windowDurations(op, d.s, window, slide)
+	window, slide = windowDurations(op, true, d.s, window, slide)
 	toPairs := func(r *rdd.RDD[T]) *rdd.RDD[rdd.Pair[struct{}, T]] {
 		return rdd.Map(r, func(x T) rdd.Pair[struct{}, T] { return rdd.Pair[struct{}, T]{Value: x} })
 	}

@@ -313,11 +313,10 @@ func TestReduceByWindowLargerSlide(t *testing.T) {
 	}
 }
 
+// TestWindowInvalidDurations checks Spark's messages, which differ between
+// WindowedDStream ("must be a multiple") and ReducedWindowedDStream, the
+// windowed reductions with an inverse ("must be multiple").
 func TestWindowInvalidDurations(t *testing.T) {
-	const (
-		windowMsg = "The window duration of windowed DStream must be a multiple of the slide duration of parent DStream."
-		slideMsg  = "The slide duration of windowed DStream must be a multiple of the slide duration of parent DStream."
-	)
 	for _, tc := range []struct {
 		name  string
 		build func(in dstream.DStream[kv]) func(int)
@@ -325,21 +324,29 @@ func TestWindowInvalidDurations(t *testing.T) {
 	}{
 		{"window", func(in dstream.DStream[kv]) func(int) {
 			return in.Window(2*time.Second, 2*time.Second).Window(3*time.Second, 0).Print
-		}, windowMsg},
+		}, "Window: invalid stream: The window duration of windowed DStream (3s) must be a multiple of the slide duration of parent DStream (2s)"},
 		{"slide", func(in dstream.DStream[kv]) func(int) {
 			return in.Window(2*time.Second, 2*time.Second).Window(4*time.Second, 3*time.Second).Print
-		}, slideMsg},
+		}, "The slide duration of windowed DStream (3s) must be a multiple of the slide duration of parent DStream (2s)"},
 		{"window of reduceByKeyAndWindow", func(in dstream.DStream[kv]) func(int) {
 			return dstream.ReduceByKeyAndWindow(in, add, 1500*time.Millisecond, 0, dstream.WithInverse(sub)).Print
-		}, windowMsg},
-		{"slide of reduceByKeyAndWindow", func(in dstream.DStream[kv]) func(int) {
+		}, "ReduceByKeyAndWindow: invalid stream: The window duration of ReducedWindowedDStream (1.5s) must be multiple of the slide duration of parent DStream (1s)"},
+		{"slide of reduceByKeyAndWindow without inverse", func(in dstream.DStream[kv]) func(int) {
 			return dstream.ReduceByKeyAndWindow(in, add, 2*time.Second, 1500*time.Millisecond).Print
-		}, slideMsg},
+		}, "The slide duration of windowed DStream (1.5s) must be a multiple of the slide duration of parent DStream (1s)"},
 		{"slide of countByWindow", func(in dstream.DStream[kv]) func(int) {
 			return dstream.CountByWindow(in, 2*time.Second, 1500*time.Millisecond).Print
-		}, slideMsg},
+		}, "The slide duration of ReducedWindowedDStream (1.5s) must be multiple of the slide duration of parent DStream (1s)"},
+		{"window of reduceByWindow without inverse", func(in dstream.DStream[kv]) func(int) {
+			return in.ReduceByWindow(func(a, b kv) kv { return a }, 2500*time.Millisecond, 0).Print
+		}, "The window duration of windowed DStream (2.5s) must be a multiple of the slide duration of parent DStream (1s)"},
+		{"window of countByValueAndWindow", func(in dstream.DStream[kv]) func(int) {
+			return dstream.CountByValueAndWindow(in, 2500*time.Millisecond, 0).Print
+		}, "The window duration of ReducedWindowedDStream (2.5s) must be multiple of the slide duration of parent DStream (1s)"},
 		{"non-positive window", func(in dstream.DStream[kv]) func(int) { return in.Window(0, 0).Print },
-			"The window duration of windowed DStream must be positive."},
+			"The window duration of windowed DStream (0s) must be positive"},
+		{"negative slide", func(in dstream.DStream[kv]) func(int) { return in.Window(time.Second, -time.Second).Print },
+			"The slide duration of windowed DStream (-1s) must be positive"},
 		{"inverse of another type", func(in dstream.DStream[kv]) func(int) {
 			return dstream.ReduceByKeyAndWindow(in, add, 2*time.Second, 0, dstream.WithInverse(func(a, b int64) int64 { return a - b })).Print
 		}, "inverse function func(int64, int64) int64 does not match the values (want func(int, int) int)"},
