@@ -100,8 +100,9 @@ func (s *State[S]) isUpdated() bool { return s.updated }
 func (s *State[S]) isRemoved() bool { return s.removed }
 
 // WithInitialState starts a stateful operation (UpdateStateByKey) from the
-// pairs of r, loaded in the first batch. The default is an empty state. Its
-// key and state types must be those of the operation; a mismatch is
+// pairs of r, loaded in the first batch. The default is an empty state. Of
+// pairs with the same key the first in r's order is the state, as in Spark
+// (the head of the key's cogrouped states). Its key and state types must be those of the operation; a mismatch is
 // recorded as a graph error that Start returns.
 func WithInitialState[K comparable, S any](r *rdd.RDD[rdd.Pair[K, S]]) Option {
 	return optionFunc(func(c *opConfig) { c.initial = r })
@@ -199,7 +200,7 @@ func updateStateByKey[K comparable, V, S any](d DStream[rdd.Pair[K, V]], kind st
 				if !loaded && initial != nil {
 					// Loaded as of just before the batch: updateAll tells the
 					// batch's keys by their update time.
-					if err := st.load(ctx, initial, tn-1); err != nil {
+					if err := st.load(ctx, initial, tn-1, true); err != nil {
 						return fmt.Errorf("dstream: %s at batch %s: loading the initial state: %w", out.s.describe(), FormatTime(bt), err)
 					}
 				}
@@ -359,6 +360,8 @@ func StateSpecFunc[K comparable, V, S, M any](f func(t time.Time, key K, value r
 
 // InitialState starts the state from the pairs of r, loaded in the first
 // batch, with that batch's time as their last update. The default is empty.
+// Of pairs with the same key the last in r's order is the state, as in
+// Spark (a put per pair).
 func (s StateSpec[K, V, S, M]) InitialState(r *rdd.RDD[rdd.Pair[K, S]]) StateSpec[K, V, S, M] {
 	s.initial = r
 	return s
@@ -548,7 +551,7 @@ func (c *mapWithState[K, V, S, M]) apply(ctx context.Context, in *rdd.RDD[rdd.Pa
 	st := c.store
 	tn := bt.UnixNano()
 	if !c.loaded && c.spec.initial != nil {
-		if err := st.load(ctx, c.spec.initial, tn); err != nil {
+		if err := st.load(ctx, c.spec.initial, tn, false); err != nil {
 			return nil, fmt.Errorf("loading the initial state: %w", err)
 		}
 	}

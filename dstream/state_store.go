@@ -536,7 +536,11 @@ func (sp *statePartition[K, S]) expire(threshold int64, visit func(k K, s S)) {
 }
 
 // load puts the pairs of an initial state RDD into the store at batch time t.
-func (st *stateStore[K, S]) load(ctx context.Context, initial *rdd.RDD[rdd.Pair[K, S]], t int64) error {
+// Of pairs with the same key, the last one in the RDD's order wins, as in
+// Spark's MapWithState (a put per pair), or the first one when keepFirst is
+// set, as in Spark's UpdateStateByKey (the head of the key's cogrouped
+// states).
+func (st *stateStore[K, S]) load(ctx context.Context, initial *rdd.RDD[rdd.Pair[K, S]], t int64, keepFirst bool) error {
 	placed := rdd.PartitionBy(initial, rdd.WithPartitioner(st.part))
 	timeout := st.timeout > 0
 	return placed.ForeachPartition(ctx, func(p int, pairs iter.Seq[rdd.Pair[K, S]]) error {
@@ -548,6 +552,9 @@ func (st *stateStore[K, S]) load(ctx context.Context, initial *rdd.RDD[rdd.Pair[
 			e := sp.m.lookup(kv.Key, h)
 			prev := int64(minBatchTime)
 			if e != nil {
+				if keepFirst {
+					continue
+				}
 				prev = e.updated
 			}
 			sp.put(kv.Key, h, e, kv.Value, t, prev, timeout)

@@ -97,7 +97,7 @@ func sortedChanges(c stateChanges[int, int]) flatChanges {
 func TestStateStoreTakeChanges(t *testing.T) {
 	st := newStateStore[int, int](rdd.NewHashPartitioner[int](3), time.Second)
 	ctx := context.Background()
-	require.NoError(t, st.load(ctx, rdd.Parallelize([]rdd.Pair[int, int]{rdd.KV(1, 10), rdd.KV(2, 20), rdd.KV(3, 30)}, 2), 0))
+	require.NoError(t, st.load(ctx, rdd.Parallelize([]rdd.Pair[int, int]{rdd.KV(1, 10), rdd.KV(2, 20), rdd.KV(3, 30)}, 2), 0, false))
 	require.Equal(t, 3, st.len())
 	// Before tracking starts, everything is reported.
 	c := sortedChanges(st.takeChanges())

@@ -522,3 +522,22 @@ func TestMapWithStateOnlySnapshotsIsCheckpointed(t *testing.T) {
 	h.Step()
 	require.Equal(t, [][]rdd.Pair[string, int]{{rdd.KV("a", 1)}, {rdd.KV("a", 2)}}, snaps.Batches())
 }
+
+// An initial state RDD with a key twice: UpdateStateByKey takes the first
+// pair (Spark's head of the cogrouped states), MapWithState the last (a
+// put per pair).
+func TestInitialStateDuplicateKeys(t *testing.T) {
+	initial := rdd.Parallelize(kvs("a", 1, "b", 5, "a", 2), 1)
+	input := [][]string{{"a"}}
+	usbk := dstreamtest.Run(t, time.Second, input, func(in dstream.DStream[string]) dstream.DStream[rdd.Pair[string, int]] {
+		return dstream.UpdateStateByKey(ones(in), sumUpdate, dstream.WithInitialState(initial))
+	}, len(input))
+	require.Equal(t, [][]rdd.Pair[string, int]{kvs("a", 2, "b", 5)}, stateSorted(usbk))
+	mws := dstreamtest.Run(t, time.Second, input, func(in dstream.DStream[string]) dstream.DStream[rdd.Pair[string, int]] {
+		return dstream.MapWithState(ones(in), dstream.StateSpecFunc(func(_ time.Time, k string, v rdd.Option[int], st *dstream.State[int]) rdd.Option[rdd.Pair[string, int]] {
+			st.Update(st.Get() + v.Value)
+			return rdd.Some(rdd.KV(k, st.Get()))
+		}).InitialState(initial)).StateSnapshots()
+	}, len(input))
+	require.Equal(t, [][]rdd.Pair[string, int]{kvs("a", 3, "b", 5)}, stateSorted(mws))
+}
