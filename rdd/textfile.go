@@ -208,8 +208,9 @@ func (r *RDD[T]) SaveAsTextFile(ctx context.Context, dir string) error {
 func partFileName(p int) string { return fmt.Sprintf("part-%05d", p) }
 
 // saveParts creates dir, writes partition p of r to dir/part-0000p with the
-// writer that encoder makes for it, each through a temporary file renamed on
-// success, then writes _SUCCESS. On failure it removes dir.
+// writer that encoder makes for it, each through a temporary file fsynced
+// and renamed on success, then writes _SUCCESS durably (see
+// SaveAsTextFile). On failure it removes dir.
 func saveParts[T any](ctx context.Context, r *RDD[T], op, dir string, encoder func(w *bufio.Writer) func(T) error) error {
 	dir = filepath.Clean(dir) // "out/" names out, not a directory inside it
 	if parent := filepath.Dir(dir); parent != "" {
@@ -247,6 +248,9 @@ func saveParts[T any](ctx context.Context, r *RDD[T], op, dir string, encoder fu
 		if err == nil {
 			err = w.Flush()
 		}
+		if err == nil {
+			err = fsync(f)
+		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -260,7 +264,16 @@ func saveParts[T any](ctx context.Context, r *RDD[T], op, dir string, encoder fu
 		return nil
 	})
 	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, "_SUCCESS"), nil, 0o644)
+		err = syncDir(dir) // the parts' names, before the marker that vouches for them
+	}
+	if err == nil {
+		err = writeSynced(filepath.Join(dir, "_SUCCESS"))
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(dir)) // dir's own entry
 	}
 	if err != nil {
 		os.RemoveAll(dir)
@@ -270,4 +283,34 @@ func saveParts[T any](ctx context.Context, r *RDD[T], op, dir string, encoder fu
 		return fmt.Errorf("rdd: %s %s: %w", op, dir, err)
 	}
 	return nil
+}
+
+// fsync flushes f to stable storage; tests replace it to fail.
+var fsync = (*os.File).Sync
+
+// syncDir fsyncs the directory dir, so that the names created in it
+// survive a machine crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = fsync(d)
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writeSynced creates the empty file path and fsyncs it.
+func writeSynced(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = fsync(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -201,4 +202,29 @@ func TestSaveToPathWithTrailingSlash(t *testing.T) {
 	got, err := ObjectFile[int](objs, 1).Collect(ctx)
 	require.NoError(t, err)
 	require.ElementsMatch(t, []int{1, 2}, got)
+}
+
+// A failing fsync fails the save: a part, the directory, or _SUCCESS not
+// on stable storage is not a complete output, and the directory is removed.
+func TestSaveFailsWhenFsyncFails(t *testing.T) {
+	real := fsync
+	t.Cleanup(func() { fsync = real })
+	for _, failAt := range []int{1, 2, 3, 4, 5, 6} { // 2 parts, dir, _SUCCESS, dir, parent
+		var calls atomic.Int32 // the parts' tasks run at once
+		fsync = func(f *os.File) error {
+			if calls.Add(1) == int32(failAt) {
+				return fs.ErrPermission
+			}
+			return real(f)
+		}
+		dir := filepath.Join(t.TempDir(), "out")
+		err := Parallelize([]string{"a", "b"}, 2).SaveAsTextFile(context.Background(), dir)
+		require.ErrorIs(t, err, fs.ErrPermission, "fsync %d", failAt)
+		_, statErr := os.Stat(dir)
+		require.ErrorIs(t, statErr, fs.ErrNotExist)
+	}
+	var calls atomic.Int32
+	fsync = func(f *os.File) error { calls.Add(1); return real(f) }
+	require.NoError(t, Parallelize([]int{1, 2}, 2).SaveAsObjectFile(context.Background(), filepath.Join(t.TempDir(), "objs")))
+	require.EqualValues(t, 6, calls.Load())
 }
