@@ -63,7 +63,7 @@ func (w *AsyncWriter) run() {
 // Submit queues c for writing and returns at once. c, its metadata and its
 // snapshots must not be changed afterwards. When the queue is full, c is
 // dropped and the error wraps [ErrQueueFull]; its changed keys are kept and
-// written with the next checkpoint submitted, so deltas stay complete. After
+// written with the stream's next snapshot submitted, so deltas stay complete. After
 // Close the error wraps [ErrClosed].
 func (w *AsyncWriter) Submit(c *Checkpoint) error {
 	w.mu.Lock()

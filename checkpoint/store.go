@@ -58,6 +58,9 @@ type Store struct {
 	// durableDirs holds the stream directories whose entry in the state
 	// directory was fsynced since Open (see streamDir).
 	durableDirs map[string]bool
+	// written holds the metadata files written since Open; a later-named
+	// one that is not among them is superseded (removeSuperseded).
+	written map[string]bool
 
 	// dropped holds the changes of checkpoints an AsyncWriter dropped; they
 	// travel with the next checkpoint submitted. Guarded by droppedMu, not
@@ -99,7 +102,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("checkpoint: open %s: %w", dir, err)
 	}
 	s := &Store{dir: dir, cfg: cfg, chains: map[string]chain{}, carry: map[string]changeSet{}, unwritten: map[string]bool{}, refs: map[string][]string{},
-		ahead: map[string]*aheadFile{}, durableDirs: map[string]bool{}}
+		ahead: map[string]*aheadFile{}, durableDirs: map[string]bool{}, written: map[string]bool{}}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -147,9 +150,12 @@ func (s *Store) WriteMetadata(m *Metadata) error {
 // its Changed keys, or a full snapshot when due), then the metadata file
 // naming them, each to a temporary name, fsynced, renamed into place and the
 // directory fsynced, so a crash at any point leaves the previous checkpoint
-// readable. Then it removes metadata files beyond the retention and state
-// files no retained metadata refers to; failures to remove are logged, not
-// returned.
+// readable. Metadata files named after this one that this Store did not
+// write (those of a run that crashed, from an earlier recovery point) are
+// then removed, durably, before Write returns: this checkpoint supersedes
+// them, and a failure to remove them fails the write. Then it removes
+// metadata files beyond the retention and state files no retained metadata
+// refers to; failures to remove those are logged, not returned.
 //
 // It sets c.Metadata.FormatVersion and c.Metadata.State. The changes of a
 // failed write are kept and written with the stream's next checkpoint.
@@ -239,6 +245,19 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 			s.unwritten[id] = true
 		}
 	}
+	// The dropped changes of a stream that c has no snapshot of wait, with
+	// those of failed checkpoints, for the stream's next snapshot.
+	for id, cs := range dropped {
+		if slices.ContainsFunc(c.State, func(st StateSnapshot) bool { return st.StreamID == id }) {
+			continue
+		}
+		carried := s.carry[id]
+		if carried == nil {
+			carried = changeSet{}
+			s.carry[id] = carried
+		}
+		carried.add(maps.Values(cs))
+	}
 	// Each stream's changes: those of failed and dropped checkpoints, then
 	// this one's.
 	changes := make(map[string]Entries, len(c.State))
@@ -293,6 +312,10 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 		return fmt.Errorf("checkpoint: Write batch %s: %w", when, err)
 	}
 	s.refs[metaName(batch)] = referencedFiles(m.State)
+	s.written[metaName(batch)] = true
+	if err := s.removeSuperseded(metaName(batch)); err != nil {
+		return fmt.Errorf("checkpoint: Write batch %s: %w", when, err)
+	}
 	ok = true
 	s.stats.Checkpoints++
 	s.stats.BytesWritten += int64(len(data))
@@ -304,6 +327,42 @@ func (s *Store) write(c *Checkpoint, dropped map[string]changeSet) error {
 		s.cfg.logger.Warn("removing old checkpoint files failed", "error", err)
 	}
 	return nil
+}
+
+// removeSuperseded removes, durably, the metadata files named after name
+// that this Store did not write: those of an earlier run of the program,
+// which crashed after them, from whose recovery point this run started
+// again. name is newer than they are: a restart from them would go back to
+// their recovery point, which is older than name's, and re-run batches whose
+// input the caller may already have dropped once name was written (a
+// write-ahead log marks batches processed by the checkpoint that covers
+// them).
+func (s *Store) removeSuperseded(name string) error {
+	names, err := s.metaFiles()
+	if err != nil {
+		return err
+	}
+	removed := false
+	for _, n := range names { // newest first
+		if n <= name {
+			break
+		}
+		if s.written[n] {
+			continue
+		}
+		if err := s.removeFile(filepath.Join(s.dir, n)); err != nil {
+			return fmt.Errorf("superseded %w", err)
+		}
+		delete(s.refs, n)
+		removed = true
+	}
+	if !removed {
+		return nil
+	}
+	if err := s.fault(stepSyncDir, s.dir); err != nil {
+		return err
+	}
+	return SyncDir(s.dir)
 }
 
 // chain is a stream's state files as of its last checkpoint, with the

@@ -603,3 +603,42 @@ func TestCollectKeepsStateOfUnreadableMetadata(t *testing.T) {
 		require.Contains(t, after, f, "state file of a retained checkpoint removed")
 	}
 }
+
+// A run restarted from a checkpoint writes checkpoints named before the
+// later ones of the run that crashed; its first one removes those, so that
+// a restart after a second crash does not go back to the older run's
+// recovery point (whose input a write-ahead log may have dropped).
+func TestWriteRemovesCheckpointsOfTheCrashedRun(t *testing.T) {
+	dir := t.TempDir()
+	first, _ := openTest(t, dir)
+	for i := 5; i <= 7; i++ {
+		if err := first.Write(&Checkpoint{Metadata: testMetadata(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second, _ := openTest(t, dir)
+	if err := second.Write(&Checkpoint{Metadata: testMetadata(5)}); err != nil {
+		t.Fatal(err)
+	}
+	names, err := second.metaFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{metaName(batchTime(5).UnixNano())}; !slices.Equal(names, want) {
+		t.Fatalf("metadata files %v, want %v", names, want)
+	}
+	m, err := second.LatestMetadata()
+	if err != nil || !m.Time.Equal(batchTime(5)) {
+		t.Fatalf("latest %v, %v: want batch 5", m, err)
+	}
+	// Its own later checkpoints stay when it writes an earlier one (a
+	// graceful stop's final checkpoint is of the last completed batch).
+	for _, i := range []int{7, 6} {
+		if err := second.Write(&Checkpoint{Metadata: testMetadata(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names, _ = second.metaFiles(); len(names) != 3 {
+		t.Fatalf("metadata files %v, want 3", names)
+	}
+}

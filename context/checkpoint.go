@@ -584,8 +584,13 @@ func (ssc *StreamingContext) encodeCheckpoints(c *checkpointer) {
 	// (the runner takes one after the failure, of everything).
 	var lost time.Time
 	for job := range c.jobs {
-		if !lost.IsZero() && job.data == nil && job.sync == nil {
-			c.wrote(job.meta.Time, fmt.Errorf("the data checkpoint of batch %s before it was not written", dstream.FormatTime(lost)))
+		if !lost.IsZero() && job.data == nil {
+			err := fmt.Errorf("the data checkpoint of batch %s before it was not written", dstream.FormatTime(lost))
+			if job.sync != nil {
+				job.sync <- err
+			} else {
+				c.wrote(job.meta.Time, err)
+			}
 			continue
 		}
 		if job.data != nil {
@@ -687,10 +692,16 @@ func (ssc *StreamingContext) closeCheckpoints(graceful bool) {
 	c.closed = true
 	if graceful && !c.lastCompleted.IsZero() && c.lastCompleted.After(c.zeroTime) {
 		ctx := rdd.WithExecutor(context.Background(), ssc.executor)
-		if c.failed.Swap(false) {
+		// After a failed checkpoint, or a restore with no data checkpoint
+		// since, the store has no chain of state files to name: only a
+		// checkpoint with the data names the state (without, the final
+		// checkpoint of an idle restarted run replaced the restored one
+		// with one of no state).
+		failed := c.failed.Swap(false)
+		if failed {
 			ssc.graph.ResetChanges()
 		}
-		job, err := ssc.checkpointJob(ctx, c.lastCompleted, !c.recovery.Equal(c.lastCompleted))
+		job, err := ssc.checkpointJob(ctx, c.lastCompleted, failed || !c.recovery.Equal(c.lastCompleted))
 		if err == nil {
 			job.sync = make(chan error, 1)
 			c.jobs <- job

@@ -44,19 +44,7 @@ func (g *gatedCount) DecodeMsgpack(dec *msgpack.Decoder) error {
 // run without the crash.
 func TestCheckpointsAfterALostDataCheckpointAreNotWritten(t *testing.T) {
 	batches := [][]string{{"a"}, {"b"}, {"a", "c"}, {"a"}, {"c"}, {"b"}}
-	setup := func(out *results) func(*context.StreamingContext) error {
-		return func(ssc *context.StreamingContext) error {
-			pairs := wordPairs(ssc, batches, 1)
-			counts := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[gatedCount]) rdd.Option[gatedCount] {
-				return rdd.Some(gatedCount{s.Value.N + len(vs)})
-			}, dstream.WithName("counts"))
-			counts.Checkpoint(2 * time.Second)
-			collectInto(out, "counts", dstream.Map(counts, func(p rdd.Pair[string, gatedCount]) rdd.Pair[string, int] {
-				return rdd.KV(p.Key, p.Value.N)
-			}))
-			return nil
-		}
-	}
+	setup := gatedWordCounts(batches)
 	want := uninterrupted(t, 6, setup)
 
 	dir := t.TempDir()
@@ -77,4 +65,23 @@ func TestCheckpointsAfterALostDataCheckpointAreNotWritten(t *testing.T) {
 	r.steps(6 * time.Second)
 	require.NoError(t, r.ssc.Stop(false))
 	require.Equal(t, want.snapshot()["counts@6000"], got.snapshot()["counts@6000"])
+}
+
+// gatedWordCounts is wordCounts with gatedCount states, data checkpoints
+// every 2 s: encodeGate can make the encoding of a data checkpoint wait and
+// then fail.
+func gatedWordCounts(batches [][]string) func(out *results) func(*context.StreamingContext) error {
+	return func(out *results) func(*context.StreamingContext) error {
+		return func(ssc *context.StreamingContext) error {
+			pairs := wordPairs(ssc, batches, 1)
+			counts := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[gatedCount]) rdd.Option[gatedCount] {
+				return rdd.Some(gatedCount{s.Value.N + len(vs)})
+			}, dstream.WithName("counts"))
+			counts.Checkpoint(2 * time.Second)
+			collectInto(out, "counts", dstream.Map(counts, func(p rdd.Pair[string, gatedCount]) rdd.Pair[string, int] {
+				return rdd.KV(p.Key, p.Value.N)
+			}))
+			return nil
+		}
+	}
 }

@@ -21,17 +21,7 @@ import (
 // one brought the state back empty, silently.)
 func TestRestartTwiceKeepsState(t *testing.T) {
 	batches := [][]string{{"a", "b"}, {"a"}, {"b", "c"}, {"a"}, {"c", "c"}, {"a"}}
-	setup := func(out *results) func(*context.StreamingContext) error {
-		return func(ssc *context.StreamingContext) error {
-			pairs := wordPairs(ssc, batches, 1)
-			counts := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] {
-				return rdd.Some(s.Value + len(vs))
-			}, dstream.WithName("counts"))
-			counts.Checkpoint(4 * time.Second)
-			collectInto(out, "counts", counts)
-			return nil
-		}
-	}
+	setup := wordCounts(batches, 4*time.Second)
 	want := uninterrupted(t, 6, setup)
 
 	dir := t.TempDir()
@@ -54,4 +44,21 @@ func TestRestartTwiceKeepsState(t *testing.T) {
 	w := want.snapshot()
 	require.Equal(t, w["counts@5000"], second.snapshot()["counts@5000"])
 	require.Equal(t, w["counts@6000"], third.snapshot()["counts@6000"])
+}
+
+// wordCounts is the setup of a running count of the words of batches
+// (UpdateStateByKey, named "counts", data checkpoints every interval),
+// collected into out.
+func wordCounts(batches [][]string, interval time.Duration) func(out *results) func(*context.StreamingContext) error {
+	return func(out *results) func(*context.StreamingContext) error {
+		return func(ssc *context.StreamingContext) error {
+			pairs := wordPairs(ssc, batches, 1)
+			counts := dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] {
+				return rdd.Some(s.Value + len(vs))
+			}, dstream.WithName("counts"))
+			counts.Checkpoint(interval)
+			collectInto(out, "counts", counts)
+			return nil
+		}
+	}
 }
