@@ -62,6 +62,16 @@ type CheckpointedInput interface {
 	RestorePosition(pos []byte) error
 }
 
+// startPositioned is implemented by inputs whose position before their
+// first batch (CheckpointPosition at the zero time) differs from the one
+// they would take if built again at a restart: the file stream, whose new
+// files are those modified after its first start, not after the restart.
+// Until the first data checkpoint, every metadata checkpoint holds it.
+type startPositioned interface {
+	CheckpointedInput
+	positionedAtStart()
+}
+
 // generatedInput is implemented by inputs that fix what a batch reads when
 // the batch is generated (Kafka's offset ranges), so that the batches a
 // restart re-runs read exactly what they read before the crash, Spark's
@@ -265,6 +275,18 @@ func (ssc *StreamingContext) prepareCheckpoints(zero time.Time) error {
 	c.zeroTime, c.recovery, c.closed = zero, zero, false
 	c.fingerprint = ssc.graph.Fingerprint()
 	c.positions = map[string][]byte{}
+	if c.restoreFrom == nil {
+		for _, in := range ssc.inputs {
+			if si, ok := in.inputSource.(startPositioned); ok {
+				id := c.fingerprint[in.streamID].ID
+				pos, err := si.CheckpointPosition(zero)
+				if err != nil {
+					return fmt.Errorf("context: position of input stream %s at its start: %w", id, err)
+				}
+				c.positions[id] = pos
+			}
+		}
+	}
 	if m := c.restoreFrom; m != nil {
 		gd, err := readGraphData(m)
 		if err != nil {

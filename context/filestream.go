@@ -59,6 +59,10 @@ type fileSource[T any] struct {
 	cfg      fileConfig
 	parse    func(path string, data []byte) ([]T, error)
 	streamID func() int
+	// remember is the stream's remember duration, which a window over it
+	// lengthens: the batches in it may be computed again (after a restart,
+	// from their files in selected).
+	remember func() time.Duration
 
 	mu sync.Mutex
 	// initialThreshold ignores files modified well before the stream
@@ -136,7 +140,7 @@ func FileStream[T any](ssc *StreamingContext, dir string, parse func(path string
 		src.preexisting = src.existingFiles()
 	}
 	d := NewInputStream[T](ssc, "FileInputStream", src)
-	src.streamID = d.ID
+	src.streamID, src.remember = d.ID, d.RememberDuration
 	return d
 }
 
@@ -208,14 +212,19 @@ func (s *fileSource[T]) findNewFiles(t time.Time) []string {
 	if s.initialThreshold.After(threshold) {
 		threshold = s.initialThreshold
 	}
-	// Forget batches older than the window: their files are too old to
-	// be taken again anyway.
+	// The files of batches older than the window are too old to be taken
+	// again anyway; the batches themselves are forgotten once older than
+	// the stream remembers too (as Spark's clearMetadata), so a restart
+	// computes a long window's batches again from their files.
+	forget := t.Add(-max(window, s.remember())).UnixNano()
 	for bt, files := range s.selected {
 		if bt < threshold.UnixNano() {
-			delete(s.selected, bt)
 			for _, f := range files {
 				delete(s.seen, f)
 			}
+		}
+		if bt < forget {
+			delete(s.selected, bt)
 		}
 	}
 	candidates, err := s.list()

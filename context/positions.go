@@ -114,6 +114,8 @@ type filePosition struct {
 	Batches   map[int64][]string
 }
 
+func (s *fileSource[T]) positionedAtStart() {}
+
 // CheckpointPosition returns the files each remembered batch up to
 // batchTime took, and the stream's start threshold.
 func (s *fileSource[T]) CheckpointPosition(batchTime time.Time) ([]byte, error) {
