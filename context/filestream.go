@@ -179,14 +179,7 @@ func (s *fileSource[T]) rememberWindow() time.Duration {
 
 // Compute takes the files new at batch time t and reads them.
 func (s *fileSource[T]) Compute(t time.Time) (*rdd.RDD[T], int64, error) {
-	s.mu.Lock()
-	var files []string
-	if !t.After(s.restoredThrough) {
-		files = s.selected[t.UnixNano()] // a batch before a restart, computed again
-	} else {
-		files = s.findNewFiles(t)
-	}
-	s.mu.Unlock()
+	files := s.filesOf(t)
 	var parts [][]T
 	var records int64
 	for _, f := range files {
@@ -203,6 +196,18 @@ func (s *fileSource[T]) Compute(t time.Time) (*rdd.RDD[T], int64, error) {
 		s.report(fmt.Sprintf("file %s taken at batch %s could not be read; skipped", f, dstream.FormatTime(t)), err)
 	}
 	return rdd.FromPartitions(parts), records, nil
+}
+
+// filesOf returns the files of batch t: those it took before a restart, or
+// the new ones. The lock is released even when the user's filter panics
+// (the batch fails; the next one must not block on the lock).
+func (s *fileSource[T]) filesOf(t time.Time) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !t.After(s.restoredThrough) {
+		return s.selected[t.UnixNano()] // a batch before a restart, computed again
+	}
+	return s.findNewFiles(t)
 }
 
 // findNewFiles lists the files modified in (threshold, t] not taken yet.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,6 +113,31 @@ func TestFileStreamSkipsFileThatFailsToParse(t *testing.T) {
 	require.Len(t, errs.all(), 1)
 	require.Contains(t, errs.all()[0].LastErrorMessage, "2.in")
 	require.ErrorContains(t, errs.all()[0].LastError, "malformed")
+}
+
+// A panicking file filter fails its batch, and the next batch runs: the
+// stream's lock is released on the panic. (It stayed locked, and the next
+// batch and Stop hung.)
+func TestFileFilterPanicFailsOnlyItsBatch(t *testing.T) {
+	dir := t.TempDir()
+	h := dstreamtest.NewHarness(t, time.Second, context.WithContinueOnBatchFailure())
+	var calls atomic.Int32
+	filter := func(string) bool {
+		if calls.Add(1) == 1 {
+			panic("filter boom")
+		}
+		return true
+	}
+	out := dstreamtest.Collect(context.TextFileStream(h.Context(), dir, context.WithFileFilter(filter)))
+	h.Start()
+	writeAt(t, dir, "a", "a\n", h.Clock().Now().Add(100*time.Millisecond))
+	b := h.Step()
+	require.ErrorContains(t, b.Err(), "filter boom")
+	writeAt(t, dir, "b", "b\n", h.Clock().Now().Add(100*time.Millisecond))
+	b = h.Step()
+	require.NoError(t, b.Err())
+	h.Stop()
+	require.Equal(t, []string{"a", "b"}, slices.Concat(out.Batches()...))
 }
 
 func TestSocketTextStreamReceivesLines(t *testing.T) {
