@@ -402,7 +402,19 @@ func (ssc *StreamingContext) beginStop(graceful bool, err error) {
 		}
 		close(ssc.stopCh)
 	})
-	if !first && !graceful && err == nil {
+	switch {
+	case first || graceful:
+	case err != nil:
+		// A batch failed while a graceful stop drains: the failure stops
+		// the context as it would have without the stop (the batches
+		// after it are not run, and AwaitTermination returns it).
+		ssc.mu.Lock()
+		if ssc.err == nil {
+			ssc.err = err
+		}
+		ssc.mu.Unlock()
+		ssc.abortGracefulStop("a batch failed during a graceful stop", "error", err)
+	default:
 		ssc.abortGracefulStop("Stop(false) during a graceful stop")
 	}
 }

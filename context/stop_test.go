@@ -3,6 +3,7 @@ package context_test
 import (
 	"bytes"
 	stdctx "context"
+	"errors"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -207,4 +208,53 @@ func TestGracefulStopTimesOutOnTheClock(t *testing.T) {
 		require.NoError(t, <-graceful)
 		require.Equal(t, context.Stopped, ssc.State())
 	})
+}
+
+// A batch that fails while a graceful stop drains the inputs stops the
+// context as it would have without the stop: the batches after it do not
+// run, AwaitTermination returns its error, and with a checkpoint a restart
+// runs it again. (The drain went on past it, and its input was lost.)
+func TestBatchFailingDuringGracefulStopStopsTheContext(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	var ran []int
+	failOn2 := true
+	setup := func(ssc *context.StreamingContext) error {
+		q := context.NewQueue[int]()
+		for i := 1; i <= 3; i++ {
+			q.PushSlice([]int{i}, 1)
+		}
+		context.QueueStream(ssc, q, true, nil).ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[int], _ time.Time) error {
+			xs, err := r.Collect(ctx)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(xs) == 1 && xs[0] == 2 && failOn2 {
+				return errors.New("boom on 2")
+			}
+			ran = append(ran, xs...)
+			return nil
+		})
+		return nil
+	}
+	ssc, err := context.GetOrCreate(dir, setup, time.Second, context.WithClock(context.NewManualClock(time.UnixMilli(0))))
+	require.NoError(t, err)
+	require.NoError(t, ssc.Start())
+	require.NoError(t, ssc.Stop(true)) // drains the queue without the clock
+	require.ErrorContains(t, ssc.AwaitTermination(), "boom on 2")
+	mu.Lock()
+	require.Equal(t, []int{1}, ran, "no batch after the failed one")
+	failOn2 = false
+	mu.Unlock()
+
+	ssc, err = context.GetOrCreate(dir, setup, time.Second, context.WithClock(context.NewManualClock(time.UnixMilli(5000))))
+	require.NoError(t, err)
+	require.NoError(t, ssc.Start())
+	require.NoError(t, ssc.Stop(true))
+	require.NoError(t, ssc.AwaitTermination())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []int{1, 2, 3}, ran, "the failed batch and those after it run after the restart")
 }
