@@ -47,7 +47,7 @@ func BenchmarkBatchOverhead(b *testing.B) {
 			h := dstreamtest.NewHarness(b, time.Second)
 			q := context.NewQueue[int]()
 			var sink int64
-			pipeline(context.QueueStream(h.Context(), q, true, nil), &sink)
+			pipeline(context.QueueStream(h.Context(), q, true), &sink)
 			h.Start()
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -25,7 +25,7 @@ func recoverySetup(ssc *context.StreamingContext) error {
 		st.Update(st.GetOption().Value + v.Value)
 		return rdd.None[int64]()
 	}).InitialState(rdd.Parallelize(initial, 4))
-	in := context.QueueStream(ssc, context.NewQueue[rdd.Pair[int64, int64]](), true, nil)
+	in := context.QueueStream(ssc, context.NewQueue[rdd.Pair[int64, int64]](), true)
 	dstream.MapWithState(in, spec).ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[int64], _ time.Time) error {
 		_, err := r.Count(ctx)
 		return err

@@ -38,7 +38,7 @@ const noDataCheckpoints = 1 << 20 * time.Second
 
 func newStatePipeline(tb testing.TB, op string, keys int, checkpointEvery time.Duration) *statePipeline {
 	s := &statePipeline{h: dstreamtest.NewHarness(tb, time.Second), q: context.NewQueue[rdd.Pair[int64, int64]]()}
-	in := context.QueueStream(s.h.Context(), s.q, true, nil)
+	in := context.QueueStream(s.h.Context(), s.q, true)
 	initial := make([]rdd.Pair[int64, int64], keys)
 	for i := range initial {
 		initial[i] = rdd.KV(int64(i), int64(1))

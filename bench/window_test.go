@@ -41,7 +41,7 @@ func newWindowPipeline(tb testing.TB, batches int, inverse bool) *windowPipeline
 	if inverse {
 		opts = append(opts, dstream.WithInverse(func(a, b int) int { return a - b }))
 	}
-	in := context.QueueStream(w.h.Context(), w.q, true, nil)
+	in := context.QueueStream(w.h.Context(), w.q, true)
 	win := dstream.ReduceByKeyAndWindow(in, func(a, b int) int { return a + b }, time.Duration(batches)*time.Second, time.Second, opts...)
 	win.ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[rdd.Pair[int, int]], _ time.Time) error {
 		n, err := r.Count(ctx)

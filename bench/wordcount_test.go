@@ -101,7 +101,7 @@ type wordCountEngine struct {
 
 func newWordCountEngine(tb testing.TB) *wordCountEngine {
 	e := &wordCountEngine{h: dstreamtest.NewHarness(tb, time.Second), q: context.NewQueue[string]()}
-	lines := context.QueueStream(e.h.Context(), e.q, true, nil)
+	lines := context.QueueStream(e.h.Context(), e.q, true)
 	ws := dstream.FlatMapSeq(lines, words)
 	pairs := dstream.Map(ws, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
 	counts := dstream.ReduceByKey(pairs, func(a, b int) int { return a + b })

@@ -38,7 +38,7 @@ func BenchmarkCheckpointBatchTime(b *testing.B) {
 				b.Fatal(err)
 			}
 			q := context.NewQueue[rdd.Pair[int, int64]]()
-			in := context.QueueStream(ssc, q, true, nil)
+			in := context.QueueStream(ssc, q, true)
 			spec := dstream.StateSpecFunc(func(_ time.Time, k int, v rdd.Option[int64], s *dstream.State[int64]) rdd.Option[int64] {
 				s.Update(s.Get() + v.Value)
 				return rdd.None[int64]()

@@ -22,7 +22,7 @@ import (
 )
 
 func stateOf(ssc *context.StreamingContext) dstream.DStream[rdd.Pair[string, int]] {
-	in := context.QueueStream(ssc, context.NewQueue[string](), true, nil)
+	in := context.QueueStream(ssc, context.NewQueue[string](), true)
 	pairs := dstream.Map(in, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
 	return dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] { return rdd.Some(s.Value + len(vs)) })
 }
@@ -193,7 +193,7 @@ func TestQueuePositionRestored(t *testing.T) {
 		for i := range 8 {
 			q.PushSlice([]string{"item" + strconv.Itoa(i)}, 1)
 		}
-		collectInto(out, "in", context.QueueStream(ssc, q, true, nil))
+		collectInto(out, "in", context.QueueStream(ssc, q, true))
 		return nil
 	}
 	r := startRun(t, dir, 0, setup)
@@ -261,7 +261,7 @@ func TestCheckpointEncodingPanicFailsTheCheckpoint(t *testing.T) {
 		for range 4 {
 			q.PushSlice([]string{"a", "b", "a"}, 2)
 		}
-		in := context.QueueStream(ssc, q, true, nil)
+		in := context.QueueStream(ssc, q, true)
 		pairs := dstream.Map(in, func(w string) rdd.Pair[string, boomCount] { return rdd.KV(w, boomCount(1)) })
 		add := func(a, b boomCount) boomCount { return a + b }
 		sub := func(a, b boomCount) boomCount { return a - b }

@@ -88,7 +88,7 @@ func TestStopBeforeStart(t *testing.T) {
 	ssc, err := context.NewStreamingContext(time.Second)
 	require.NoError(t, err)
 	q := context.NewQueue[int]()
-	context.QueueStream(ssc, q, true, nil).ForeachRDD(noop[int])
+	context.QueueStream(ssc, q, true).ForeachRDD(noop[int])
 	require.NoError(t, ssc.Stop(false))
 	require.Equal(t, context.Stopped, ssc.State())
 	require.NoError(t, ssc.AwaitTermination())
@@ -129,7 +129,7 @@ func TestGracefulStopDrainsQueue(t *testing.T) {
 	for i := range 5 {
 		q.PushSlice([]int{i, 10 * i}, 2)
 	}
-	out := dstreamtest.Collect(context.QueueStream(h.Context(), q, true, nil))
+	out := dstreamtest.Collect(context.QueueStream(h.Context(), q, true))
 	h.Start()
 	require.NoError(t, h.Context().Stop(true))
 	require.Equal(t, [][]int{{0, 0}, {1, 10}, {2, 20}, {3, 30}, {4, 40}}, out.Batches())

@@ -27,7 +27,7 @@ func ExampleQueueStream() {
 		panic(err)
 	}
 	q := context.NewQueue[string]()
-	context.QueueStream(ssc, q, true, nil).Print(5)
+	context.QueueStream(ssc, q, true).Print(5)
 	done := batchDone{ch: make(chan context.BatchInfo, 16)}
 	ssc.AddStreamingListener(done)
 	if err := ssc.Start(); err != nil {
@@ -57,7 +57,7 @@ func ExampleStreamingContext_AwaitTermination() {
 	ssc, _ := context.NewStreamingContext(time.Second, context.WithClock(clock))
 	q := context.NewQueue[int]()
 	q.PushSlice([]int{1, 0}, 1)
-	inverses := dstream.Map(context.QueueStream(ssc, q, true, nil), func(x int) int { return 1 / x })
+	inverses := dstream.Map(context.QueueStream(ssc, q, true), func(x int) int { return 1 / x })
 	inverses.Print(10)
 	_ = ssc.Start()
 	clock.Advance(time.Second)
@@ -74,7 +74,7 @@ func ExampleStreamingContext_AwaitTermination() {
 // idempotent and a stopped context cannot be started again.
 func ExampleStreamingContext_Stop() {
 	ssc, _ := context.NewStreamingContext(time.Second, context.WithClock(context.NewManualClock(time.Time{})))
-	context.QueueStream(ssc, context.NewQueue[int](), true, nil).Print(1)
+	context.QueueStream(ssc, context.NewQueue[int](), true).Print(1)
 	fmt.Println(ssc.State())
 	_ = ssc.Start()
 	fmt.Println(ssc.State())

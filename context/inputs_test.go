@@ -239,3 +239,24 @@ func TestTextFileStreamTakesFileStampedJustBeforeStart(t *testing.T) {
 	h.Stop()
 	require.Equal(t, [][]string{{"new"}, {}}, out.Batches())
 }
+
+// A batch that finds the queue empty gets the default RDD, Spark's
+// queueStream defaultRDD; oneAtATime false unites everything queued.
+func TestQueueStreamDefaultRDDAndUnion(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	one, all := context.NewQueue[string](), context.NewQueue[string]()
+	def := rdd.Parallelize([]string{"default"}, 1)
+	outOne := dstreamtest.Collect(context.QueueStream(h.Context(), one, true, context.WithDefaultRDD(def)))
+	outAll := dstreamtest.Collect(context.QueueStream(h.Context(), all, false))
+	h.Start()
+	one.PushSlice([]string{"a"}, 1)
+	one.PushSlice([]string{"b"}, 1)
+	all.PushSlice([]string{"x"}, 1)
+	all.PushSlice([]string{"y", "z"}, 2)
+	for range 3 {
+		h.Step()
+	}
+	h.Stop()
+	require.Equal(t, [][]string{{"a"}, {"b"}, {"default"}}, outOne.Batches())
+	require.Equal(t, [][]string{{"x", "y", "z"}, {}, {}}, outAll.Batches())
+}

@@ -114,9 +114,23 @@ func (s *queueSource[T]) Pending() bool               { return s.q.Len() > 0 }
 
 // QueueStream returns an input stream that takes RDDs from q, Spark's
 // queueStream: with oneAtATime one RDD per batch, else every queued RDD
-// united. A batch with nothing queued gets defaultRDD, or an empty RDD when
-// defaultRDD is nil. A graceful Stop runs batches until q is empty.
-func QueueStream[T any](ssc *StreamingContext, q *Queue[T], oneAtATime bool, defaultRDD *rdd.RDD[T]) dstream.DStream[T] {
-	src := &queueSource[T]{q: q, oneAtATime: oneAtATime, defaultRDD: defaultRDD}
+// united. A batch with nothing queued gets an empty RDD, or the one
+// WithDefaultRDD gives. A graceful Stop runs batches until q is empty.
+func QueueStream[T any](ssc *StreamingContext, q *Queue[T], oneAtATime bool, opts ...QueueOption[T]) dstream.DStream[T] {
+	src := &queueSource[T]{q: q, oneAtATime: oneAtATime}
+	for _, o := range opts {
+		if o != nil {
+			o(src)
+		}
+	}
 	return NewInputStream[T](ssc, "QueueInputStream", src)
+}
+
+// QueueOption configures a QueueStream.
+type QueueOption[T any] func(*queueSource[T])
+
+// WithDefaultRDD makes the batches that find the queue empty get r, Spark's
+// queueStream defaultRDD; without it they get an empty RDD.
+func WithDefaultRDD[T any](r *rdd.RDD[T]) QueueOption[T] {
+	return func(s *queueSource[T]) { s.defaultRDD = r }
 }

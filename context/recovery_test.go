@@ -132,7 +132,7 @@ func wordPairs(ssc *context.StreamingContext, batches [][]string, parts int) dst
 	for _, b := range batches {
 		q.PushSlice(b, parts)
 	}
-	in := context.QueueStream(ssc, q, true, nil)
+	in := context.QueueStream(ssc, q, true)
 	return dstream.Map(in, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
 }
 
@@ -328,7 +328,7 @@ func TestGetOrCreateRefusesDifferentGraph(t *testing.T) {
 
 	other := func(ssc *context.StreamingContext) error {
 		q := context.NewQueue[string]()
-		in := context.QueueStream(ssc, q, true, nil)
+		in := context.QueueStream(ssc, q, true)
 		pairs := dstream.Map(in, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
 		counts := dstream.ReduceByKey(pairs, func(a, b int) int { return a + b }) // not UpdateStateByKey
 		counts.ForeachRDD(noop)
@@ -379,7 +379,7 @@ func mapWithStateSetup(batches [][]int, every time.Duration, spec dstream.StateS
 		for _, keys := range batches {
 			q.PushSlice(keys, 2)
 		}
-		in := context.QueueStream(ssc, q, true, nil)
+		in := context.QueueStream(ssc, q, true)
 		counts := dstream.MapWithState(dstream.Map(in, func(k int) rdd.Pair[int, int] { return rdd.KV(k, 1) }), spec)
 		counts.SetName("counts")
 		counts.Checkpoint(every)

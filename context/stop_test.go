@@ -106,7 +106,7 @@ func TestGracefulStopEndsWithReceiverStreamNoOutputReads(t *testing.T) {
 	context.ReceiverStream[int](ssc, recv, receivers.WithBlockTicks(make(chan time.Time))) // no output
 	q := context.NewQueue[int]()
 	q.PushSlice([]int{1}, 1)
-	out := dstreamtest.Collect(context.QueueStream(ssc, q, true, nil))
+	out := dstreamtest.Collect(context.QueueStream(ssc, q, true))
 	submitted := &submittedCounter{submitted: make(chan time.Time, 64)}
 	ssc.AddStreamingListener(submitted)
 	require.NoError(t, ssc.Start())
@@ -224,7 +224,7 @@ func TestBatchFailingDuringGracefulStopStopsTheContext(t *testing.T) {
 		for i := 1; i <= 3; i++ {
 			q.PushSlice([]int{i}, 1)
 		}
-		context.QueueStream(ssc, q, true, nil).ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[int], _ time.Time) error {
+		context.QueueStream(ssc, q, true).ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[int], _ time.Time) error {
 			xs, err := r.Collect(ctx)
 			if err != nil {
 				return err

@@ -23,7 +23,7 @@ func Example() {
 	q.PushSlice([]string{"to be or", "not to be"}, 2)
 	q.PushSlice([]string{"be quick"}, 1)
 
-	lines := context.QueueStream(ssc, q, true, nil)
+	lines := context.QueueStream(ssc, q, true)
 	words := dstream.FlatMap(lines, strings.Fields)
 	pairs := dstream.Map(words, func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
 	counts := dstream.ReduceByKey(pairs, func(a, b int) int { return a + b })
@@ -62,7 +62,7 @@ func ExampleDStream_ForeachRDD() {
 	q.PushSlice([]int{}, 1)
 	q.PushSlice([]int{5}, 1)
 
-	squares := dstream.Map(context.QueueStream(ssc, q, true, nil), func(x int) int { return x * x })
+	squares := dstream.Map(context.QueueStream(ssc, q, true), func(x int) int { return x * x })
 	squares.ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[int], batchTime time.Time) error {
 		xs, err := r.Collect(ctx)
 		if err != nil {
@@ -87,7 +87,7 @@ func ExampleDStream_Count() {
 	q := context.NewQueue[int]()
 	q.PushSlice([]int{1, 2, 3}, 2)
 	q.PushSlice(nil, 1)
-	in := context.QueueStream(ssc, q, true, nil)
+	in := context.QueueStream(ssc, q, true)
 	in.Count().ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[int64], t time.Time) error {
 		n, err := r.Collect(ctx)
 		fmt.Println(dstream.FormatTime(t), "count", n)
@@ -106,7 +106,7 @@ func ExampleJoin() {
 	clicks, views := context.NewQueue[rdd.Pair[string, int]](), context.NewQueue[rdd.Pair[string, string]]()
 	clicks.PushSlice([]rdd.Pair[string, int]{rdd.KV("ad1", 3), rdd.KV("ad2", 1)}, 1)
 	views.PushSlice([]rdd.Pair[string, string]{rdd.KV("ad1", "home")}, 1)
-	joined := dstream.Join(context.QueueStream(ssc, clicks, true, nil), context.QueueStream(ssc, views, true, nil))
+	joined := dstream.Join(context.QueueStream(ssc, clicks, true), context.QueueStream(ssc, views, true))
 	joined.Print(10)
 	_ = ssc.Start()
 	_ = ssc.Stop(true)

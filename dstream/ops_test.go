@@ -503,7 +503,7 @@ func TestFlatMemoryOver100000Batches(t *testing.T) {
 	}
 	h := dstreamtest.NewHarness(t, time.Second)
 	q := context.NewQueue[int]()
-	in := context.QueueStream(h.Context(), q, true, nil)
+	in := context.QueueStream(h.Context(), q, true)
 	pairs := dstream.Map(in, func(x int) rdd.Pair[int, int] { return rdd.KV(x%3, x) })
 	sums := dstream.ReduceByKey(pairs, func(a, b int) int { return a + b })
 	var total int64

@@ -22,7 +22,7 @@ func ExampleReduceByKeyAndWindow() {
 	q.PushSlice([]string{"a"}, 1)
 	q.PushSlice([]string{"b"}, 1)
 
-	pairs := dstream.Map(context.QueueStream(ssc, q, true, nil), func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
+	pairs := dstream.Map(context.QueueStream(ssc, q, true), func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
 	add := func(a, b int) int { return a + b }
 	counts := dstream.ReduceByKeyAndWindow(pairs, add, 2*time.Second, time.Second)
 	counts.ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[rdd.Pair[string, int]], batchTime time.Time) error {

@@ -44,7 +44,7 @@ type queueInput[T any] struct {
 
 func newQueue[T any](h *dstreamtest.Harness) queueInput[T] {
 	q := sctx.NewQueue[T]()
-	return queueInput[T]{q, sctx.QueueStream(h.Context(), q, true, nil)}
+	return queueInput[T]{q, sctx.QueueStream(h.Context(), q, true)}
 }
 
 // consumeEveryBatch makes in take its input at every batch. dstreamtest's

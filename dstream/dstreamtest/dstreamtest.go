@@ -150,7 +150,7 @@ func Input[T any](h *Harness, input [][]T) dstream.DStream[T] {
 	for _, batch := range input {
 		q.PushSlice(batch, Partitions)
 	}
-	return context.QueueStream(h.ssc, q, true, nil)
+	return context.QueueStream(h.ssc, q, true)
 }
 
 // Collector gathers what a stream outputs at each batch where it has an RDD.
