@@ -29,7 +29,7 @@ var ErrCheckpointMismatch = errors.New("checkpoint does not match the program")
 // program was down; then the clock goes on as usual, on the same batch
 // times as before. State and windows thus come out as without the crash;
 // outputs of re-run batches are written again (at least once: see
-// dstream.SaveAsTextFiles and dstream.ForeachPartitionOnce for sinks that
+// dstream.SaveAsTextFiles and dstream.SavePartitionsOnce for sinks that
 // skip them).
 //
 // A checkpoint taken with another batch interval or by a different graph

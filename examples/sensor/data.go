@@ -77,7 +77,7 @@ func parseVendors(data []byte) ([]Vendor, error) {
 	var out []Vendor
 	for i, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
 		f := strings.Split(strings.TrimSuffix(line, "\r"), ",")
-		if len(f) < 5 {
+		if len(f) != 7 {
 			return nil, fmt.Errorf("sensorvendor.csv:%d: want 7 fields, got %d", i+1, len(f))
 		}
 		out = append(out, Vendor{f[0], f[1], f[2], f[3], f[4]})

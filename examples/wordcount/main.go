@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/sluice-io/sluice/context"
 	"github.com/sluice-io/sluice/dstream"
 	"github.com/sluice-io/sluice/rdd"
@@ -48,7 +50,10 @@ func main() {
 	flag.StringVar(&cfg.checkpoint, "checkpoint", "", "checkpoint to `DIR` and recover from it: restart the same command after a crash and it goes on where it was")
 	kafkaFlags(&cfg.kafka)
 	flag.Parse()
-	ssc, cleanup, err := newContext(cfg, os.Stdout)
+	// Warnings and errors (a missing directory, a lost connection) go to
+	// standard error; the context's default logger discards everything.
+	logger := hclog.New(&hclog.LoggerOptions{Name: "wordcount", Level: hclog.Warn, Output: os.Stderr})
+	ssc, cleanup, err := newContext(cfg, os.Stdout, context.WithLogger(logger))
 	if err == nil {
 		defer cleanup()
 		err = ssc.Start()
