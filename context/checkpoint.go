@@ -200,8 +200,8 @@ type checkpointJob struct {
 // interval. Streams that must checkpoint refuse to start without it. Use
 // GetOrCreate to recover from it after a crash. Only before Start.
 func (ssc *StreamingContext) Checkpoint(dir string) error {
-	if ssc.State() != Initialized {
-		return fmt.Errorf("context: Checkpoint: %w", ErrNotInitialized)
+	if st := ssc.State(); st != Initialized {
+		return fmt.Errorf("context: Checkpoint: %w: the context is %v", ErrNotInitialized, st)
 	}
 	if dir == "" {
 		return errors.New("context: Checkpoint: the directory must not be empty")

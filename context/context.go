@@ -258,8 +258,8 @@ func (ssc *StreamingContext) Remember(d time.Duration) error {
 	if d <= 0 {
 		return fmt.Errorf("context: Remember: %w: duration must be positive, got %v", ErrInvalidDuration, d)
 	}
-	if ssc.State() != Initialized {
-		return fmt.Errorf("context: Remember: %w", ErrNotInitialized)
+	if st := ssc.State(); st != Initialized {
+		return fmt.Errorf("context: Remember: %w: the context is %v", ErrNotInitialized, st)
 	}
 	return ssc.graph.Remember(d)
 }

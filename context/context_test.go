@@ -46,10 +46,12 @@ func TestStates(t *testing.T) {
 	require.Equal(t, "ACTIVE", ssc.State().String())
 	require.NoError(t, ssc.Start(), "starting an active context again does nothing")
 	require.ErrorIs(t, ssc.Remember(time.Second), context.ErrNotInitialized)
+	require.ErrorContains(t, ssc.Checkpoint(t.TempDir()), "the context is ACTIVE")
 	h.Step()
 	require.NoError(t, ssc.Stop(false))
 	require.Equal(t, context.Stopped, ssc.State())
 	require.Equal(t, "STOPPED", ssc.State().String())
+	require.EqualError(t, ssc.Remember(time.Second), "context: Remember: only allowed before the StreamingContext starts: the context is STOPPED")
 }
 
 func TestStartWithNoOutput(t *testing.T) {

@@ -9,12 +9,6 @@ import (
 	"github.com/sluice-io/sluice/dstream"
 )
 
-// ErrCheckpointMismatch is wrapped by the error of GetOrCreate when the
-// checkpoint in the directory cannot be used for the program: taken with a
-// different batch interval, or by a different graph (then it also wraps
-// checkpoint.ErrGraphMismatch and names the stream that differs).
-var ErrCheckpointMismatch = errors.New("checkpoint does not match the program")
-
 // GetOrCreate returns a context that checkpoints to dir and, when dir holds
 // a checkpoint, recovers from it: Spark's StreamingContext.getOrCreate.
 // Go closures cannot be saved, so setup builds the graph every time (input

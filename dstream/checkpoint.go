@@ -112,10 +112,6 @@ func (d DStream[T]) CheckpointInterval() time.Duration {
 	return d.s.checkpointInterval
 }
 
-// ErrCheckpointDirNotSet is returned by Start when a stream must checkpoint
-// and no checkpoint directory was set, with Spark's message.
-var ErrCheckpointDirNotSet = errors.New("The checkpoint directory has not been set. Please set it by StreamingContext.checkpoint().")
-
 // SetCheckpointing tells the graph whether its context has a checkpoint
 // directory; Start refuses a graph with a stream that must checkpoint
 // when it has none. The context package calls it before Start.

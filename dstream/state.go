@@ -12,22 +12,6 @@ import (
 	"github.com/sluice-io/sluice/rdd"
 )
 
-// ErrInvalidState is wrapped by the error of a batch whose mapping function
-// misused its State: Get on a state that does not exist, Update or Remove
-// after Remove, Update or Remove of a state that is timing out. Spark throws
-// NoSuchElementException or IllegalArgumentException there; State panics
-// with an error wrapping ErrInvalidState, and MapWithState turns that panic
-// into the batch's error, naming the key.
-var ErrInvalidState = errors.New("invalid state operation")
-
-// ErrStateUnavailable is wrapped by the error of a job that reads the state
-// of a stateful stream as of a batch that is gone: a StateSnapshots or
-// UpdateStateByKey RDD read after a later batch changed the state, a batch
-// whose update was applied and forgotten, or any batch after an update that
-// failed part-way (the state is then no longer whole, and the stream stops
-// producing).
-var ErrStateUnavailable = errors.New("state unavailable")
-
 // State is the state of one key handed to a MapWithState mapping function,
 // Spark's State: read it with Exists, Get or GetOption, change it with
 // Update or Remove. It is valid only during the call.
