@@ -1,8 +1,12 @@
 package context_test
 
 import (
+	stdctx "context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sluice-io/sluice/context"
@@ -87,4 +91,94 @@ func ExampleStreamingContext_Stop() {
 	// ACTIVE
 	// STOPPED
 	// StreamingContext has already been stopped
+}
+
+// GetOrCreate builds the graph with setup every time, and restores it from
+// the checkpoint when the directory holds one: the second run goes on with
+// the counts of the first. A queue stream is replayable: the items the
+// first run took are dropped as they are pushed again.
+func ExampleGetOrCreate() {
+	dir, err := os.MkdirTemp("", "example-getorcreate-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	run := func(items ...string) {
+		q := context.NewQueue[string]()
+		for _, it := range items {
+			q.PushSlice(strings.Fields(it), 1)
+		}
+		setup := func(ssc *context.StreamingContext) error {
+			pairs := dstream.Map(context.QueueStream(ssc, q, true), func(w string) rdd.Pair[string, int] { return rdd.KV(w, 1) })
+			counts := dstream.UpdateStateByKey(pairs, func(ones []int, st rdd.Option[int]) rdd.Option[int] {
+				return rdd.Some(st.Value + len(ones))
+			})
+			counts.ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[rdd.Pair[string, int]], t time.Time) error {
+				xs, err := rdd.SortByKey(r, true, 1).Collect(ctx)
+				fmt.Println(dstream.FormatTime(t), xs)
+				return err
+			})
+			return nil
+		}
+		ssc, err := context.GetOrCreate(dir, setup, time.Second, context.WithClock(context.NewManualClock(time.Time{})))
+		if err != nil {
+			panic(err)
+		}
+		if err := ssc.Start(); err != nil {
+			panic(err)
+		}
+		_ = ssc.Stop(true) // runs a batch for each queued item, then a final checkpoint
+	}
+	run("a b", "a")
+	fmt.Println("-- restart")
+	run("a b", "a", "b c")
+	// Output:
+	// 1000 ms [(a,1) (b,1)]
+	// 2000 ms [(a,2) (b,1)]
+	// -- restart
+	// 3000 ms [(a,2) (b,2) (c,1)]
+}
+
+// TextFileStream takes the lines of the files that appear in a directory,
+// each file once, in the batch whose interval holds its modification time.
+func ExampleTextFileStream() {
+	dir, err := os.MkdirTemp("", "example-files-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	clock := context.NewManualClock(time.UnixMilli(0))
+	ssc, _ := context.NewStreamingContext(time.Second, context.WithClock(clock))
+	done := batchDone{ch: make(chan context.BatchInfo, 16)}
+	ssc.AddStreamingListener(done)
+	context.TextFileStream(ssc, dir).Print(10)
+	_ = ssc.Start()
+	write := func(name, text string, mod time.Time) {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			panic(err)
+		}
+		if err := os.Chtimes(path, mod, mod); err != nil {
+			panic(err)
+		}
+	}
+	write("1.txt", "first line\nsecond line\n", time.UnixMilli(500))
+	clock.Advance(time.Second)
+	<-done.ch
+	write("2.txt", "third line\n", time.UnixMilli(1500))
+	clock.Advance(time.Second)
+	<-done.ch
+	_ = ssc.Stop(false)
+	// Output:
+	// -------------------------------------------
+	// Time: 1000 ms
+	// -------------------------------------------
+	// first line
+	// second line
+	//
+	// -------------------------------------------
+	// Time: 2000 ms
+	// -------------------------------------------
+	// third line
+	//
 }

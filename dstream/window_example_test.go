@@ -38,3 +38,27 @@ func ExampleReduceByKeyAndWindow() {
 	// 2000 ms [(a,2) (b,1)]
 	// 3000 ms [(a,1) (b,1)]
 }
+
+// A window of the last 3 batches, every 2 batches: the first window is
+// partial, starting at the first batch, and the graceful stop runs batches
+// up to the window that holds the last input.
+func ExampleDStream_Window() {
+	ssc, _ := context.NewStreamingContext(time.Second, context.WithClock(context.NewManualClock(time.Time{})))
+	q := context.NewQueue[int]()
+	for i := 1; i <= 5; i++ {
+		q.PushSlice([]int{i}, 1)
+	}
+	windows := context.QueueStream(ssc, q, true).Window(3*time.Second, 2*time.Second)
+	windows.ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[int], batchTime time.Time) error {
+		xs, err := r.Collect(ctx)
+		slices.Sort(xs)
+		fmt.Println(dstream.FormatTime(batchTime), xs)
+		return err
+	})
+	_ = ssc.Start()
+	_ = ssc.Stop(true)
+	// Output:
+	// 2000 ms [1 2]
+	// 4000 ms [2 3 4]
+	// 6000 ms [4 5]
+}
