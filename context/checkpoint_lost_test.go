@@ -2,6 +2,7 @@ package context_test
 
 import (
 	stdctx "context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,18 +16,42 @@ import (
 )
 
 // gatedCount is a count whose msgpack encoding, while encodeGate holds a
-// channel, waits for the channel to close and then panics: a data
-// checkpoint that fails in the encoder, at a moment the test picks.
+// gate, tells the gate it has entered, waits for the gate's release and
+// then panics: a data checkpoint that fails in the encoder, at a moment the
+// test picks (failEncodingAt).
 type gatedCount struct{ N int }
 
-var encodeGate atomic.Pointer[chan struct{}]
+type encoderGate struct {
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+var encodeGate atomic.Pointer[encoderGate]
 
 func (g gatedCount) EncodeMsgpack(enc *msgpack.Encoder) error {
 	if gate := encodeGate.Load(); gate != nil {
-		<-*gate
+		gate.once.Do(func() { close(gate.entered) })
+		<-gate.release
 		panic("the encoder is down")
 	}
 	return enc.EncodeInt(int64(g.N))
+}
+
+// failEncodingAt steps r to batch to with encodeGate set, waits until the
+// encoder is held at the gate (by the first data checkpoint of those
+// batches), and then makes that encoding fail.
+func failEncodingAt(t *testing.T, r *run, to time.Duration) {
+	gate := &encoderGate{entered: make(chan struct{}), release: make(chan struct{})}
+	encodeGate.Store(gate)
+	t.Cleanup(func() { encodeGate.Store(nil) })
+	r.steps(to)
+	select {
+	case <-gate.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no data checkpoint reached the encoder")
+	}
+	encodeGate.Store(nil)
+	close(gate.release)
 }
 
 func (g *gatedCount) DecodeMsgpack(dec *msgpack.Decoder) error {
@@ -51,12 +76,7 @@ func TestCheckpointsAfterALostDataCheckpointAreNotWritten(t *testing.T) {
 	r := startRun(t, dir, 0, setup(newResults()))
 	r.steps(3 * time.Second)
 	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(3000)))
-	gate := make(chan struct{})
-	encodeGate.Store(&gate)
-	t.Cleanup(func() { encodeGate.Store(nil) })
-	r.steps(5 * time.Second) // 4 s's data checkpoint waits in the encoder; 5 s's queues behind it
-	encodeGate.Store(nil)
-	close(gate)
+	failEncodingAt(t, r, 5*time.Second) // 4 s's data checkpoint fails in the encoder; 5 s's queued behind it
 	require.Error(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(5000)), "neither 4 s nor 5 s is written")
 	require.NoError(t, r.ssc.Stop(false))
 

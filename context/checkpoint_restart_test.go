@@ -53,12 +53,7 @@ func TestFinalCheckpointAfterLostDataCheckpoint(t *testing.T) {
 	r := startRun(t, dir, 0, setup(newResults()))
 	r.steps(3 * time.Second)
 	require.NoError(t, r.ssc.AwaitCheckpoint(stdctx.Background(), time.UnixMilli(3000)))
-	gate := make(chan struct{})
-	encodeGate.Store(&gate)
-	t.Cleanup(func() { encodeGate.Store(nil) })
-	r.steps(4 * time.Second) // 4 s's data checkpoint waits in the encoder
-	encodeGate.Store(nil)
-	close(gate) // ... and fails
+	failEncodingAt(t, r, 4*time.Second) // 4 s's data checkpoint fails in the encoder
 	require.NoError(t, r.ssc.Stop(true))
 
 	store, err := checkpoint.Open(dir)
