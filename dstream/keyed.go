@@ -9,7 +9,7 @@ import (
 // ReduceByKey merges the values of each key within each batch with the
 // associative function f, combining on the map side before the shuffle.
 func ReduceByKey[K comparable, V any](d DStream[rdd.Pair[K, V]], f func(V, V) V, opts ...Option) DStream[rdd.Pair[K, V]] {
-	c := configure(opts)
+	c := configure(d.s.graph, "ReduceByKey", opts, optPartitioning|optName)
 	sopts := shuffleOptions[K](d.s.graph, "ReduceByKey", c)
 	return named(c, derive(d, "ReduceByKey", func(r *rdd.RDD[rdd.Pair[K, V]], _ time.Time) *rdd.RDD[rdd.Pair[K, V]] {
 		return rdd.ReduceByKey(r, f, sopts...)
@@ -18,7 +18,7 @@ func ReduceByKey[K comparable, V any](d DStream[rdd.Pair[K, V]], f func(V, V) V,
 
 // GroupByKey groups the values of each key within each batch.
 func GroupByKey[K comparable, V any](d DStream[rdd.Pair[K, V]], opts ...Option) DStream[rdd.Pair[K, []V]] {
-	c := configure(opts)
+	c := configure(d.s.graph, "GroupByKey", opts, optPartitioning|optName)
 	sopts := shuffleOptions[K](d.s.graph, "GroupByKey", c)
 	return named(c, derive(d, "GroupByKey", func(r *rdd.RDD[rdd.Pair[K, V]], _ time.Time) *rdd.RDD[rdd.Pair[K, []V]] {
 		return rdd.GroupByKey(r, sopts...)
@@ -29,7 +29,7 @@ func GroupByKey[K comparable, V any](d DStream[rdd.Pair[K, V]], opts ...Option) 
 // combineByKey.
 func CombineByKey[K comparable, V, C any](d DStream[rdd.Pair[K, V]], createCombiner func(V) C,
 	mergeValue func(C, V) C, mergeCombiners func(C, C) C, opts ...Option) DStream[rdd.Pair[K, C]] {
-	c := configure(opts)
+	c := configure(d.s.graph, "CombineByKey", opts, optPartitioning|optName)
 	sopts := shuffleOptions[K](d.s.graph, "CombineByKey", c)
 	return named(c, derive(d, "CombineByKey", func(r *rdd.RDD[rdd.Pair[K, V]], _ time.Time) *rdd.RDD[rdd.Pair[K, C]] {
 		return rdd.CombineByKey(r, createCombiner, mergeValue, mergeCombiners, sopts...)
@@ -53,7 +53,7 @@ func FlatMapValues[K comparable, V, W any](d DStream[rdd.Pair[K, V]], f func(V) 
 // keyedWith combines two keyed streams batch by batch with an rdd join.
 func keyedWith[K comparable, V, W, R any](kind string, a DStream[rdd.Pair[K, V]], b DStream[rdd.Pair[K, W]], opts []Option,
 	join func(*rdd.RDD[rdd.Pair[K, V]], *rdd.RDD[rdd.Pair[K, W]], ...rdd.ShuffleOption) *rdd.RDD[rdd.Pair[K, R]]) DStream[rdd.Pair[K, R]] {
-	c := configure(opts)
+	c := configure(a.s.graph, kind, opts, optPartitioning|optName)
 	sopts := shuffleOptions[K](a.s.graph, kind, c)
 	return named(c, transformWith(a, b, kind, func(ra *rdd.RDD[rdd.Pair[K, V]], rb *rdd.RDD[rdd.Pair[K, W]], _ time.Time) *rdd.RDD[rdd.Pair[K, R]] {
 		return join(ra, rb, sopts...)

@@ -94,7 +94,7 @@ func (d DStream[T]) Reduce(f func(T, T) T) DStream[T] {
 
 // CountByValue returns, per batch, each distinct element with its count.
 func CountByValue[T comparable](d DStream[T], opts ...Option) DStream[rdd.Pair[T, int64]] {
-	c := configure(opts)
+	c := configure(d.s.graph, "CountByValue", opts, optPartitioning|optName)
 	sopts := shuffleOptions[T](d.s.graph, "CountByValue", c)
 	out := derive(d, "CountByValue", func(r *rdd.RDD[T], _ time.Time) *rdd.RDD[rdd.Pair[T, int64]] {
 		ones := rdd.Map(r, func(x T) rdd.Pair[T, int64] { return rdd.Pair[T, int64]{Key: x, Value: 1} })

@@ -574,3 +574,42 @@ func TestConsumingInputPastTimeIsNotAsked(t *testing.T) {
 	require.Equal(t, []int64{1, 2, 3, 4}, src.asked)
 	require.Equal(t, [][]int{{1}, {2}, {3}, {4}}, out.Batches())
 }
+
+// An option the operation does not take is an error at Start, not silently
+// ignored (WithInverse on ReduceByKey ran unfiltered and un-inverted).
+func TestOptionsAnOperationDoesNotTake(t *testing.T) {
+	sum := func(a, b int) int { return a + b }
+	for _, tc := range []struct {
+		name  string
+		build func(in dstream.DStream[int])
+		msg   string
+	}{
+		{"inverse and filter on ReduceByKey", func(in dstream.DStream[int]) {
+			pairs := dstream.Map(in, func(x int) rdd.Pair[int, int] { return rdd.KV(x, x) })
+			dstream.ReduceByKey(pairs, sum, dstream.WithInverse(sum), dstream.WithFilter(func(rdd.Pair[int, int]) bool { return false })).Print(1)
+		}, "ReduceByKey: invalid stream: WithInverse, WithFilter: not taken by ReduceByKey, which takes WithPartitions or WithPartitioner, WithName"},
+		{"initial state on Join", func(in dstream.DStream[int]) {
+			pairs := dstream.Map(in, func(x int) rdd.Pair[int, int] { return rdd.KV(x, x) })
+			dstream.Join(pairs, pairs, dstream.WithInitialState(rdd.Parallelize([]rdd.Pair[int, int]{}, 1))).Print(1)
+		}, "WithInitialState: not taken by Join"},
+		{"partitions on ReduceByWindow", func(in dstream.DStream[int]) {
+			in.ReduceByWindow(sum, 2*time.Second, time.Second, dstream.WithPartitions(2)).Print(1)
+		}, "WithPartitions or WithPartitioner: not taken by ReduceByWindow, which takes WithName, WithInverse"},
+		{"inverse on CountByValueAndWindow", func(in dstream.DStream[int]) {
+			dstream.CountByValueAndWindow(in, 2*time.Second, time.Second, dstream.WithInverse(func(a, b int64) int64 { return a })).Print(1)
+		}, "WithInverse: not taken by CountByValueAndWindow"},
+		{"filter on UpdateStateByKey", func(in dstream.DStream[int]) {
+			pairs := dstream.Map(in, func(x int) rdd.Pair[int, int] { return rdd.KV(x, x) })
+			dstream.UpdateStateByKey(pairs, func(vs []int, s rdd.Option[int]) rdd.Option[int] { return s },
+				dstream.WithFilter(func(rdd.Pair[int, int]) bool { return true })).Print(1)
+		}, "WithFilter: not taken by UpdateStateByKey"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := dstreamtest.NewHarness(t, time.Second)
+			tc.build(dstreamtest.Input(h, [][]int{}))
+			err := h.Context().Start()
+			require.ErrorIs(t, err, dstream.ErrInvalidStream)
+			require.ErrorContains(t, err, tc.msg)
+		})
+	}
+}

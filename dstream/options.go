@@ -2,13 +2,16 @@ package dstream
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sluice-io/sluice/rdd"
 )
 
 // Option tunes one operation: its output partitioning, its name, and for
 // windowed and stateful operations their inverse, filter or initial state.
-// Each option's doc says the default it overrides.
+// Each option's doc says the default it overrides. An option the operation
+// does not take (each operation's doc lists those it does) is an error that
+// Start returns, wrapping ErrInvalidStream.
 type Option interface{ apply(*opConfig) }
 
 type optionFunc func(*opConfig)
@@ -18,6 +21,7 @@ func (f optionFunc) apply(c *opConfig) { f(c) }
 // opConfig collects the options of one operation. Fields hold typed values
 // as any; the operation checks their types against its own.
 type opConfig struct {
+	set         optionKind // the options given
 	partitions  int
 	partitioner any // rdd.Partitioner[K]
 	name        string
@@ -26,12 +30,43 @@ type opConfig struct {
 	initial     any // *rdd.RDD[rdd.Pair[K, S]], for stateful operations
 }
 
-func configure(opts []Option) opConfig {
+// optionKind is a set of kinds of Option, for an operation to say which it
+// takes.
+type optionKind uint8
+
+const (
+	optPartitioning optionKind = 1 << iota // WithPartitions, WithPartitioner
+	optName                                // WithName
+	optInverse                             // WithInverse
+	optFilter                              // WithFilter
+	optInitialState                        // WithInitialState
+)
+
+var optionKindNames = [...]string{"WithPartitions or WithPartitioner", "WithName", "WithInverse", "WithFilter", "WithInitialState"}
+
+// String lists the options of k.
+func (k optionKind) String() string {
+	var names []string
+	for i, n := range optionKindNames {
+		if k&(1<<i) != 0 {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// configure applies opts for operation op, which takes the options of
+// takes; one it does not take (WithInverse on ReduceByKey, say) is recorded
+// in g as an error that Start returns, rather than silently ignored.
+func configure(g *Graph, op string, opts []Option, takes optionKind) opConfig {
 	var c opConfig
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
 		}
+	}
+	if extra := c.set &^ takes; extra != 0 {
+		g.fail(fmt.Errorf("dstream: %s: %w: %v: not taken by %s, which takes %v", op, ErrInvalidStream, extra, op, takes))
 	}
 	return c
 }
@@ -39,17 +74,17 @@ func configure(opts []Option) opConfig {
 // WithPartitions hash-partitions the operation's output into n partitions.
 // The default is the parent RDD's partitioning, as in Spark.
 func WithPartitions(n int) Option {
-	return optionFunc(func(c *opConfig) { c.partitions, c.partitioner = n, nil })
+	return optionFunc(func(c *opConfig) { c.partitions, c.partitioner, c.set = n, nil, c.set|optPartitioning })
 }
 
 // WithPartitioner places the operation's output with p.
 func WithPartitioner[K comparable](p rdd.Partitioner[K]) Option {
-	return optionFunc(func(c *opConfig) { c.partitioner, c.partitions = p, 0 })
+	return optionFunc(func(c *opConfig) { c.partitioner, c.partitions, c.set = p, 0, c.set|optPartitioning })
 }
 
 // WithName names the stream the operation creates (see DStream.SetName).
 func WithName(name string) Option {
-	return optionFunc(func(c *opConfig) { c.name = name })
+	return optionFunc(func(c *opConfig) { c.name, c.set = name, c.set|optName })
 }
 
 // shuffleOptions turns the partitioning options of op into rdd options,

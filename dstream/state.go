@@ -89,7 +89,7 @@ func (s *State[S]) isRemoved() bool { return s.removed }
 // (the head of the key's cogrouped states). Its key and state types must be those of the operation; a mismatch is
 // recorded as a graph error that Start returns.
 func WithInitialState[K comparable, S any](r *rdd.RDD[rdd.Pair[K, S]]) Option {
-	return optionFunc(func(c *opConfig) { c.initial = r })
+	return optionFunc(func(c *opConfig) { c.initial, c.set = r, c.set|optInitialState })
 }
 
 // statePartitioner resolves the partitioning of a state store; the default
@@ -155,8 +155,8 @@ func UpdateStateByKeyWithTime[K comparable, V, S any](d DStream[rdd.Pair[K, V]],
 
 func updateStateByKey[K comparable, V, S any](d DStream[rdd.Pair[K, V]], kind string,
 	update func(time.Time, K, []V, rdd.Option[S]) rdd.Option[S], opts []Option) DStream[rdd.Pair[K, S]] {
-	c := configure(opts)
 	g := d.s.graph
+	c := configure(g, kind, opts, optPartitioning|optName|optInitialState)
 	part := statePartitioner[K](g, kind, c.partitions, c.partitioner)
 	var initial *rdd.RDD[rdd.Pair[K, S]]
 	if c.initial != nil {

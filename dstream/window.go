@@ -19,6 +19,7 @@ import (
 // is an error that Start reports.
 func WithInverse[V any](inv func(V, V) V) Option {
 	return optionFunc(func(c *opConfig) {
+		c.set |= optInverse
 		if inv == nil {
 			c.inverse = nil
 			return
@@ -35,6 +36,7 @@ func WithInverse[V any](inv func(V, V) V) Option {
 // must be func(rdd.Pair[K, V]) bool for the operation's K and V.
 func WithFilter[K comparable, V any](keep func(rdd.Pair[K, V]) bool) Option {
 	return optionFunc(func(c *opConfig) {
+		c.set |= optFilter
 		if keep == nil {
 			c.filter = nil
 			return
@@ -200,8 +202,8 @@ func filterOf[K comparable, V any](g *Graph, op string, c opConfig) func(rdd.Pai
 func ReduceByKeyAndWindow[K comparable, V any](d DStream[rdd.Pair[K, V]], reduce func(V, V) V,
 	window, slide time.Duration, opts ...Option) DStream[rdd.Pair[K, V]] {
 	const op = "ReduceByKeyAndWindow"
-	c := configure(opts)
 	g := d.s.graph
+	c := configure(g, op, opts, optPartitioning|optName|optInverse|optFilter)
 	inv := inverseOf[V](g, op, c)
 	keep := filterOf[K, V](g, op, c)
 	part := windowPartitioner[K](g, op, c)
@@ -387,7 +389,7 @@ func (s windowSlots[V]) String() string {
 // yields nothing. Options: WithInverse, WithName.
 func (d DStream[T]) ReduceByWindow(reduce func(T, T) T, window, slide time.Duration, opts ...Option) DStream[T] {
 	const op = "ReduceByWindow"
-	c := configure(opts)
+	c := configure(d.s.graph, op, opts, optName|optInverse)
 	inv := inverseOf[T](d.s.graph, op, c)
 	if inv == nil {
 		return named(c, windowed(d.Reduce(reduce), op, window, slide).Reduce(reduce))
@@ -414,7 +416,7 @@ func CountByWindow[T any](d DStream[T], window, slide time.Duration, opts ...Opt
 	ones := Map(d, func(T) int64 { return 1 })
 	counts := ones.ReduceByWindow(func(a, b int64) int64 { return a + b }, window, slide,
 		WithInverse(func(a, b int64) int64 { return a - b }))
-	return named(configure(opts), counts)
+	return named(configure(d.s.graph, "CountByWindow", opts, optName), counts)
 }
 
 // CountByValueAndWindow returns, every slide, each distinct element of the
@@ -422,6 +424,7 @@ func CountByWindow[T any](d DStream[T], window, slide time.Duration, opts ...Opt
 // is maintained incrementally, and elements whose count drops to 0 are
 // removed. Options: WithPartitions, WithPartitioner, WithName.
 func CountByValueAndWindow[T comparable](d DStream[T], window, slide time.Duration, opts ...Option) DStream[rdd.Pair[T, int64]] {
+	configure(d.s.graph, "CountByValueAndWindow", opts, optPartitioning|optName) // its own inverse and filter follow
 	ones := Map(d, func(x T) rdd.Pair[T, int64] { return rdd.Pair[T, int64]{Key: x, Value: 1} })
 	return ReduceByKeyAndWindow(ones, func(a, b int64) int64 { return a + b }, window, slide,
 		append(opts[:len(opts):len(opts)],
@@ -436,7 +439,7 @@ func CountByValueAndWindow[T comparable](d DStream[T], window, slide time.Durati
 // WithPartitioner (default as ReduceByKeyAndWindow), WithName.
 func GroupByKeyAndWindow[K comparable, V any](d DStream[rdd.Pair[K, V]], window, slide time.Duration, opts ...Option) DStream[rdd.Pair[K, []V]] {
 	const op = "GroupByKeyAndWindow"
-	c := configure(opts)
+	c := configure(d.s.graph, op, opts, optPartitioning|optName)
 	part := windowPartitioner[K](d.s.graph, op, c)
 	grouped := windowed(GroupByKey(d, WithPartitioner(part)), op, window, slide)
 	out := CombineByKey(grouped,
