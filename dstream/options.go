@@ -77,12 +77,15 @@ func WithPartitions(n int) Option {
 	return optionFunc(func(c *opConfig) { c.partitions, c.partitioner, c.set = n, nil, c.set|optPartitioning })
 }
 
-// WithPartitioner places the operation's output with p.
+// WithPartitioner places the operation's output with p. The default is the
+// operation's own, as WithPartitions says.
 func WithPartitioner[K comparable](p rdd.Partitioner[K]) Option {
 	return optionFunc(func(c *opConfig) { c.partitioner, c.partitions, c.set = p, 0, c.set|optPartitioning })
 }
 
 // WithName names the stream the operation creates (see DStream.SetName).
+// The default is no name: logs and errors show the operation's kind and the
+// stream's number, and the checkpoint identity follows creation order.
 func WithName(name string) Option {
 	return optionFunc(func(c *opConfig) { c.name, c.set = name, c.set|optName })
 }

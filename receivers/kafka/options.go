@@ -109,7 +109,8 @@ func WithGroup(group string) Option {
 // WithManualCommit keeps the group of WithGroup for starting offsets but
 // does not commit after each batch: the program calls
 // (*DirectStream).CommitAsync itself, as in Spark. The transactional output
-// commits in its transaction and needs neither.
+// commits in its transaction and needs neither. The default, with a group,
+// commits after every batch that completes.
 func WithManualCommit() Option {
 	return optionFunc(func(c *config) { c.commitOnCompletion = false })
 }
@@ -156,7 +157,8 @@ func WithReadCommitted() Option { return optionFunc(func(c *config) { c.readComm
 func WithSkipBadRecords() Option { return optionFunc(func(c *config) { c.skipBadRecords = true }) }
 
 // WithClientOptions adds franz-go options (TLS, SASL, client ID, ...) to
-// every client the stream creates. The seed brokers are set already.
+// every client the stream creates. The seed brokers are set already; the
+// default adds none (plaintext, franz-go's defaults).
 func WithClientOptions(opts ...kgo.Opt) Option {
 	return optionFunc(func(c *config) { c.clientOpts = append(c.clientOpts, opts...) })
 }

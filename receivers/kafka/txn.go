@@ -36,7 +36,7 @@ type txnConfig struct {
 
 // WithProducerOptions adds franz-go options to the transactional producer
 // (TLS, SASL, compression). The seed brokers and the transactional ID are
-// set already.
+// set already; the default adds none.
 func WithProducerOptions(opts ...kgo.Opt) TxnOption {
 	return txnOptionFunc(func(c *txnConfig) { c.clientOpts = append(c.clientOpts, opts...) })
 }
