@@ -55,7 +55,9 @@ func WithReconnectBackoff(min, max time.Duration) SocketOption {
 // socketTextStream connects to `nc -lk 9999`, and stores what a converter
 // reads from the connection. When the server refuses, goes away or resets the
 // connection, it reports a receiver error wrapping ErrConnection and
-// reconnects with backoff; records already stored are kept.
+// reconnects with backoff; records already stored are kept. An error of
+// the converter itself (a record it refuses) is reported as such, not as
+// ErrConnection, and the receiver reconnects too, as Spark restarts it.
 type SocketReceiver[T any] struct {
 	addr    string
 	cfg     socketConfig
@@ -149,7 +151,14 @@ func (r *SocketReceiver[T]) connectLoop(ctx context.Context, h *Handle[T]) {
 		if read.n > 0 {
 			backoff = r.cfg.minBackoff
 		}
-		h.ReportError("connection to "+r.addr+" ended, reconnecting in "+backoff.String(), fmt.Errorf("%w: %w", ErrConnection, err))
+		if err != io.EOF && (read.err == nil || !errors.Is(err, read.err)) {
+			// The converter's own error (a record it refused), not the
+			// connection's: reported as such, then reconnect (Spark's
+			// receiver restarts on a converter's exception too).
+			h.ReportError("converting the data from "+r.addr+" failed, reconnecting in "+backoff.String(), fmt.Errorf("receivers: converter of %s: %w", r.addr, err))
+		} else {
+			h.ReportError("connection to "+r.addr+" ended, reconnecting in "+backoff.String(), fmt.Errorf("%w: %w", ErrConnection, err))
+		}
 		if !sleepCtx(ctx, backoff) {
 			return
 		}
@@ -159,15 +168,21 @@ func (r *SocketReceiver[T]) connectLoop(ctx context.Context, h *Handle[T]) {
 	}
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it and keeps the read
+// error (io.EOF when the server closed), to tell the connection's errors
+// from the converter's.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	if err != nil {
+		c.err = err
+	}
 	return n, err
 }
 

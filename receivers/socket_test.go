@@ -1,6 +1,7 @@
 package receivers
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -277,5 +278,44 @@ func TestSocketReceiverBacksOffFromServerClosingAtOnce(t *testing.T) {
 	// 10 ms after the reset, against 320 ms without it.
 	if d := time.Since(start); d > 200*time.Millisecond {
 		t.Fatalf("reconnect after a connection that sent data took %v, want the reset backoff (10ms)", d)
+	}
+}
+
+// A converter that refuses a record reports its own error, not a
+// connection error, and the receiver reconnects and goes on.
+func TestSocketReceiverConverterErrorIsNotAConnectionError(t *testing.T) {
+	srv := newServer(t)
+	errBad := errors.New("bad record")
+	words := func(r io.Reader, emit func(string) error) error {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if sc.Text() == "bad" {
+				return errBad
+			}
+			if err := emit(sc.Text()); err != nil {
+				return err
+			}
+		}
+		return sc.Err()
+	}
+	rec := newRecorder()
+	r := NewSocketReceiver(srv.addr, words, WithReconnectBackoff(time.Millisecond, time.Millisecond))
+	sup, _ := NewSupervisor[string](r, WithListener(rec), WithLogger(quietLogger()))
+	c := newCollector(sup)
+	sup.Start()
+	defer sup.Stop()
+	io.WriteString(srv.accept(), "a\nbad\n")
+	conn := srv.accept() // reconnected after the converter's error
+	io.WriteString(conn, "b\n")
+	conn.Close()
+	if got := c.waitRecords(t, 2); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("records %v", got)
+	}
+	info := rec.waitFor(t, "error", nil)
+	if !errors.Is(info.LastError, errBad) || isConnError(info) {
+		t.Fatalf("first error %v: want the converter's, not a connection error", info.LastError)
+	}
+	if !strings.Contains(info.LastError.Error(), srv.addr) {
+		t.Errorf("error %v does not name the address", info.LastError)
 	}
 }
