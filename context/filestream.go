@@ -282,6 +282,13 @@ func (s *fileSource[T]) findNewFiles(t time.Time) []string {
 // list returns the files of the directory, or those matching the glob.
 func (s *fileSource[T]) list() ([]string, error) {
 	if strings.ContainsAny(s.pattern, "*?[") {
+		// Glob ignores a missing directory; a literal one is checked, so
+		// that it is reported as the directory form's is.
+		if dir := filepath.Dir(s.pattern); !strings.ContainsAny(dir, "*?[") {
+			if _, err := os.Stat(dir); err != nil {
+				return nil, err
+			}
+		}
 		return filepath.Glob(s.pattern)
 	}
 	entries, err := os.ReadDir(s.pattern)

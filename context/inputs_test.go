@@ -4,6 +4,7 @@ import (
 	stdctx "context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -72,22 +73,32 @@ func TestTextFileStreamTakesEachNewFileOnce(t *testing.T) {
 	require.Equal(t, [][]string{{"a1", "a2"}, {"b1"}, {}}, got)
 }
 
+// A missing directory is reported, with the batch time, and the stream
+// goes on; so is the directory of a glob (filepath.Glob alone finds
+// nothing there and says nothing).
 func TestTextFileStreamReportsMissingDirAndGoesOn(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "later")
-	h := dstreamtest.NewHarness(t, time.Second)
-	errs := &errorListener{}
-	h.Context().AddStreamingListener(errs)
-	out := dstreamtest.Collect(context.TextFileStream(h.Context(), dir))
-	h.Start()
-	h.Step()
-	require.NoError(t, os.Mkdir(dir, 0o755))
-	writeAt(t, dir, "x", "x\n", h.Clock().Now().Add(time.Second))
-	h.Step()
-	h.Stop()
-	require.Equal(t, [][]string{{}, {"x"}}, out.Batches())
-	require.NotEmpty(t, errs.all())
-	require.Contains(t, errs.all()[0].LastErrorMessage, dir)
-	require.Contains(t, errs.all()[0].LastErrorMessage, "1000 ms")
+	for _, glob := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "later")
+		pattern := dir
+		if glob {
+			pattern = filepath.Join(dir, "*.txt")
+		}
+		h := dstreamtest.NewHarness(t, time.Second)
+		errs := &errorListener{}
+		h.Context().AddStreamingListener(errs)
+		out := dstreamtest.Collect(context.TextFileStream(h.Context(), pattern))
+		h.Start()
+		h.Step()
+		require.NoError(t, os.Mkdir(dir, 0o755))
+		writeAt(t, dir, "x.txt", "x\n", h.Clock().Now().Add(time.Second))
+		h.Step()
+		h.Stop()
+		require.Equal(t, [][]string{{}, {"x"}}, out.Batches(), "glob %v", glob)
+		require.NotEmpty(t, errs.all(), "glob %v", glob)
+		require.Contains(t, errs.all()[0].LastErrorMessage, dir)
+		require.Contains(t, errs.all()[0].LastErrorMessage, "1000 ms")
+		require.ErrorIs(t, errs.all()[0].LastError, fs.ErrNotExist)
+	}
 }
 
 func TestFileStreamSkipsFileThatFailsToParse(t *testing.T) {
