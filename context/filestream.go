@@ -38,7 +38,10 @@ func WithFileFilter(keep func(path string) bool) FileOption {
 }
 
 // WithNewFilesOnly(false) also takes the files already in the directory
-// when the stream is created. The default, true, ignores them, as Spark does.
+// when the stream is created, those modified within the remember window
+// before the first batch (WithFileRemember, 60 s by default), as Spark's
+// newFilesOnly = false does; older ones are never taken. The default, true,
+// ignores every file there at the start.
 func WithNewFilesOnly(newOnly bool) FileOption {
 	return fileOptionFunc(func(c *fileConfig) { c.newFilesOnly = newOnly })
 }
