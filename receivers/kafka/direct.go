@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -66,9 +67,13 @@ type DirectStream[K, V any] struct {
 	skipped   int64
 	closers   []func()
 	committer *committer
-	started   bool
-	stopped   bool
-	workers   sync.WaitGroup
+	// failedFrom holds, per partition, the first offset of the earliest
+	// failed batch's range: automatic commits stop there, so a program
+	// restarted from the group reads the failed records again.
+	failedFrom map[TopicPartition]int64
+	started    bool
+	stopped    bool
+	workers    sync.WaitGroup
 
 	// generatedRanges holds the ranges of the batches generated since the
 	// recovery point (GeneratedPositions), by batch time (Unix ns), and
@@ -88,8 +93,13 @@ type DirectStream[K, V any] struct {
 
 // batchRanges is what one batch took.
 type batchRanges struct {
-	time    time.Time // the batch time, for errors
-	ranges  []OffsetRange
+	time   time.Time // the batch time, for errors
+	ranges []OffsetRange
+	// next is where every partition known stands after the batch (the
+	// ranges' ends, and the others where they were): its checkpoint
+	// position. A partition missing from one batch (its topic's metadata
+	// failed for a moment) is still in it.
+	next    map[TopicPartition]int64
 	rddID   int64
 	skipped map[TopicPartition]map[int64]bool // offsets skipped by decoding
 }
@@ -133,7 +143,7 @@ func NewDirectStream[K, V any](ssc *streaming.StreamingContext, brokers []string
 	s := &DirectStream[K, V]{
 		ssc: ssc, brokers: slices.Clone(brokers), strategy: strategy, keys: keys, values: values,
 		cfg: cfg, log: cfg.logger, interval: ssc.BatchInterval(),
-		next: map[TopicPartition]int64{}, batches: map[int64]*batchRanges{}, missing: map[string]bool{},
+		next: map[TopicPartition]int64{}, batches: map[int64]*batchRanges{}, missing: map[string]bool{}, failedFrom: map[TopicPartition]int64{},
 		topicIDs: map[string]kadm.TopicID{}, generatedRanges: map[int64][]OffsetRange{},
 	}
 	if cfg.backpressure {
@@ -310,8 +320,20 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 		ranges, err = s.nextRanges(ctx)
 	}
 	if err != nil {
+		if runCtx.Err() == nil {
+			// The batch is generated, failed: a restart runs it again with
+			// what it read now (nothing, or its replayed ranges), not with
+			// fresh ranges from the recovery point's position, which would
+			// overlap the next batch's.
+			if !replayed {
+				ranges = nil
+			}
+			s.mu.Lock()
+			s.rememberGenerated(batchTime, ranges)
+			s.mu.Unlock()
+		}
 		var kafkaErr *kerr.Error
-		if runCtx.Err() == nil && !errors.Is(err, ErrLogTruncated) && (ctx.Err() != nil || !errors.As(err, &kafkaErr)) {
+		if runCtx.Err() == nil && !errors.Is(err, ErrLogTruncated) && !errors.Is(err, ErrUnknownPartition) && (ctx.Err() != nil || !errors.As(err, &kafkaErr)) {
 			// Not an answer from a broker: a timeout or a connection error.
 			err = fmt.Errorf("%w: %w", ErrBrokerUnreachable, err)
 		}
@@ -329,6 +351,7 @@ func (s *DirectStream[K, V]) Compute(batchTime time.Time) (*rdd.RDD[Record[K, V]
 	for _, o := range ranges {
 		s.next[o.TopicPartition()] = o.UntilOffset
 	}
+	b.next = maps.Clone(s.next)
 	s.generated = true
 	s.batches[batchTime.UnixNano()] = b
 	s.rememberGenerated(batchTime, ranges)
@@ -458,23 +481,23 @@ func (s *DirectStream[K, V]) nextRanges(ctx context.Context) ([]OffsetRange, err
 	ranges := make([]OffsetRange, 0, len(parts))
 	lag := map[TopicPartition]int64{}
 	for _, tp := range parts {
-		lo, ok := ends.Lookup(tp.Topic, tp.Partition)
-		if !ok || lo.Err != nil {
-			return nil, fmt.Errorf("%w: end offset of %s: %v", ErrListOffsets, tp, lo.Err)
+		end, err := listedOffset(ends, tp, "end offset")
+		if err != nil {
+			return nil, err
 		}
 		f := from[tp]
 		if ids, ok := recreated[tp.Topic]; ok {
 			return nil, s.markTruncated(fmt.Errorf("%w: %s: topic recreated (topic ID %s, was %s): the stream was at offset %d, the new log ends at offset %d: restart from a valid position",
-				ErrLogTruncated, tp, ids[1], ids[0], f, lo.Offset))
+				ErrLogTruncated, tp, ids[1], ids[0], f, end))
 		}
-		if f > lo.Offset {
+		if f > end {
 			// The topic was recreated or its log truncated: waiting for the
 			// log to grow past f would skip the new records before it.
 			return nil, s.markTruncated(fmt.Errorf("%w: %s: start offset %d is after the end offset %d; the topic was recreated or truncated, or the starting offset is wrong: restart from a valid position",
-				ErrLogTruncated, tp, f, lo.Offset))
+				ErrLogTruncated, tp, f, end))
 		}
-		ranges = append(ranges, OffsetRange{Topic: tp.Topic, Partition: tp.Partition, FromOffset: f, UntilOffset: lo.Offset})
-		lag[tp] = lo.Offset - f
+		ranges = append(ranges, OffsetRange{Topic: tp.Topic, Partition: tp.Partition, FromOffset: f, UntilOffset: end})
+		lag[tp] = end - f
 	}
 	if limits := s.maxMessagesPerPartition(lag); limits != nil {
 		for i := range ranges {
@@ -656,12 +679,12 @@ func (s *DirectStream[K, V]) startOffsets(ctx context.Context, parts []TopicPart
 		return nil, fmt.Errorf("%w: starting offsets: %w", ErrListOffsets, err)
 	}
 	for _, tp := range unknown {
-		lo, ok := listed.Lookup(tp.Topic, tp.Partition)
-		if !ok || lo.Err != nil {
-			return nil, fmt.Errorf("%w: starting offset of %s: %v", ErrListOffsets, tp, lo.Err)
+		off, err := listedOffset(listed, tp, "starting offset")
+		if err != nil {
+			return nil, err
 		}
-		from[tp] = lo.Offset
-		s.log.Info("partition starts", "partition", tp.String(), "offset", lo.Offset)
+		from[tp] = off
+		s.log.Info("partition starts", "partition", tp.String(), "offset", off)
 	}
 	return from, nil
 }
@@ -763,11 +786,29 @@ func (s *DirectStream[K, V]) BatchCompleted(info streaming.BatchInfo) {
 		return
 	}
 	if err := info.Err(); err != nil {
-		s.log.Warn("batch failed; its offsets are not committed", "batch", dstream.FormatTime(info.BatchTime), "error", err)
+		s.log.Warn("batch failed; its offsets are not committed, nor those after them", "batch", dstream.FormatTime(info.BatchTime), "error", err)
+		s.mu.Lock()
+		for _, o := range b.ranges {
+			if f, ok := s.failedFrom[o.TopicPartition()]; o.Count() > 0 && (!ok || o.FromOffset < f) {
+				s.failedFrom[o.TopicPartition()] = o.FromOffset
+			}
+		}
+		s.mu.Unlock()
 		return
 	}
 	if c != nil && s.cfg.commitOnCompletion {
-		c.enqueue(b.ranges, nil)
+		ranges := b.ranges
+		s.mu.Lock()
+		if len(s.failedFrom) > 0 {
+			ranges = slices.Clone(ranges)
+			for i, o := range ranges {
+				if f, ok := s.failedFrom[o.TopicPartition()]; ok && o.UntilOffset > f {
+					ranges[i].UntilOffset = f // the commit is the next offset to read
+				}
+			}
+		}
+		s.mu.Unlock()
+		c.enqueue(ranges, nil)
 	}
 	if est != nil {
 		if rate, ok := est.Compute(info.ProcessingEndTime, info.InputRecords[s.ID()], info.ProcessingDelay(), info.SchedulingDelay()); ok {
@@ -812,4 +853,18 @@ func OffsetRangesOf[T any](r *rdd.RDD[T]) ([]OffsetRange, bool) {
 		return nil, false
 	}
 	return slices.Clone(v.([]OffsetRange)), true
+}
+
+// listedOffset returns tp's offset in a broker's answer, what naming it in
+// the error: the partition's own Kafka error, or ErrUnknownPartition when
+// the answer does not have it.
+func listedOffset(listed kadm.ListedOffsets, tp TopicPartition, what string) (int64, error) {
+	lo, ok := listed.Lookup(tp.Topic, tp.Partition)
+	switch {
+	case !ok:
+		return 0, fmt.Errorf("%w: %s of %s: %w", ErrListOffsets, what, tp, ErrUnknownPartition)
+	case lo.Err != nil:
+		return 0, fmt.Errorf("%w: %s of %s: %w", ErrListOffsets, what, tp, lo.Err)
+	}
+	return lo.Offset, nil
 }

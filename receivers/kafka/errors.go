@@ -26,6 +26,11 @@ var (
 	// listed; the batch fails and nothing is consumed, so the next batch
 	// starts where this one would have.
 	ErrListOffsets = errors.New("kafka: listing offsets failed")
+
+	// ErrUnknownPartition is wrapped, with ErrListOffsets, when the broker's
+	// answer has no offsets for a partition the stream reads: an assigned
+	// partition that does not exist, say.
+	ErrUnknownPartition = errors.New("kafka: partition unknown to the broker")
 	// ErrFetch is returned by a task that could not read its offset range
 	// within the bound set by WithFetchTimeout.
 	ErrFetch = errors.New("kafka: fetching an offset range failed")

@@ -100,8 +100,12 @@ func defaultConfig() config {
 // WithGroup sets the consumer group (Spark's group.id): partitions with no
 // other starting offset start from the group's committed offsets, and after
 // every batch that completes without failure its offsets are committed to
-// the group (Spark's commitAsync after the outputs). The default is no
-// group: nothing is read from or committed to Kafka's offset store.
+// the group (Spark's commitAsync after the outputs). A failed batch's
+// offsets are not committed, nor, for its partitions, any later batch's
+// past them (with WithContinueOnBatchFailure the stream goes on, but a
+// program restarted from the group reads the failed records again). The
+// default is no group: nothing is read from or committed to Kafka's offset
+// store.
 func WithGroup(group string) Option {
 	return optionFunc(func(c *config) { c.group, c.commitOnCompletion = group, true })
 }

@@ -40,32 +40,42 @@ type partitionNext struct {
 
 // CheckpointPosition returns, as msgpack, where every partition stands
 // after the batch at batchTime: the end of the batch's range for each
-// partition it read. A stream restored from it with RestorePosition starts
+// partition it read, and for each other partition known then where it
+// stood (one missing from the batch, its topic's metadata failing for a
+// moment, is not read again from its earliest offset after a restart). A stream restored from it with RestorePosition starts
 // exactly after that batch. The checkpoint of the context calls it
 // (context.CheckpointedInput) when it checkpoints the batch.
 func (s *DirectStream[K, V]) CheckpointPosition(batchTime time.Time) ([]byte, error) {
-	ranges, err := s.OffsetRanges(batchTime)
-	if err != nil {
-		return nil, err
-	}
-	pos := position{Version: positionVersion, Partitions: make([]partitionNext, len(ranges))}
-	for i, o := range ranges {
-		pos.Partitions[i] = partitionNext{o.Topic, o.Partition, o.UntilOffset}
-	}
 	s.mu.Lock()
-	pos.TopicIDs = s.knownTopicIDs(ranges, nil)
+	b, ok := s.batches[batchTime.UnixNano()]
+	if !ok {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("kafka: position of batch %s: %w %s", dstream.FormatTime(batchTime), ErrUnknownBatch, dstream.FormatTime(batchTime))
+	}
+	pos := position{Version: positionVersion, Partitions: make([]partitionNext, 0, len(b.next))}
+	var topics []OffsetRange // a range per partition, for its topic's ID
+	for tp, next := range b.next {
+		pos.Partitions = append(pos.Partitions, partitionNext{tp.Topic, tp.Partition, next})
+		topics = append(topics, OffsetRange{Topic: tp.Topic, Partition: tp.Partition})
+	}
+	pos.TopicIDs = s.knownTopicIDs(topics, nil)
 	s.mu.Unlock()
-	b, err := msgpack.Marshal(&pos)
+	slices.SortFunc(pos.Partitions, func(a, b partitionNext) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	slices.SortFunc(pos.TopicIDs, func(a, b topicID) int { return cmp.Compare(a.Topic, b.Topic) })
+	out, err := msgpack.Marshal(&pos)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: position of batch %s: %w", dstream.FormatTime(batchTime), err)
 	}
-	return b, nil
+	return out, nil
 }
 
 // RestorePosition makes the stream start where a position written by
 // CheckpointPosition says, before Start: partitions it names start at its
-// offsets, partitions it does not name (added since) at their earliest
-// offset. It wins over the strategy's offsets and the group's. The topic
+// offsets; partitions it does not name (added since) at the strategy's
+// offsets for them, else the group's committed ones (WithGroup), else their
+// earliest offset. It wins over the strategy's offsets and the group's. The topic
 // IDs it holds are taken as the ones the stream saw: a topic whose ID
 // differs now was recreated while the program was down, and its batches
 // fail with ErrLogTruncated.

@@ -25,17 +25,17 @@ func (c *completedBatches) OnBatchCompleted(b streaming.BatchInfo) { c.ch <- b }
 func batchAt(s int) time.Time { return time.UnixMilli(int64(s) * 1000).UTC() }
 
 // life is one run of a program built by GetOrCreate on dir, on a manual
-// clock reading now at the start.
+// clock reading now at the start, with the context options opts.
 type life struct {
 	ssc   *streaming.StreamingContext
 	clock *streaming.ManualClock
 	done  chan streaming.BatchInfo
 }
 
-func startLife(t *testing.T, dir string, now time.Duration, setup func(*streaming.StreamingContext) error) *life {
+func startLife(t *testing.T, dir string, now time.Duration, setup func(*streaming.StreamingContext) error, opts ...streaming.Option) *life {
 	t.Helper()
 	l := &life{clock: streaming.NewManualClock(time.UnixMilli(now.Milliseconds())), done: make(chan streaming.BatchInfo, 64)}
-	ssc, err := streaming.GetOrCreate(dir, setup, time.Second, streaming.WithClock(l.clock))
+	ssc, err := streaming.GetOrCreate(dir, setup, time.Second, append([]streaming.Option{streaming.WithClock(l.clock)}, opts...)...)
 	require.NoError(t, err)
 	l.ssc = ssc
 	ssc.AddStreamingListener(&completedBatches{ch: l.done})
