@@ -189,13 +189,43 @@ func (s *DirectStream[K, V]) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.client, s.admin, s.runCtx, s.cancel, s.started = cl, kadm.NewClient(cl), runCtx, cancel, true
 	if s.cfg.group != "" {
 		s.committer = newCommitter(s.admin, s.cfg.group, s.log)
 		s.workers.Go(s.committer.run)
 	}
+	fresh := s.restored == nil && s.replay == nil
+	s.mu.Unlock()
+	if fresh {
+		s.fixStartOffsets(ctx)
+	}
 	return nil
+}
+
+// fixStartOffsets fixes, at Start, where the partitions known then start
+// (the strategy's offsets, the group's, or the latest or earliest), as
+// Spark's DirectKafkaInputDStream.start does: records written between
+// Start and the first batch are that batch's. If the brokers do not answer
+// in time, the first batch fixes them instead.
+func (s *DirectStream[K, V]) fixStartOffsets(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.requestTimeout)
+	defer cancel()
+	parts, _, err := s.partitions(ctx)
+	var from map[TopicPartition]int64
+	if err == nil {
+		from, err = s.startOffsets(ctx, parts)
+	}
+	if err != nil {
+		s.log.Warn("starting offsets not listed at start; the first batch lists them", "error", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tp, o := range from {
+		if _, ok := s.next[tp]; !ok {
+			s.next[tp] = o
+		}
+	}
 }
 
 // pingWithBackoff pings until a broker answers, backing off from 50ms to 2s,

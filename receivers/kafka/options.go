@@ -142,8 +142,9 @@ func WithBackpressure() Option { return optionFunc(func(c *config) { c.backpress
 
 // WithStartFromEarliest starts partitions that have no other starting
 // offset at their earliest offset (Spark's auto.offset.reset=earliest). The
-// default is the latest offset, for the partitions known at the first batch
-// of a stream that resumes nothing; partitions discovered later, or missing
+// default is the latest offset, for the partitions known at Start (the
+// first batch's, if the brokers did not answer then) of a stream that
+// resumes nothing; partitions discovered later, or missing
 // from a restored or committed position, always start at their earliest
 // offset so that no record written before they were seen is lost.
 func WithStartFromEarliest() Option {

@@ -152,3 +152,19 @@ func TestFailedBatchIsNotCommittedByTheNextBatch(t *testing.T) {
 	h.Stop()
 	require.Equal(t, map[int32]int64{0: 5}, committed(t, c, "g", "t"), "offsets [5,10) were never processed")
 }
+
+// With the default start (the latest offsets), records written after Start
+// and before the first batch are the first batch's: the start offsets are
+// fixed at Start, as Spark's DirectKafkaInputDStream.start does.
+func TestLatestOffsetsAreFixedAtStart(t *testing.T) {
+	c := newCluster(t, 1, "t")
+	produce(t, c, "t", []int32{0}, 0, 3)
+	h := dstreamtest.NewHarness(t, time.Second)
+	_, col := newStream(t, h, c, kafka.Subscribe([]string{"t"}, nil))
+	h.Start()
+	produce(t, c, "t", []int32{0}, 3, 4) // after Start, before the first batch
+	b := h.Step()
+	recs, ranges := col.batch(b.BatchTime)
+	require.Equal(t, []kafka.OffsetRange{{"t", 0, 3, 7}}, ranges)
+	require.Len(t, recs, 4)
+}
