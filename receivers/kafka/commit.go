@@ -18,9 +18,10 @@ import (
 // without group membership (generation -1), as Kafka allows for a group
 // with no active member.
 type committer struct {
-	admin *kadm.Client
-	group string
-	log   hclog.Logger
+	admin   *kadm.Client
+	group   string
+	timeout time.Duration // of one commit request (WithRequestTimeout)
+	log     hclog.Logger
 
 	mu        sync.Mutex
 	pending   map[TopicPartition]int64
@@ -31,8 +32,8 @@ type committer struct {
 	failures  int64
 }
 
-func newCommitter(admin *kadm.Client, group string, log hclog.Logger) *committer {
-	return &committer{admin: admin, group: group, log: log, pending: map[TopicPartition]int64{},
+func newCommitter(admin *kadm.Client, group string, timeout time.Duration, log hclog.Logger) *committer {
+	return &committer{admin: admin, group: group, timeout: timeout, log: log, pending: map[TopicPartition]int64{},
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
@@ -91,7 +92,7 @@ func (c *committer) flush() {
 	if len(pending) == 0 && len(callbacks) == 0 {
 		return
 	}
-	err := commitOffsets(c.admin, c.group, pending)
+	err := commitOffsets(c.admin, c.group, pending, c.timeout)
 	if err != nil {
 		c.mu.Lock()
 		c.failures++
@@ -110,8 +111,9 @@ func (c *committer) flush() {
 	}
 }
 
-// commitOffsets commits offsets to group outside any group generation.
-func commitOffsets(admin *kadm.Client, group string, offsets map[TopicPartition]int64) error {
+// commitOffsets commits offsets to group outside any group generation,
+// waiting at most timeout for the broker.
+func commitOffsets(admin *kadm.Client, group string, offsets map[TopicPartition]int64, timeout time.Duration) error {
 	if len(offsets) == 0 {
 		return nil
 	}
@@ -119,7 +121,7 @@ func commitOffsets(admin *kadm.Client, group string, offsets map[TopicPartition]
 	for tp, o := range offsets {
 		os.Add(kadm.Offset{Topic: tp.Topic, Partition: tp.Partition, At: o, LeaderEpoch: -1})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	resps, err := admin.CommitOffsets(ctx, group, os)
 	if err == nil {

@@ -191,7 +191,7 @@ func (s *DirectStream[K, V]) Start(ctx context.Context) error {
 	s.mu.Lock()
 	s.client, s.admin, s.runCtx, s.cancel, s.started = cl, kadm.NewClient(cl), runCtx, cancel, true
 	if s.cfg.group != "" {
-		s.committer = newCommitter(s.admin, s.cfg.group, s.log)
+		s.committer = newCommitter(s.admin, s.cfg.group, s.cfg.requestTimeout, s.log)
 		s.workers.Go(s.committer.run)
 	}
 	fresh := s.restored == nil && s.replay == nil

@@ -177,7 +177,8 @@ func WithStartTimeout(d time.Duration) Option {
 // WithRequestTimeout bounds the metadata and offset requests of one batch
 // (franz-go retries inside it); past it the batch fails with ErrListOffsets
 // and ErrBrokerUnreachable, and the next batch starts where it would have.
-// The default is 30s.
+// It also bounds each offset commit, the last one at Stop included. The
+// default is 30s.
 func WithRequestTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.requestTimeout = d })
 }

@@ -214,7 +214,7 @@ func (w *txnWriter[T, K, V]) writeBatch(ctx context.Context, r *rdd.RDD[T], batc
 		for _, o := range ranges {
 			untils[o.TopicPartition()] = o.UntilOffset
 		}
-		if err := commitOffsets(w.src.admin, w.src.cfg.group, untils); err != nil {
+		if err := commitOffsets(w.src.admin, w.src.cfg.group, untils, w.src.cfg.requestTimeout); err != nil {
 			return fmt.Errorf("%w: batch %s: %w", ErrTransaction, dstream.FormatTime(batchTime), err)
 		}
 	}
