@@ -2,6 +2,10 @@ package dstream_test
 
 import (
 	"bytes"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sluice-io/sluice/context"
 	"github.com/sluice-io/sluice/dstream"
 	"github.com/sluice-io/sluice/dstream/dstreamtest"
 	"github.com/sluice-io/sluice/rdd"
@@ -67,4 +72,35 @@ func TestPrintNegativeCount(t *testing.T) {
 	h.Stop()
 	require.Equal(t, strings.Join([]string{
 		"-------------------------------------------", "Time: 1000 ms", "-------------------------------------------", "...", "", ""}, "\n"), buf.String())
+}
+
+// panickyString's String panics for 2.
+type panickyString int
+
+func (p panickyString) String() string {
+	if p == 2 {
+		panic("boom in String")
+	}
+	return "fine"
+}
+
+// A String method that panics fails Print's batch (and SaveAsTextFiles'),
+// naming the operation and the batch, instead of fmt printing
+// "%!v(PANIC=...)" and the batch succeeding.
+func TestPrintAndSaveFailOnPanickingString(t *testing.T) {
+	dir := t.TempDir()
+	for _, out := range []func(d dstream.DStream[panickyString]){
+		func(d dstream.DStream[panickyString]) { d.Fprint(io.Discard, 10) },
+		func(d dstream.DStream[panickyString]) { d.SaveAsTextFiles(filepath.Join(dir, "out"), "") },
+	} {
+		h := dstreamtest.NewHarness(t, time.Second, context.WithContinueOnBatchFailure())
+		out(dstreamtest.Input(h, [][]panickyString{{1, 2}}))
+		h.Start()
+		b := h.Step()
+		h.Stop()
+		require.ErrorContains(t, b.Err(), "user function panicked: boom in String") // dstream's (Print) or rdd's (the save's task)
+		require.ErrorContains(t, b.Err(), "1000 ms")
+	}
+	_, err := os.Stat(filepath.Join(dir, "out-1000"))
+	require.ErrorIs(t, err, fs.ErrNotExist)
 }

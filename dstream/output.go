@@ -93,7 +93,8 @@ func (d DStream[T]) Fprint(w io.Writer, n int) {
 		fmt.Fprintf(&b, "Time: %s\n", FormatTime(t))
 		b.WriteString("-------------------------------------------\n")
 		for _, x := range first[:min(max(n, 0), len(first))] {
-			fmt.Fprintln(&b, x)
+			b.WriteString(rdd.Format(x)) // a panicking String fails the batch
+			b.WriteByte('\n')
 		}
 		if len(first) > n {
 			b.WriteString("...\n")

@@ -3,6 +3,7 @@ package rdd
 import (
 	"context"
 	"fmt"
+	"strings"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -153,6 +154,11 @@ func describeRecord(x any) string {
 		s = fmt.Sprintf("%q", str)
 	} else {
 		s = fmt.Sprintf("%v", x)
+		if strings.Contains(s, "(PANIC=") {
+			// Its String method panicked (perhaps what failed the task):
+			// Go syntax shows it without calling String.
+			s = fmt.Sprintf("%#v", x)
+		}
 	}
 	if len(s) <= maxRecordBytes {
 		return s

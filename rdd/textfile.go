@@ -178,7 +178,8 @@ func readSplit(tc *taskContext, s fileSplit, yield func(string) bool) error {
 
 // SaveAsTextFile writes the RDD as a directory of text files, Spark's
 // saveAsTextFile: part-00000, part-00001, ... one per partition, holding
-// each element formatted with fmt.Sprint on its own line (so a Pair is
+// each element formatted with Format (fmt.Sprint's format, but a panicking
+// String method fails the task) on its own line (so a Pair is
 // written as (key,value)), and an empty _SUCCESS file once every part is
 // written. Each part is written under a hidden temporary name and renamed
 // when complete, so readers such as TextFile never see half a part. An
@@ -190,12 +191,7 @@ func (r *RDD[T]) SaveAsTextFile(ctx context.Context, dir string) error {
 	return saveParts(ctx, r, "SaveAsTextFile", dir, func(w *bufio.Writer) func(T) error {
 		return func(x T) error {
 			var err error
-			switch v := any(x).(type) {
-			case string:
-				_, err = w.WriteString(v)
-			default:
-				_, err = fmt.Fprint(w, x)
-			}
+			_, err = w.WriteString(Format(x))
 			if err == nil {
 				err = w.WriteByte('\n')
 			}
@@ -236,8 +232,10 @@ func saveParts[T any](ctx context.Context, r *RDD[T], op, dir string, encoder fu
 		w := bufio.NewWriterSize(f, 64<<10)
 		encode := encoder(w)
 		var encErr error
+		var cur T
+		track(tc, self, &cur)
 		err = r.iterate(tc, p, func(x T) bool {
-			tc.op = self
+			tc.op, cur = self, x
 			encErr = encode(x)
 			return encErr == nil
 		})

@@ -2,6 +2,7 @@ package rdd
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -228,3 +229,40 @@ func TestSaveFailsWhenFsyncFails(t *testing.T) {
 	require.NoError(t, Parallelize([]int{1, 2}, 2).SaveAsObjectFile(context.Background(), filepath.Join(t.TempDir(), "objs")))
 	require.EqualValues(t, 6, calls.Load())
 }
+
+// badString's String panics for 2.
+type badString int
+
+func (b badString) String() string {
+	if b == 2 {
+		panic("boom in String")
+	}
+	return fmt.Sprintf("ok%d", int(b))
+}
+
+// A String method that panics fails the save, naming the record, instead
+// of fmt writing "%!v(PANIC=...)" into the part and the save succeeding;
+// inside a Pair too.
+func TestSaveAsTextFileFailsOnPanickingString(t *testing.T) {
+	for _, r := range []*RDD[any]{
+		Map(Parallelize([]badString{1, 2}, 1), func(b badString) any { return b }),
+		Map(Parallelize([]badString{1, 2}, 1), func(b badString) any { return KV("k", b) }),
+	} {
+		dir := filepath.Join(t.TempDir(), "out")
+		err := r.SaveAsTextFile(context.Background(), dir)
+		require.ErrorIs(t, err, ErrUserPanic)
+		require.ErrorContains(t, err, "boom in String")
+		require.ErrorContains(t, err, "SaveAsTextFile")
+		require.ErrorContains(t, err, "record ")
+		_, statErr := os.Stat(dir)
+		require.ErrorIs(t, statErr, fs.ErrNotExist)
+	}
+	require.Equal(t, "(k,ok1)", KV("k", badString(1)).String())
+	require.Equal(t, "Some(ok1)", Some(badString(1)).String())
+	var nilStringer *badPointer
+	require.Equal(t, "<nil>", Format(nilStringer))
+}
+
+type badPointer struct{ s string }
+
+func (b *badPointer) String() string { return b.s }
