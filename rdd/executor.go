@@ -3,9 +3,9 @@ package rdd
 import (
 	"context"
 	"fmt"
-	"strings"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
