@@ -437,6 +437,11 @@ func TestSlice(t *testing.T) {
 		require.Equal(t, []int{1, 2}, fromSlice(1000, 2000))
 		require.Equal(t, []int{2, 3, 4}, fromSlice(2000, 4000))
 		require.Equal(t, []int{2, 3, 4}, fromSlice(2500, 4999), "bounds are aligned down to the slide")
+		// From the zero time.Time, "the beginning": it walked every second
+		// since year 1.
+		rs, err := stream.Slice(time.Time{}, time.UnixMilli(4000))
+		require.NoError(t, err)
+		require.Len(t, rs, 4)
 	})
 	t.Run("slice - has not been initialized", func(t *testing.T) {
 		h := dstreamtest.NewHarness(t, time.Second)

@@ -72,7 +72,11 @@ func configure(g *Graph, op string, opts []Option, takes optionKind) opConfig {
 }
 
 // WithPartitions hash-partitions the operation's output into n partitions.
-// The default is the parent RDD's partitioning, as in Spark.
+// The default is Spark core's defaultPartitioner over the batch's RDDs: a
+// parent's partitioner if one fits, else hash partitioning over as many
+// partitions as the largest parent has. (Spark Streaming's pair operations
+// hash over the default parallelism instead; windowed and stateful
+// operations here do, see their docs.)
 func WithPartitions(n int) Option {
 	return optionFunc(func(c *opConfig) { c.partitions, c.partitioner, c.set = n, nil, c.set|optPartitioning })
 }

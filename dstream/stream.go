@@ -275,11 +275,14 @@ func (d DStream[T]) Slice(from, to time.Time) ([]*rdd.RDD[T], error) {
 		}
 		return t.Add(-rem)
 	}
+	if from.Before(zero) {
+		// No RDD before the zero time: start there, not a slide at a time
+		// from, say, time.Time{} (60 billion steps, and an offset from zero
+		// that saturates).
+		from = zero
+	}
 	var out []*rdd.RDD[T]
 	for t := align(from); !t.After(align(to)); t = t.Add(s.slide) {
-		if t.Before(zero) {
-			continue
-		}
 		r, err := s.getOrCompute(t)
 		if err != nil {
 			return nil, err

@@ -34,7 +34,7 @@ type Harness struct {
 	tb        testing.TB
 	ssc       *context.StreamingContext
 	clock     *context.ManualClock
-	completed chan context.BatchInfo
+	completed *completionListener
 	stopOnce  sync.Once
 }
 
@@ -48,18 +48,47 @@ func NewHarness(tb testing.TB, batch time.Duration, opts ...context.Option) *Har
 	if err != nil {
 		tb.Fatalf("dstreamtest: %v", err)
 	}
-	h := &Harness{tb: tb, ssc: ssc, clock: clock, completed: make(chan context.BatchInfo, 1024)}
-	ssc.AddStreamingListener(&completionListener{ch: h.completed})
+	h := &Harness{tb: tb, ssc: ssc, clock: clock, completed: &completionListener{byTime: map[int64]context.BatchInfo{}, added: make(chan struct{}, 1)}}
+	ssc.AddStreamingListener(h.completed)
 	tb.Cleanup(h.Stop)
 	return h
 }
 
+// completionListener records the completed batches by time. It never
+// blocks the listener bus (a bus that blocks stalls Stop), however many
+// batches complete without a Step (a test advancing the clock itself).
 type completionListener struct {
 	context.NoopListener
-	ch chan context.BatchInfo
+	mu     sync.Mutex
+	byTime map[int64]context.BatchInfo
+	added  chan struct{} // signalled, without blocking, after each completion
 }
 
-func (l *completionListener) OnBatchCompleted(b context.BatchInfo) { l.ch <- b }
+func (l *completionListener) OnBatchCompleted(b context.BatchInfo) {
+	l.mu.Lock()
+	l.byTime[b.BatchTime.UnixNano()] = b
+	l.mu.Unlock()
+	select {
+	case l.added <- struct{}{}:
+	default:
+	}
+}
+
+// take returns and forgets the completion of batch t, forgetting those
+// before it too.
+func (l *completionListener) take(t time.Time) (context.BatchInfo, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.byTime[t.UnixNano()]
+	if ok {
+		for bt := range l.byTime {
+			if bt <= t.UnixNano() {
+				delete(l.byTime, bt)
+			}
+		}
+	}
+	return b, ok
+}
 
 // Context returns the harness's streaming context.
 func (h *Harness) Context() *context.StreamingContext { return h.ssc }
@@ -96,6 +125,14 @@ func (h *Harness) Step() context.BatchInfo {
 	return b
 }
 
+// mustStep is Step failing the test when the batch failed too.
+func (h *Harness) mustStep() {
+	h.tb.Helper()
+	if err := h.Step().Err(); err != nil {
+		h.tb.Fatalf("dstreamtest: %v", err)
+	}
+}
+
 // TryStep is Step returning an error instead of failing the test.
 func (h *Harness) TryStep() (context.BatchInfo, error) {
 	h.clock.Advance(h.ssc.BatchInterval())
@@ -103,19 +140,15 @@ func (h *Harness) TryStep() (context.BatchInfo, error) {
 	timeout := time.NewTimer(StepTimeout)
 	defer timeout.Stop()
 	for {
+		if b, ok := h.completed.take(want); ok {
+			return b, nil
+		}
 		select {
-		case b := <-h.completed:
-			if b.BatchTime.Equal(want) {
-				return b, nil
-			}
+		case <-h.completed.added:
 		case <-h.ssc.Done():
 			// The last batch may have completed just before the stop.
-			select {
-			case b := <-h.completed:
-				if b.BatchTime.Equal(want) {
-					return b, fmt.Errorf("context stopped after batch %s: %w", dstream.FormatTime(want), h.ssc.AwaitTermination())
-				}
-			default:
+			if b, ok := h.completed.take(want); ok {
+				return b, fmt.Errorf("context stopped after batch %s: %w", dstream.FormatTime(want), h.ssc.AwaitTermination())
 			}
 			return context.BatchInfo{}, fmt.Errorf("context stopped before batch %s completed: %w", dstream.FormatTime(want), h.ssc.AwaitTermination())
 		case <-timeout.C:
@@ -205,7 +238,7 @@ func Run[T, U any](tb testing.TB, batch time.Duration, input [][]T,
 	out := Collect(build(Input(h, input)))
 	h.Start()
 	for range numBatches {
-		h.Step()
+		h.mustStep()
 	}
 	h.Stop()
 	return out.Batches()
@@ -219,7 +252,7 @@ func Run2[T1, T2, U any](tb testing.TB, batch time.Duration, input1 [][]T1, inpu
 	out := Collect(build(Input(h, input1), Input(h, input2)))
 	h.Start()
 	for range numBatches {
-		h.Step()
+		h.mustStep()
 	}
 	h.Stop()
 	return out.Batches()
