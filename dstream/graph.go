@@ -110,8 +110,9 @@ func (g *Graph) Start(zeroTime time.Time) error {
 		o.rememberFor(remember)
 	}
 	var err error
+	seen := map[node]bool{} // each stream once, however many paths lead to it
 	for _, o := range outputs {
-		if err = validateTree(o); err != nil {
+		if err = validateTree(o, seen); err != nil {
 			break
 		}
 	}
@@ -248,12 +249,16 @@ func clearTree(n node, t time.Time, seen map[node]bool) {
 	}
 }
 
-func validateTree(n node) error {
+func validateTree(n node, seen map[node]bool) error {
+	if seen[n] {
+		return nil
+	}
+	seen[n] = true
 	if err := n.validate(); err != nil {
 		return err
 	}
 	for _, p := range n.info().parents {
-		if err := validateTree(p); err != nil {
+		if err := validateTree(p, seen); err != nil {
 			return err
 		}
 	}

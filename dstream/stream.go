@@ -35,6 +35,12 @@ type streamInfo struct {
 	// parentExtra is added to remember for the parents: the window length
 	// for windowed streams.
 	parentExtra time.Duration
+	// pushed is the largest remember rememberFor has asked of the parents
+	// (pushedAny once it has): a stream reached by many paths passes a
+	// duration on once, not once per path (a graph of shared parents took
+	// time exponential in its depth to start).
+	pushed    time.Duration
+	pushedAny bool
 	// mustCheckpoint and checkpointInterval follow Spark's rules for
 	// stateful and inverse-window streams.
 	mustCheckpoint     bool
@@ -83,6 +89,11 @@ func (in *streamInfo) rememberFor(d time.Duration) {
 	in.mu.Lock()
 	in.remember = max(in.remember, d)
 	parentRemember := in.remember + in.parentExtra
+	if in.pushedAny && parentRemember <= in.pushed {
+		in.mu.Unlock()
+		return // the parents remember that long already
+	}
+	in.pushed, in.pushedAny = parentRemember, true
 	in.mu.Unlock()
 	for _, p := range in.parents {
 		p.rememberFor(parentRemember)
