@@ -210,9 +210,7 @@ func (g *Graph) Fingerprint() []checkpoint.StreamIdentity {
 	uses := map[string]int{}
 	for i, n := range streams {
 		in := n.info()
-		in.mu.Lock()
-		name := in.name
-		in.mu.Unlock()
+		name := in.streamName()
 		out[i] = checkpoint.StreamIdentity{ID: stableID(in.id, name, uses), Kind: in.kind, Name: name}
 	}
 	return out

@@ -273,7 +273,7 @@ func (g *Graph) Streams() []StreamInfo {
 	out := make([]StreamInfo, len(g.streams))
 	for i, s := range g.streams {
 		in := s.info()
-		out[i] = StreamInfo{ID: in.id, Kind: in.kind, Name: in.name}
+		out[i] = StreamInfo{ID: in.id, Kind: in.kind, Name: in.streamName()}
 	}
 	return out
 }

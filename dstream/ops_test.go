@@ -644,3 +644,32 @@ func TestStartWithSharedParentsVisitsEachStreamOnce(t *testing.T) {
 	require.Equal(t, [][]int{{1, 2}, {1, 2, 3}}, got)
 	require.Equal(t, 4*time.Second, in.RememberDuration(), "the window's 3 s on top of the stream's own batch")
 }
+
+// SetName while the graph reads names (errors, checkpoints, Streams) is not
+// a data race (go test -race): names are stored atomically.
+func TestSetNameWhileRunningIsNotARace(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	in := dstreamtest.Input(h, [][]int{{1}, {2}})
+	out := dstreamtest.Collect(in)
+	h.Start()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 1000 {
+			in.SetName(fmt.Sprint("input-", i))
+		}
+	}()
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+			_ = h.Context().Graph().Streams()
+		}
+	}
+	h.Step()
+	h.Step()
+	h.Stop()
+	require.Len(t, out.Batches(), 2)
+	require.Equal(t, "input-999", in.Name())
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-io/sluice/rdd"
@@ -23,7 +24,7 @@ type streamInfo struct {
 	graph   *Graph
 	id      int
 	kind    string
-	name    string
+	name    atomic.Pointer[string] // SetName's; read by describe, which runs under other locks
 	slide   time.Duration
 	parents []node
 
@@ -119,9 +120,17 @@ func (in *streamInfo) isTimeValid(t time.Time) bool {
 	return t.Sub(zero)%in.slide == 0
 }
 
+// streamName returns the name set with SetName, or "".
+func (in *streamInfo) streamName() string {
+	if p := in.name.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
 func (in *streamInfo) describe() string {
-	if in.name != "" {
-		return fmt.Sprintf("%s %q (stream %d)", in.kind, in.name, in.id)
+	if name := in.streamName(); name != "" {
+		return fmt.Sprintf("%s %q (stream %d)", in.kind, name, in.id)
 	}
 	return fmt.Sprintf("%s (stream %d)", in.kind, in.id)
 }
@@ -170,17 +179,13 @@ func (d DStream[T]) SlideDuration() time.Duration { return d.s.slide }
 // SetName names the stream for logs, errors and checkpoints, and returns it.
 // A name makes the stream's checkpoint identity independent of creation order.
 func (d DStream[T]) SetName(name string) DStream[T] {
-	d.s.mu.Lock()
-	d.s.name = name
-	d.s.mu.Unlock()
+	d.s.name.Store(&name)
 	return d
 }
 
 // Name returns the name set with SetName, or "".
 func (d DStream[T]) Name() string {
-	d.s.mu.Lock()
-	defer d.s.mu.Unlock()
-	return d.s.name
+	return d.s.streamName()
 }
 
 // Persist makes every RDD the stream generates keep its partitions in memory
