@@ -726,6 +726,9 @@ func (s *DirectStream[K, V]) maxMessagesPerPartition(lag map[TopicPartition]int6
 	s.mu.Lock()
 	rate := s.rateLimit
 	s.mu.Unlock()
+	if rate <= 0 && s.cfg.backpressure {
+		rate = s.cfg.initialRate // no estimate yet
+	}
 	return maxMessagesPerPartition(lag, rate, s.cfg.maxRatePerPartition, s.cfg.minRatePerPartition, s.interval)
 }
 

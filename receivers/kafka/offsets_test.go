@@ -54,6 +54,22 @@ func TestMaxRatePerPartitionBoundsEachBatch(t *testing.T) {
 	}
 }
 
+// Under backpressure, before the estimator has a rate, WithInitialRate
+// bounds the batches (Spark's backpressure.initialRate), shared by backlog:
+// 6 records/s over 2 s batches and a backlog of 30 and 10.
+func TestInitialRateBoundsTheFirstBatchUnderBackpressure(t *testing.T) {
+	c := newCluster(t, 2, "t")
+	produce(t, c, "t", []int32{0}, 0, 30)
+	produce(t, c, "t", []int32{1}, 0, 10)
+	h := dstreamtest.NewHarness(t, 2*time.Second)
+	_, col := newStream(t, h, c, kafka.Subscribe([]string{"t"}, nil), kafka.WithStartFromEarliest(),
+		kafka.WithBackpressure(), kafka.WithInitialRate(6))
+	h.Start()
+	b := h.Step()
+	_, ranges := col.batch(b.BatchTime)
+	require.Equal(t, []kafka.OffsetRange{{"t", 0, 0, 9}, {"t", 1, 0, 3}}, ranges)
+}
+
 func TestMaxMessagesPerPartitionWithBackpressure(t *testing.T) {
 	a, b := kafka.TopicPartition{"t", 0}, kafka.TopicPartition{"t", 1}
 	lag := map[kafka.TopicPartition]int64{a: 300, b: 100}

@@ -75,6 +75,7 @@ type config struct {
 	maxRatePerPartition float64
 	minRatePerPartition int64
 	backpressure        bool
+	initialRate         float64
 	startFromEarliest   bool
 	readCommitted       bool
 	skipBadRecords      bool
@@ -140,6 +141,15 @@ func WithMinRatePerPartition(recordsPerSecond int64) Option {
 // spark.streaming.backpressure.enabled). The default is off.
 func WithBackpressure() Option { return optionFunc(func(c *config) { c.backpressure = true }) }
 
+// WithInitialRate bounds the batches under WithBackpressure before the
+// estimator has a rate (the first batches, and after a restart) to
+// recordsPerSecond in all, shared among partitions by backlog, Spark's
+// spark.streaming.backpressure.initialRate. The default is no bound: the
+// first batch takes the whole backlog (or WithMaxRatePerPartition's share).
+func WithInitialRate(recordsPerSecond float64) Option {
+	return optionFunc(func(c *config) { c.initialRate = recordsPerSecond })
+}
+
 // WithStartFromEarliest starts partitions that have no other starting
 // offset at their earliest offset (Spark's auto.offset.reset=earliest). The
 // default is the latest offset, for the partitions known at Start (the
@@ -197,6 +207,8 @@ func (c *config) validate() error {
 	switch {
 	case c.maxRatePerPartition < 0:
 		return fmt.Errorf("%w: negative max rate per partition %v", ErrInvalidOption, c.maxRatePerPartition)
+	case c.initialRate < 0:
+		return fmt.Errorf("%w: negative initial rate %v", ErrInvalidOption, c.initialRate)
 	case c.minRatePerPartition < 1:
 		return fmt.Errorf("%w: min rate per partition must be at least 1, got %d", ErrInvalidOption, c.minRatePerPartition)
 	case c.startTimeout <= 0 || c.requestTimeout <= 0 || c.fetchTimeout <= 0:
