@@ -33,11 +33,17 @@ func (b Block[T]) Count() int { return len(b.Records) }
 
 // blockBuffer holds the block being built and the blocks cut but not allocated.
 type blockBuffer[T any] struct {
-	mu         sync.Mutex
-	streamID   int
-	nextSeq    int64
-	current    []T
-	pending    []Block[T]
+	mu       sync.Mutex
+	streamID int
+	nextSeq  int64
+	current  []T
+	pending  []Block[T]
+	// unlogged holds the sequence numbers of the pending blocks whose
+	// write-ahead log append failed when they were cut: allocate appends
+	// them again before it records the allocation, and fails while it
+	// cannot, so that no batch is given a block a restart could not
+	// replay.
+	unlogged   map[int64]bool
 	maxPending int
 	space      chan struct{} // closed and replaced when pending shrinks
 	wal        *WAL[T]
@@ -114,7 +120,8 @@ func (b *blockBuffer[T]) cut() {
 }
 
 // cutLocked turns the records stored since the last cut into a pending block.
-// A write-ahead-log failure is reported; the block stays queued in memory.
+// A write-ahead-log failure is reported, and the block stays queued,
+// unlogged, for allocate to append again.
 func (b *blockBuffer[T]) cutLocked() {
 	if len(b.current) == 0 {
 		return
@@ -124,18 +131,35 @@ func (b *blockBuffer[T]) cutLocked() {
 	b.current = nil
 	if b.wal != nil {
 		if err := b.wal.AppendBlock(blk); err != nil {
-			b.report("write-ahead log append failed; block kept in memory only", err)
+			b.report("write-ahead log append failed; the block is kept and appended again before it is allocated", err)
+			if b.unlogged == nil {
+				b.unlogged = map[int64]bool{}
+			}
+			b.unlogged[blk.ID.Seq] = true
 		}
 	}
 	b.pending = append(b.pending, blk)
 }
 
+// allocate hands out every pending block for the batch at batchTime. With a
+// write-ahead log, it first appends the blocks whose append failed, and
+// returns an error, keeping every block pending, while one still fails or
+// the allocation cannot be recorded.
 func (b *blockBuffer[T]) allocate(batchTime time.Time) ([]Block[T], error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.cutLocked()
 	out := b.pending
 	if b.wal != nil {
+		for _, blk := range out {
+			if !b.unlogged[blk.ID.Seq] {
+				continue
+			}
+			if err := b.wal.AppendBlock(blk); err != nil {
+				return nil, fmt.Errorf("block %v (%d records) is not in the write-ahead log: %w", blk.ID, len(blk.Records), err)
+			}
+			delete(b.unlogged, blk.ID.Seq)
+		}
 		ids := make([]BlockID, len(out))
 		for i, blk := range out {
 			ids[i] = blk.ID

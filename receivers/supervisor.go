@@ -99,8 +99,12 @@ func WithLogger(l hclog.Logger) Option { return optionFunc(func(c *config) { c.l
 // allocation and record every allocation in it (Spark's
 // spark.streaming.receiver.writeAheadLog.enable). Blocks that w recovered and
 // that were never allocated are queued ahead of new ones; the ones allocated
-// to unprocessed batches are returned by Supervisor.RecoveredBatches. The
-// caller owns w: it closes w after Supervisor.Stop.
+// to unprocessed batches are returned by Supervisor.RecoveredBatches. A
+// block cut by the ticker whose append fails is reported and kept; it is
+// appended again when blocks are allocated, and AllocateBlocks fails
+// (keeping every block for the next call) while that append fails: no batch
+// is given a block a restart could not replay. The caller owns w: it closes
+// w after Supervisor.Stop.
 func WithWAL[T any](w *WAL[T]) Option {
 	return optionFunc(func(c *config) { c.wal = w })
 }

@@ -2,6 +2,7 @@ package receivers
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -121,6 +122,74 @@ func TestWALRecordsAfterAFailedWriteAreRecovered(t *testing.T) {
 			}
 			if tc.recoveryLog != "" && !strings.Contains(logs.String(), tc.recoveryLog) {
 				t.Errorf("recovery log %q, want %q", logs.String(), tc.recoveryLog)
+			}
+		})
+	}
+}
+
+// failingFile is a segment file whose writes fail while fail is set.
+type failingFile struct {
+	walFile
+	fail *bool
+}
+
+func (f failingFile) Write(p []byte) (int, error) {
+	if *f.fail {
+		return 0, errDiskFull
+	}
+	return f.walFile.Write(p)
+}
+
+// A block cut by the ticker whose append fails is not given to a batch until
+// it is in the log: the allocation fails (the block stays pending) while
+// the append keeps failing, and once it succeeds, the block and its
+// allocation are both replayed after a crash. Before, the allocation was
+// recorded without the block, and a restart replayed the batch without it.
+func TestCutBlockNotInTheWALIsNotAllocated(t *testing.T) {
+	for _, persists := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fault persists=%v", persists), func(t *testing.T) {
+			dir := t.TempDir()
+			w := mustOpen(t, dir)
+			var reported []string
+			b := newBlockBuffer[string](0, 16, quietLogger(), func(msg string, err error) { reported = append(reported, msg+": "+err.Error()) })
+			b.wal = w
+			fail := true
+			w.active = failingFile{walFile: w.active, fail: &fail}
+			if err := b.add(t.Context(), "A"); err != nil {
+				t.Fatal(err)
+			}
+			b.cut()
+			if len(reported) != 1 || !strings.Contains(reported[0], "no space left") {
+				t.Fatalf("reported %q", reported)
+			}
+			// The failed write was cut off the segment, which stays active.
+			if _, ok := w.active.(failingFile); !ok {
+				t.Fatalf("active segment %T", w.active)
+			}
+			at := time.Unix(1, 0)
+			if persists {
+				if _, err := b.allocate(at); !errors.Is(err, errDiskFull) || !strings.Contains(err.Error(), "block input-0-0 (1 records) is not in the write-ahead log") {
+					t.Fatalf("allocation with the block unlogged: %v", err)
+				}
+				at = time.Unix(2, 0)
+			}
+			fail = false
+			got, err := b.allocate(at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || !slices.Equal(got[0].Records, []string{"A"}) {
+				t.Fatalf("allocated %v", got)
+			}
+			crash(w)
+			w2 := mustOpen(t, dir)
+			defer w2.Close()
+			replayed := w2.Replay()
+			if ids, want := replayIDs(replayed), []string{"input-0-0@" + at.UTC().Format("15:04:05")}; !slices.Equal(ids, want) {
+				t.Fatalf("replay %v, want %v", ids, want)
+			}
+			if !slices.Equal(replayed[0].Block.Records, []string{"A"}) {
+				t.Fatalf("replayed %v", replayed[0].Block.Records)
 			}
 		})
 	}
