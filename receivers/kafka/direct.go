@@ -81,6 +81,9 @@ type DirectStream[K, V any] struct {
 	// yet.
 	generatedRanges map[int64][]OffsetRange
 	replay          map[int64][]OffsetRange
+	// generatedAsked is set once GeneratedPositions is called: the
+	// context checkpoints, and forgets generatedRanges itself.
+	generatedAsked bool
 
 	// transactional is set by SaveToKafkaTransactional: after a restart
 	// from a checkpoint, the group's offsets win (groupFloor).

@@ -105,3 +105,45 @@ func TestGracefulStopCompletesAndCommitsTheRunningBatch(t *testing.T) {
 	require.Len(t, read, 5)
 	require.Equal(t, map[int32]int64{0: 5}, committed(t, c, "g", "t"), "and its offsets are committed")
 }
+
+// With checkpoints, the ranges of every batch after the recovery point are
+// kept, however many: a long data checkpoint interval or a backlog of
+// pending batches made the stream forget the oldest beyond 4,096, and a
+// restart then re-ran them over other records than their outputs were
+// written from. Without checkpoints (GeneratedPositions never called) the
+// stream keeps a bounded number.
+func TestGeneratedRangesKeptForTheCheckpoint(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	newStream := func() *kafka.DirectStream[string, string] {
+		ds, err := kafka.NewDirectStream(h.Context(), []string{"127.0.0.1:1"}, kafka.Subscribe([]string{"t"}, nil),
+			kafka.StringDecoder, kafka.StringDecoder)
+		require.NoError(t, err)
+		return ds
+	}
+	n := kafka.MaxGeneratedBatches + 10
+	generate := func(ds *kafka.DirectStream[string, string]) {
+		for i := range n {
+			ds.RememberGenerated(time.Unix(int64(i+1), 0), []kafka.OffsetRange{{Topic: "t", Partition: 0, FromOffset: int64(i), UntilOffset: int64(i + 1)}})
+		}
+	}
+	batches := func(ds *kafka.DirectStream[string, string]) []kafka.GeneratedBatch {
+		b, err := ds.GeneratedPositions(time.Time{})
+		require.NoError(t, err)
+		return kafka.DecodeGenerated(t, b)
+	}
+
+	checkpointed := newStream()
+	_, err := checkpointed.GeneratedPositions(time.Time{}) // the context's first checkpoint
+	require.NoError(t, err)
+	generate(checkpointed)
+	got := batches(checkpointed)
+	require.Equal(t, n, len(got), "batches named")
+	require.Equal(t, time.Unix(1, 0), got[0].Time)
+	require.Equal(t, int64(0), got[0].Ranges[0].FromOffset)
+
+	bounded := newStream()
+	generate(bounded)
+	got = batches(bounded)
+	require.Equal(t, kafka.MaxGeneratedBatches, len(got), "batches named")
+	require.Equal(t, time.Unix(11, 0), got[0].Time)
+}

@@ -159,9 +159,12 @@ func (s *DirectStream[K, V]) Position() map[TopicPartition]int64 {
 const generatedVersion = 1
 
 // maxGeneratedBatches bounds the generated batches a stream remembers the
-// ranges of for GeneratedPositions: without checkpoints nothing forgets
-// them, and with checkpoints only the batches after the last data
-// checkpoint are kept.
+// ranges of while no checkpoint has asked for them (GeneratedPositions),
+// as then nothing forgets them. Once one has, every batch after the
+// recovery point is kept however many there are (a long data checkpoint
+// interval, or a backlog of pending batches): a batch a restart re-runs
+// without its ranges would read other records than its output was
+// written from.
 const maxGeneratedBatches = 4096
 
 // generatedBatches is what GeneratedPositions writes: the offset ranges of
@@ -186,11 +189,11 @@ type partitionRange struct {
 }
 
 // rememberGenerated records the ranges of the batch generated at batchTime,
-// forgetting the oldest batch beyond maxGeneratedBatches. Called with s.mu
-// held.
+// forgetting the oldest batch beyond maxGeneratedBatches while no checkpoint
+// has asked for them. Called with s.mu held.
 func (s *DirectStream[K, V]) rememberGenerated(batchTime time.Time, ranges []OffsetRange) {
 	s.generatedRanges[batchTime.UnixNano()] = slices.Clone(ranges)
-	for len(s.generatedRanges) > maxGeneratedBatches {
+	for !s.generatedAsked && len(s.generatedRanges) > maxGeneratedBatches {
 		delete(s.generatedRanges, slices.Min(slices.Collect(maps.Keys(s.generatedRanges))))
 	}
 }
@@ -204,6 +207,7 @@ func (s *DirectStream[K, V]) rememberGenerated(batchTime time.Time, ranges []Off
 // already written for one of them matches what it computes again.
 func (s *DirectStream[K, V]) GeneratedPositions(after time.Time) ([]byte, error) {
 	s.mu.Lock()
+	s.generatedAsked = true
 	g := generatedBatches{Version: generatedVersion}
 	seen := map[int64]bool{}
 	keep := func(m map[int64][]OffsetRange) {
