@@ -2,6 +2,7 @@ package rdd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -52,14 +53,23 @@ func ObjectFile[T any](dir string, minPartitions int) *RDD[T] {
 }
 
 // decodeObjects yields the msgpack values in the file at path until EOF.
+// Each value's lengths are checked against the file's size before it is
+// decoded (checkedElement).
 func decodeObjects[T any](tc *taskContext, path string, yield func(T) bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	left := info.Size()
 	br := bufio.NewReaderSize(f, 64<<10)
-	dec := msgpack.NewDecoder(br)
+	var elem bytes.Reader
+	dec := msgpack.NewDecoder(&elem)
+	var buf []byte
 	for i := 0; ; i++ {
 		if err := tc.tick(); err != nil {
 			return err
@@ -67,6 +77,11 @@ func decodeObjects[T any](tc *taskContext, path string, yield func(T) bool) erro
 		if _, err := br.Peek(1); err == io.EOF {
 			return nil
 		}
+		if buf, err = checkedElement(br, left, buf); err != nil {
+			return fmt.Errorf("element %d: %w", i, err)
+		}
+		left -= int64(len(buf))
+		elem.Reset(buf)
 		var x T
 		if err := dec.Decode(&x); err != nil {
 			if errors.Is(err, io.EOF) {

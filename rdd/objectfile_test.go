@@ -1,10 +1,13 @@
 package rdd
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -96,4 +99,62 @@ func FuzzObjectFile(f *testing.F) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "part-00000"), data, 0o644))
 		_, _ = ObjectFile[Pair[string, []int]](dir, 1).Collect(context.Background())
 	})
+}
+
+// A damaged or foreign part file whose msgpack headers claim more elements
+// or bytes than the file holds fails with an error naming the file: the
+// msgpack library allocates slices at the declared length, and the five
+// bytes of an array32 of 2^32-1 elements ended the process out of memory.
+func TestObjectFileImplausibleLengths(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		data        []byte
+		implausible bool
+	}{
+		{"array32 of 2^32-1", []byte{0xdd, 0xff, 0xff, 0xff, 0xff}, true},
+		{"array32 inside an array", []byte{0x91, 0xdd, 0x00, 0x98, 0x96, 0x80, 0x01}, true},
+		{"map32", []byte{0xdf, 0x7f, 0xff, 0xff, 0xff}, true},
+		{"str32", []byte{0xdb, 0x7f, 0xff, 0xff, 0xff, 'a'}, true},
+		{"bin32", []byte{0xc6, 0x10, 0x00, 0x00, 0x00}, true},
+		{"truncated int64", []byte{0xd3, 0x01}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "part-00000")
+			require.NoError(t, os.WriteFile(path, tc.data, 0o644))
+			_, err := ObjectFile[[]int64](path, 1).Collect(t.Context())
+			require.Error(t, err)
+			require.Contains(t, err.Error(), path)
+			require.Contains(t, err.Error(), "element 0")
+			require.Equal(t, tc.implausible, errors.Is(err, errImplausibleLength), "%v", err)
+		})
+	}
+}
+
+// Every kind of msgpack value passes the check and decodes as before.
+func TestObjectFileAllKinds(t *testing.T) {
+	type all struct {
+		I8, I64  int64
+		U64      uint64
+		F32      float32
+		F64      float64
+		B        bool
+		S, Long  string
+		Bytes    []byte
+		Nil      *int
+		Slice    []int16
+		Map      map[string]int
+		Nested   [][]string
+		Optional Option[string]
+	}
+	in := []all{
+		{I8: -3, I64: -1 << 40, U64: 1 << 63, F32: 1.5, F64: 2.5, B: true, S: "x", Long: strings.Repeat("y", 70000),
+			Bytes: bytes.Repeat([]byte{1}, 300), Slice: make([]int16, 70000), Map: map[string]int{"a": 1},
+			Nested: [][]string{{"a"}, {}}, Optional: Some("o")},
+		{},
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	require.NoError(t, Parallelize(in, 1).SaveAsObjectFile(t.Context(), dir))
+	got, err := ObjectFile[all](dir, 1).Collect(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, in, got)
 }
