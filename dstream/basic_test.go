@@ -2,6 +2,7 @@ package dstream_test
 
 import (
 	"bytes"
+	stdctx "context"
 	"io"
 	"io/fs"
 	"os"
@@ -103,4 +104,32 @@ func TestPrintAndSaveFailOnPanickingString(t *testing.T) {
 	}
 	_, err := os.Stat(filepath.Join(dir, "out-1000"))
 	require.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+// One sentinel for every user panic of a batch, whichever package's name is
+// used: a panic in a task (Map's function) and one on the job's goroutine
+// (ForeachRDD's function) both match dstream.ErrUserPanic and
+// rdd.ErrUserPanic. There were two values, each matching only its own kind.
+func TestUserPanicSentinel(t *testing.T) {
+	for name, out := range map[string]func(d dstream.DStream[int]){
+		"Map": func(d dstream.DStream[int]) {
+			dstream.Map(d, func(int) int { panic("boom") }).ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[int], _ time.Time) error {
+				_, err := r.Count(ctx)
+				return err
+			})
+		},
+		"ForeachRDD": func(d dstream.DStream[int]) {
+			d.ForeachRDD(func(stdctx.Context, *rdd.RDD[int], time.Time) error { panic("boom") })
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := dstreamtest.NewHarness(t, time.Second, context.WithContinueOnBatchFailure())
+			out(dstreamtest.Input(h, [][]int{{1}}))
+			h.Start()
+			err := h.Step().Err()
+			h.Stop()
+			require.ErrorIs(t, err, dstream.ErrUserPanic)
+			require.ErrorIs(t, err, rdd.ErrUserPanic)
+		})
+	}
 }

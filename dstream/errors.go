@@ -1,6 +1,10 @@
 package dstream
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/sluice-io/sluice/rdd"
+)
 
 // ErrNoOutputs is returned by Start for a graph without an output
 // operation, with Spark's message.
@@ -12,8 +16,11 @@ var ErrNoOutputs = errors.New("No output operations registered, so nothing to ex
 var ErrStarted = errors.New("adding new inputs, transformations, and output operations after starting a context is not supported")
 
 // ErrUserPanic is wrapped by the error of a batch whose user function
-// panicked while its RDDs or jobs were being generated or run.
-var ErrUserPanic = errors.New("user function panicked")
+// panicked: in a task (a per-element function such as Map's, where the
+// error is an *rdd.TaskError) or while the batch's RDDs or jobs were being
+// generated or run (Transform's and ForeachRDD's functions). It is
+// rdd.ErrUserPanic, so errors.Is matches either name.
+var ErrUserPanic = rdd.ErrUserPanic
 
 // ErrMissingRDD is returned when an operation that needs an RDD from every
 // parent (Union, Transform, joins) finds a parent without one at a batch
