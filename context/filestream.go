@@ -3,11 +3,14 @@ package context
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -54,8 +57,10 @@ func WithFileRemember(d time.Duration) FileOption {
 }
 
 // fileSource finds the new files of a directory at each batch time, Spark's
-// FileInputDStream, and reads them eagerly so a file that disappears or
-// cannot be read is reported and skipped instead of failing a batch.
+// FileInputDStream, and reads them eagerly so a file that disappears, cannot
+// be read or cannot be parsed is reported instead of failing a batch: one
+// that disappears or cannot be parsed is skipped, one that cannot be read is
+// given back and tried again by the next batch (Compute).
 type fileSource[T any] struct {
 	ssc      *StreamingContext
 	pattern  string // a directory, or a glob of files
@@ -83,6 +88,12 @@ type fileSource[T any] struct {
 	// never taken twice while their batch is remembered.
 	selected map[int64][]string
 	seen     map[string]bool
+	// retrying maps the files whose read failed (other than by their
+	// disappearing) to that error: they were given back, not taken, and the
+	// next batches try them again; one that becomes older than the remember
+	// window first is reported as given up. Not checkpointed: after a
+	// restart such a file is simply not taken yet.
+	retrying map[string]error
 	// restoredThrough is the batch time of a restored position: batches up
 	// to it re-read the files they took (positions.go).
 	restoredThrough time.Time
@@ -95,6 +106,11 @@ type fileSource[T any] struct {
 // starting with "." or "_") and rename them into dir, as with Spark. A
 // missing directory, or a file removed or unreadable while listed, is logged
 // and reported to listeners as an error of the stream; the stream goes on.
+// A file removed before it was read is skipped; one that is there but could
+// not be read (permission denied, too many open files, an I/O error) is not
+// taken and is tried again by each next batch, reported each time it fails,
+// until it is read or its modification time leaves the remember window
+// (reported too); it then lands in a later batch.
 func TextFileStream(ssc *StreamingContext, dir string, opts ...FileOption) dstream.DStream[string] {
 	return FileStream(ssc, dir, splitLines, opts...)
 }
@@ -125,8 +141,10 @@ func splitLines(_ string, data []byte) ([]string, error) {
 
 // FileStream returns a stream of the records parse makes of each new file
 // in dir, Spark's fileStream; see TextFileStream for how files are chosen.
-// Each file becomes one partition of its batch's RDD. A parse error is
-// reported like an unreadable file, and the file is skipped.
+// Each file becomes one partition of its batch's RDD. A parse error, or a
+// panic in parse (an error wrapping dstream.ErrUserPanic), is reported
+// naming the file, and that file alone is skipped: the batch goes on with
+// its other files.
 func FileStream[T any](ssc *StreamingContext, dir string, parse func(path string, data []byte) ([]T, error), opts ...FileOption) dstream.DStream[T] {
 	cfg := fileConfig{newFilesOnly: true, remember: 60 * time.Second}
 	for _, o := range opts {
@@ -180,37 +198,119 @@ func (s *fileSource[T]) rememberWindow() time.Duration {
 	return time.Duration(max(n, 1)) * b
 }
 
-// Compute takes the files new at batch time t and reads them.
+// Compute takes the files new at batch time t and reads them. A file that
+// cannot be parsed (parse returns an error or panics) is reported and
+// skipped; so is one that disappeared. A file that exists but cannot be read
+// (permission denied, too many open files, an I/O error) is reported and
+// given back: it counts as not taken, so a later batch tries it again, while
+// its modification time is within the remember window. A batch computed
+// again after a restart re-reads the files it took before the crash, which
+// stay taken by it whatever happens.
 func (s *fileSource[T]) Compute(t time.Time) (*rdd.RDD[T], int64, error) {
-	files := s.filesOf(t)
+	files, again := s.filesOf(t)
 	var parts [][]T
 	var records int64
+	var unread map[string]error
 	for _, f := range files {
 		data, err := os.ReadFile(f)
-		if err == nil {
-			var recs []T
-			recs, err = s.parse(f, data)
-			if err == nil {
-				parts = append(parts, recs)
-				records += int64(len(recs))
-				continue
+		if err != nil {
+			err = fmt.Errorf("FileInputStream (stream %d) at batch %s: %w", s.streamID(), dstream.FormatTime(t), err)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				s.report(fmt.Sprintf("file %s taken at batch %s disappeared before it was read; skipped", f, dstream.FormatTime(t)), err)
+			case again:
+				s.report(fmt.Sprintf("file %s taken at batch %s before the restart could not be read again; skipped", f, dstream.FormatTime(t)), err)
+			default:
+				s.report(fmt.Sprintf("file %s taken at batch %s could not be read; it is tried again at the next batch", f, dstream.FormatTime(t)), err)
+				if unread == nil {
+					unread = map[string]error{}
+				}
+				unread[f] = err
 			}
+			continue
 		}
-		s.report(fmt.Sprintf("file %s taken at batch %s could not be read; skipped", f, dstream.FormatTime(t)), err)
+		recs, err := s.parseFile(f, data)
+		if err != nil {
+			err = fmt.Errorf("FileInputStream (stream %d) at batch %s: parsing %s: %w", s.streamID(), dstream.FormatTime(t), f, err)
+			s.report(fmt.Sprintf("file %s taken at batch %s could not be parsed; skipped", f, dstream.FormatTime(t)), err)
+			continue
+		}
+		parts = append(parts, recs)
+		records += int64(len(recs))
+	}
+	if !again {
+		s.settle(t, files, unread)
 	}
 	return rdd.FromPartitions(parts), records, nil
 }
 
-// filesOf returns the files of batch t: those it took before a restart, or
-// the new ones. The lock is released even when the user's filter panics
-// (the batch fails; the next one must not block on the lock).
-func (s *fileSource[T]) filesOf(t time.Time) []string {
+// parseFile runs the user's parse over the data of file f. A panic in parse
+// is recovered and returned as an error wrapping dstream.ErrUserPanic (and
+// the panic value, when it is an error), with the stack: like a parse
+// error, it skips that file alone, and the other files of the batch are
+// read.
+func (s *fileSource[T]) parseFile(f string, data []byte) (recs []T, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			recs = nil
+			if e, ok := v.(error); ok {
+				err = fmt.Errorf("%w: %w\n%s", dstream.ErrUserPanic, e, debug.Stack())
+			} else {
+				err = fmt.Errorf("%w: %v\n%s", dstream.ErrUserPanic, v, debug.Stack())
+			}
+		}
+	}()
+	return s.parse(f, data)
+}
+
+// settle records the outcome of reading the files batch t took: those in
+// unread (their read failed and they still exist) are given back, no longer
+// taken by t nor seen, so the next batch lists them again, and are kept in
+// retrying with their error; the others are done with. It runs before
+// Compute returns, so the position checkpointed as of t (taken after t
+// completed) does not list a file given back, and after a restart the file
+// is taken once, by a later batch.
+func (s *fileSource[T]) settle(t time.Time, files []string, unread map[string]error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range files {
+		if _, ok := unread[f]; !ok {
+			delete(s.retrying, f)
+		}
+	}
+	if len(unread) == 0 {
+		return
+	}
+	key := t.UnixNano()
+	kept := slices.DeleteFunc(slices.Clone(s.selected[key]), func(f string) bool {
+		_, given := unread[f]
+		return given
+	})
+	if len(kept) > 0 {
+		s.selected[key] = kept
+	} else {
+		delete(s.selected, key)
+	}
+	if s.retrying == nil {
+		s.retrying = map[string]error{}
+	}
+	for f, err := range unread {
+		delete(s.seen, f)
+		s.retrying[f] = err
+	}
+}
+
+// filesOf returns the files of batch t, and whether t is a batch before a
+// restart computed again: then they are those it took before the restart,
+// else the new ones. The lock is released even when the user's filter
+// panics (the batch fails; the next one must not block on the lock).
+func (s *fileSource[T]) filesOf(t time.Time) (files []string, again bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !t.After(s.restoredThrough) {
-		return s.selected[t.UnixNano()] // a batch before a restart, computed again
+		return s.selected[t.UnixNano()], true // a batch before a restart, computed again
 	}
-	return s.findNewFiles(t)
+	return s.findNewFiles(t), false
 }
 
 // findNewFiles lists the files modified in (threshold, t] not taken yet.
@@ -260,10 +360,26 @@ func (s *fileSource[T]) findNewFiles(t time.Time) []string {
 		if pre, ok := s.preexisting[path]; ok && !mod.After(pre) {
 			continue // there before the stream started, and unchanged since
 		}
+		if mod.Before(threshold) {
+			s.giveUp(path, t)
+		}
 		if !info.Mode().IsRegular() || mod.Before(threshold) || mod.After(t) {
 			continue
 		}
 		found = append(found, file{path, mod})
+	}
+	if len(s.retrying) > 0 {
+		// A file given back that is no longer listed (removed or renamed)
+		// is not tried again.
+		listed := make(map[string]bool, len(candidates))
+		for _, path := range candidates {
+			listed[path] = true
+		}
+		for path := range s.retrying {
+			if !listed[path] {
+				delete(s.retrying, path)
+			}
+		}
 	}
 	sort.Slice(found, func(i, j int) bool {
 		if !found[i].mod.Equal(found[j].mod) {
@@ -280,6 +396,19 @@ func (s *fileSource[T]) findNewFiles(t time.Time) []string {
 		s.selected[t.UnixNano()] = out
 	}
 	return out
+}
+
+// giveUp reports, once, that the file at path, whose read failed at an
+// earlier batch, is now older than the remember window at batch t and so is
+// no longer tried; the error is that of its last read. Called with s.mu
+// held; nothing happens for a file that is not being retried.
+func (s *fileSource[T]) giveUp(path string, t time.Time) {
+	err, ok := s.retrying[path]
+	if !ok {
+		return
+	}
+	delete(s.retrying, path)
+	s.report(fmt.Sprintf("file %s, which could not be read, is older than the remember window (%s) at batch %s; given up", path, s.rememberWindow(), dstream.FormatTime(t)), err)
 }
 
 // list returns the files of the directory, or those matching the glob.
