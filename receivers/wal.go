@@ -1,15 +1,16 @@
 package receivers
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -127,9 +128,14 @@ type walWriter interface{ isWAL() }
 
 // OpenWAL opens (creating if needed) the write-ahead log in dir and reads
 // what it holds. A torn record at the tail of the last segment (a crash in
-// mid-write) is logged as a warning and truncated; a corrupt record elsewhere
-// is logged and the rest of its segment skipped. Replay returns the blocks
-// found that were not processed. New records go to a new segment.
+// mid-write) is logged as a warning and truncated. A complete record that is
+// corrupt (a checksum or decoding failure) is logged and skipped, and the
+// records after it are read; only a record whose length is itself corrupt
+// ends the reading of its segment, and if intact records follow it they are
+// saved to the file <segment>.<offset>.unread for salvage.
+// Blocks of an unprocessed batch lost that way are logged too. Replay
+// returns the blocks found that were not processed. New records go to a new
+// segment.
 func OpenWAL[T any](dir string, opts ...WALOption) (*WAL[T], error) {
 	cfg := walConfig{segmentBytes: DefaultWALSegmentBytes}
 	for _, o := range opts {
@@ -163,6 +169,36 @@ func OpenWAL[T any](dir string, opts ...WALOption) (*WAL[T], error) {
 
 func segmentName(index int64) string { return fmt.Sprintf("wal-%016d.log", index) }
 
+// recover reads every segment of the log, oldest first, into w: the blocks,
+// the allocations of blocks to batches, the completed batches and the
+// unprocessed blocks to replay. It never deletes a record that may be intact:
+//
+//   - A record whose frame is complete (its declared length fits in the
+//     segment) but whose checksum or payload does not decode is corrupt:
+//     recovery logs a warning naming the segment, the offset and the error,
+//     steps over exactly that record and goes on with the next one, in any
+//     segment. The segment is left as it is.
+//   - A record whose frame cannot be delimited (its header cut short, a
+//     length of 0 or over maxWALRecordBytes, or a length past the end of the
+//     segment) leaves no way to find the next record: nothing more of its
+//     segment is read (no resynchronization, which could take bytes inside a
+//     payload for a record). If an intact record (a complete frame whose
+//     checksum matches) starts anywhere after it (looked for with bounded
+//     work, past which one is assumed to), the bad length is
+//     corruption, not a torn write: recovery logs a warning and saves the
+//     unread bytes to the file <segment>.<offset>.unread, which it ignores,
+//     so that they outlive the segment (deleted once the blocks read from it
+//     are processed) for an operator to salvage; the segment is not
+//     truncated. Otherwise, in the last segment it is a torn tail (a crash in
+//     mid-write, or a tail a crash left zero-filled): recovery logs a warning
+//     and truncates the segment at its offset; in an older one (such as a
+//     segment abandoned after a failed write) it logs a warning only.
+//
+// A block lost that way (skipped, or in the unread rest of a segment) that an
+// unprocessed batch was allocated is logged as a warning naming the batch
+// and the blocks; the batch is replayed without them. Allocations naming
+// blocks whose segments were deleted after their batch was processed are
+// dropped without a warning: that is how the log forgets.
 func (w *WAL[T]) recover() error {
 	entries, err := os.ReadDir(w.dir)
 	if err != nil {
@@ -192,20 +228,20 @@ func (w *WAL[T]) recover() error {
 		off := 0
 		for off < len(data) {
 			payload, n, err := decodeFrame(data[off:])
+			if n == 0 { // no frame to step over: nothing more of this segment can be read
+				if err := w.recoverUndelimited(seg.path, data, off, i == len(indexes)-1, err); err != nil {
+					return err
+				}
+				break
+			}
 			var e walEntry[T]
 			if err == nil {
 				err = decodeEntry(payload, &e)
 			}
 			if err != nil {
-				if i == len(indexes)-1 {
-					w.log.Warn("skipping torn record at the tail of the write-ahead log", "segment", seg.path, "offset", off, "error", err)
-					if terr := os.Truncate(seg.path, int64(off)); terr != nil {
-						return fmt.Errorf("truncate torn WAL tail %s: %w", seg.path, terr)
-					}
-				} else {
-					w.log.Warn("skipping corrupt write-ahead log record and the rest of its segment", "segment", seg.path, "offset", off, "error", err)
-				}
-				break
+				w.log.Warn("skipping corrupt write-ahead log record", "segment", seg.path, "offset", off, "bytes", n, "error", err)
+				off += n
+				continue
 			}
 			off += n
 			switch e.Kind {
@@ -230,19 +266,30 @@ func (w *WAL[T]) recover() error {
 		w.segments = append(w.segments, seg)
 	}
 	// Allocations of blocks whose segments are gone describe nothing any
-	// more; kept, they would count a new block of the same ID as done.
-	for id := range w.blockBatch {
+	// more; kept, they would count a new block of the same ID as done. A
+	// segment is deleted only once all its blocks' batches are processed,
+	// and a batch's completion is recorded after its allocation, so a missing
+	// block of an unprocessed batch was lost to corruption: say so.
+	lost := map[int64][]BlockID{}
+	for id, t := range w.blockBatch {
 		if _, ok := blocks[id]; !ok {
+			if !w.processed[t] {
+				lost[t] = append(lost[t], id)
+			}
 			delete(w.blockBatch, id)
 		}
 	}
-	sort.SliceStable(order, func(i, j int) bool {
-		a, b := order[i], order[j]
-		if a.StreamID != b.StreamID {
-			return a.StreamID < b.StreamID
+	for _, t := range slices.Sorted(maps.Keys(lost)) {
+		ids := lost[t]
+		slices.SortFunc(ids, compareBlockIDs)
+		names := make([]string, len(ids))
+		for i, id := range ids {
+			names[i] = id.String()
 		}
-		return a.Seq < b.Seq
-	})
+		w.log.Warn("blocks allocated to an unprocessed batch are lost: their write-ahead log records are corrupt or missing; the batch is replayed without them",
+			"batch", fmt.Sprintf("%d ms", time.Unix(0, t).UnixMilli()), "blocks", strings.Join(names, ","))
+	}
+	slices.SortStableFunc(order, compareBlockIDs)
 	for _, id := range order {
 		t, allocated := w.blockBatch[id]
 		if allocated && w.processed[t] {
@@ -255,6 +302,89 @@ func (w *WAL[T]) recover() error {
 		w.replay = append(w.replay, rb)
 	}
 	return nil
+}
+
+// recoverUndelimited handles, for recover, a record at offset off of the
+// segment at path (whose bytes are data) that decodeFrame could not
+// delimit, failing with err. If an intact record may follow it, the rest of
+// the segment is saved beside it; else, in the last segment, it is a torn
+// tail, truncated. Either way nothing more of the segment is read.
+func (w *WAL[T]) recoverUndelimited(path string, data []byte, off int, last bool, err error) error {
+	if intactRecordMayFollow(data[off:]) {
+		saved, serr := saveUnread(path, off, data[off:])
+		if serr != nil {
+			return fmt.Errorf("open WAL %s: save the unreadable rest of segment %s from offset %d: %w", filepath.Dir(path), path, off, serr)
+		}
+		w.log.Warn("skipping corrupt write-ahead log record and the rest of its segment, which holds intact records; they are not replayed, saved for salvage",
+			"segment", path, "offset", off, "saved", saved, "error", err)
+		return nil
+	}
+	if !last {
+		w.log.Warn("skipping corrupt write-ahead log record and the rest of its segment", "segment", path, "offset", off, "error", err)
+		return nil
+	}
+	w.log.Warn("skipping torn record at the tail of the write-ahead log", "segment", path, "offset", off, "error", err)
+	if terr := os.Truncate(path, int64(off)); terr != nil {
+		return fmt.Errorf("truncate torn WAL tail %s at offset %d: %w", path, off, terr)
+	}
+	return nil
+}
+
+// saveUnread writes rest, the bytes of the segment at path from offset off
+// that recovery cannot read, to the file path.<off>.unread beside it (which
+// recovery ignores), and fsyncs the file and the directory: the log deletes
+// the segment once the blocks it could read are processed, and an operator
+// may still salvage the records in rest. A later recovery that meets the
+// same bytes writes the same file again. It returns the file's path.
+func saveUnread(path string, off int, rest []byte) (string, error) {
+	saved := fmt.Sprintf("%s.%d.unread", path, off)
+	f, err := os.OpenFile(saved, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return saved, err
+	}
+	_, err = f.Write(rest)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
+	return saved, err
+}
+
+// intactRecordMayFollow reports whether a complete record that passes its
+// checksum starts anywhere in data after its first byte, which begins a
+// record that cannot be delimited: if one does, that record is not a torn
+// tail. Its payload is not decoded, so that a record of another type T
+// still counts. The checksums it computes are bounded (4 bytes per byte of
+// data, plus 1 MiB); past the bound it gives up and reports true, as the
+// caller then keeps the bytes rather than truncating what may be intact.
+func intactRecordMayFollow(data []byte) bool {
+	budget := 4*int64(len(data)) + 1<<20
+	for p := 1; len(data)-p > walFrameHeader; p++ {
+		size := binary.LittleEndian.Uint32(data[p:])
+		if size == 0 || uint64(size) > uint64(len(data)-p-walFrameHeader) {
+			continue
+		}
+		if budget -= int64(size); budget < 0 {
+			return true
+		}
+		if _, _, err := decodeFrame(data[p:]); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// compareBlockIDs orders block IDs by stream, then by sequence number.
+func compareBlockIDs(a, b BlockID) int {
+	if c := cmp.Compare(a.StreamID, b.StreamID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Seq, b.Seq)
 }
 
 // Replay returns the blocks OpenWAL recovered that were not processed,
@@ -418,12 +548,12 @@ func (w *WAL[T]) appendLocked(e walEntry[T]) error {
 
 // discardFailedLocked removes what a failed write or fsync (err) may have left
 // of its record, which the caller is told did not happen: a later record
-// appended after a partial frame would be lost with it, as recovery reads the
-// partial frame as a torn tail (the last segment) or corruption (an earlier
-// one) and drops the rest of the segment. It cuts the active segment back to
-// its last complete record and fsyncs it. If that fails, it abandons the
-// segment, whose partial frame is then the end of a segment that is not the
-// last, and starts a new one; if that fails too, the next append starts it.
+// appended after a partial frame would be lost with it, as recovery cannot
+// find where the partial frame ends and reads nothing more of the segment.
+// It cuts the active segment back to its last complete record and fsyncs it.
+// If that fails, it abandons the segment, whose partial frame is then the
+// end of a segment that is not the last, and starts a new one; if that fails
+// too, the next append starts it.
 func (w *WAL[T]) discardFailedLocked(err error) error {
 	cutErr := w.active.Truncate(w.activeSize)
 	if cutErr == nil {
@@ -506,25 +636,30 @@ func encodeRecord[T any](dst []byte, e *walEntry[T]) ([]byte, error) {
 }
 
 // decodeFrame returns the payload of the record at the start of data and the
-// record's total length. A record cut short returns io.ErrUnexpectedEOF; a
-// bad length or checksum returns ErrCorruptRecord.
+// record's total length n. A record whose length fits in data but whose
+// checksum does not match returns its length n and an error wrapping
+// ErrCorruptRecord: the caller can step over it. A record that cannot be
+// delimited returns n == 0 and an error wrapping ErrCorruptRecord: its
+// header or payload cut short (wrapping io.ErrUnexpectedEOF too), or its
+// length 0 (no record encodes to nothing) or over maxWALRecordBytes.
 func decodeFrame(data []byte) (payload []byte, n int, err error) {
 	if len(data) < walFrameHeader {
 		return nil, 0, fmt.Errorf("%w: header: %w", ErrCorruptRecord, io.ErrUnexpectedEOF)
 	}
 	size := binary.LittleEndian.Uint32(data)
 	sum := binary.LittleEndian.Uint32(data[4:])
-	if size > maxWALRecordBytes {
+	if size == 0 || size > maxWALRecordBytes {
 		return nil, 0, fmt.Errorf("%w: length %d", ErrCorruptRecord, size)
 	}
 	if uint64(len(data)-walFrameHeader) < uint64(size) {
 		return nil, 0, fmt.Errorf("%w: payload of %d bytes: %w", ErrCorruptRecord, size, io.ErrUnexpectedEOF)
 	}
-	payload = data[walFrameHeader : walFrameHeader+int(size)]
+	n = walFrameHeader + int(size)
+	payload = data[walFrameHeader:n]
 	if crc32.Checksum(payload, castagnoli) != sum {
-		return nil, 0, fmt.Errorf("%w: checksum mismatch", ErrCorruptRecord)
+		return nil, n, fmt.Errorf("%w: checksum mismatch", ErrCorruptRecord)
 	}
-	return payload, walFrameHeader + int(size), nil
+	return payload, n, nil
 }
 
 func decodeEntry[T any](payload []byte, e *walEntry[T]) error {
