@@ -22,7 +22,11 @@ const (
 	Stopped                  // stopped for good; cannot start again
 )
 
+// String returns Spark's name of the state (INITIALIZED, ACTIVE, STOPPED).
 func (s State) String() string {
+	if s < Initialized || s > Stopped {
+		return fmt.Sprintf("State(%d)", int(s))
+	}
 	return [...]string{"INITIALIZED", "ACTIVE", "STOPPED"}[s]
 }
 
@@ -47,7 +51,11 @@ type config struct {
 	gracefulStopTimeoutSet bool
 }
 
-// WithLogger sets the logger. The default discards everything.
+// WithLogger sets the logger. The default is hclog.Default(), which writes
+// to stderr at Info level, as Spark logs by default: lifecycle messages,
+// and the warnings and errors of what goes wrong without failing a batch
+// (a stream added after Start, a missing input directory, a receiver
+// error). hclog.NewNullLogger() discards everything.
 func WithLogger(l hclog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
 
 // WithClock sets the clock that times batches. The default is SystemClock;
@@ -201,7 +209,7 @@ func NewStreamingContext(batchInterval time.Duration, opts ...Option) (*Streamin
 		}
 	}
 	if cfg.logger == nil {
-		cfg.logger = hclog.NewNullLogger()
+		cfg.logger = hclog.Default()
 	}
 	if cfg.clock == nil {
 		cfg.clock = SystemClock{}

@@ -64,6 +64,18 @@ func TestStartWithNoOutput(t *testing.T) {
 	require.Equal(t, context.Initialized, h.Context().State())
 }
 
+// The default logger writes to stderr, as Spark does: a stream added after
+// Start, refused with an error only the graph kept, and the other problems
+// reported without failing a batch were discarded by the default logger.
+func TestDefaultLoggerIsNotSilent(t *testing.T) {
+	ssc, err := context.NewStreamingContext(time.Second)
+	require.NoError(t, err)
+	require.True(t, ssc.Logger().IsWarn(), "warnings logged")
+	require.True(t, ssc.Logger().IsError(), "errors logged")
+	require.NoError(t, ssc.Stop(false))
+	require.Equal(t, "State(7)", context.State(7).String())
+}
+
 func TestAddStreamAfterStart(t *testing.T) {
 	h := dstreamtest.NewHarness(t, time.Second)
 	in := dstreamtest.Input(h, [][]int{{1}, {2}})
