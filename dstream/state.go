@@ -381,7 +381,12 @@ func (s StateSpec[K, V, S, M]) Timeout(d time.Duration) StateSpec[K, V, S, M] {
 }
 
 // MapWithStateDStream is the stream returned by MapWithState: a DStream of
-// the mapped records, plus StateSnapshots.
+// the mapped records, plus StateSnapshots. Its methods are DStream's; to
+// pass it to a generic function of this package, name the embedded stream,
+// as Go does not infer DStream[M] from it:
+//
+//	mapped := dstream.MapWithState(pairs, spec)
+//	dstream.Map(mapped.DStream, f) // not dstream.Map(mapped, f)
 type MapWithStateDStream[K comparable, V, S, M any] struct {
 	DStream[M]
 	core *mapWithState[K, V, S, M]
