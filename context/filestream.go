@@ -40,11 +40,11 @@ func WithFileFilter(keep func(path string) bool) FileOption {
 	return fileOptionFunc(func(c *fileConfig) { c.filter = keep })
 }
 
-// WithNewFilesOnly(false) also takes the files already in the directory
-// when the stream is created, those modified within the remember window
-// before the first batch (WithFileRemember, 60 s by default), as Spark's
-// newFilesOnly = false does; older ones are never taken. The default, true,
-// ignores every file there at the start.
+// WithNewFilesOnly sets whether the stream takes only files that appear
+// after it is created, Spark's newFilesOnly. The default, true, ignores
+// every file there at the start; false also takes the files already in the
+// directory that were modified within the remember window before the first
+// batch (WithFileRemember, 60 s by default); older ones are never taken.
 func WithNewFilesOnly(newOnly bool) FileOption {
 	return fileOptionFunc(func(c *fileConfig) { c.newFilesOnly = newOnly })
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sluice-io/sluice/context"
+	"github.com/sluice-io/sluice/dstream"
 	"github.com/sluice-io/sluice/dstream/dstreamtest"
 	"github.com/sluice-io/sluice/rdd"
 )
@@ -270,4 +271,29 @@ func TestQueueStreamDefaultRDDAndUnion(t *testing.T) {
 	h.Stop()
 	require.Equal(t, [][]string{{"a"}, {"b"}, {"default"}}, outOne.Batches())
 	require.Equal(t, [][]string{{"x", "y", "z"}, {}, {}}, outAll.Batches())
+}
+
+// A RateStream with a rate below one record per second is refused at Start.
+func TestRateStreamNonPositiveRateRefusedAtStart(t *testing.T) {
+	for _, rate := range []int{0, -5} {
+		t.Run(fmt.Sprint(rate), func(t *testing.T) {
+			h := dstreamtest.NewHarness(t, time.Second)
+			dstreamtest.Collect(context.RateStream(h.Context(), rate))
+			err := h.Context().Start()
+			require.ErrorIs(t, err, dstream.ErrInvalidStream)
+			require.ErrorContains(t, err, "RateStream")
+			require.ErrorContains(t, err, fmt.Sprintf("(%d records per second)", rate))
+		})
+	}
+}
+
+// A QueueStream of a nil queue is refused at Start instead of panicking in
+// the first batch.
+func TestQueueStreamNilQueueRefusedAtStart(t *testing.T) {
+	h := dstreamtest.NewHarness(t, time.Second)
+	dstreamtest.Collect(context.QueueStream[int](h.Context(), nil, true))
+	err := h.Context().Start()
+	require.ErrorIs(t, err, dstream.ErrInvalidStream)
+	require.ErrorContains(t, err, "QueueStream")
+	require.ErrorContains(t, err, "nil")
 }

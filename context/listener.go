@@ -127,14 +127,30 @@ type ReceiverInfo struct {
 // goroutine call Stop: called from a listener, Stop returns
 // ErrStopWithinListener.
 type StreamingListener interface {
+	// OnStreamingStarted fires once, when Start has started the inputs,
+	// before the first batch.
 	OnStreamingStarted(startTime time.Time)
+	// OnBatchSubmitted fires when a batch's jobs have been generated and queued.
 	OnBatchSubmitted(BatchInfo)
+	// OnBatchStarted fires when a batch leaves the queue and begins to run
+	// its jobs.
 	OnBatchStarted(BatchInfo)
+	// OnBatchCompleted fires when a batch has finished: its output
+	// operations ran, or it failed and the rest were skipped.
 	OnBatchCompleted(BatchInfo)
+	// OnOutputOperationStarted fires before each output operation of a batch runs.
 	OnOutputOperationStarted(OutputOperationInfo)
+	// OnOutputOperationCompleted fires after each output operation of a
+	// batch has run, with its error if any.
 	OnOutputOperationCompleted(OutputOperationInfo)
+	// OnReceiverStarted fires each time a receiver is started, restarts included.
 	OnReceiverStarted(ReceiverInfo)
+	// OnReceiverError fires when a receiver reports an error or panics, or
+	// when an input stream such as a file stream fails to read; the context
+	// goes on.
 	OnReceiverError(ReceiverInfo)
+	// OnReceiverStopped fires each time a receiver has stopped, before a
+	// restart or when the context stops.
 	OnReceiverStopped(ReceiverInfo)
 }
 

@@ -2,6 +2,7 @@ package context
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -115,8 +116,13 @@ func (s *queueSource[T]) Pending() bool               { return s.q.Len() > 0 }
 // QueueStream returns an input stream that takes RDDs from q, Spark's
 // queueStream: with oneAtATime one RDD per batch, else every queued RDD
 // united. A batch with nothing queued gets an empty RDD, or the one
-// WithDefaultRDD gives. A graceful Stop runs batches until q is empty.
+// WithDefaultRDD gives. A graceful Stop runs batches until q is empty. A nil
+// q is refused: Start returns an error wrapping dstream.ErrInvalidStream.
 func QueueStream[T any](ssc *StreamingContext, q *Queue[T], oneAtATime bool, opts ...QueueOption[T]) dstream.DStream[T] {
+	if q == nil {
+		ssc.graph.RecordError(fmt.Errorf("context: QueueStream: %w: the queue is nil: make one with NewQueue", dstream.ErrInvalidStream))
+		q = NewQueue[T]() // the stream never runs: Start fails
+	}
 	src := &queueSource[T]{q: q, oneAtATime: oneAtATime}
 	for _, o := range opts {
 		if o != nil {

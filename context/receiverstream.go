@@ -84,8 +84,13 @@ func SocketTextStream(ssc *StreamingContext, addr string, opts ...receivers.Sock
 }
 
 // RateStream returns a stream of recordsPerSecond generated records, each
-// with a sequence number and a timestamp, for demos and load tests.
+// with a sequence number and a timestamp, for demos and load tests. A
+// recordsPerSecond below 1 is refused: Start returns an error wrapping
+// dstream.ErrInvalidStream.
 func RateStream(ssc *StreamingContext, recordsPerSecond int) dstream.DStream[receivers.RateRecord] {
+	if recordsPerSecond < 1 {
+		ssc.graph.RecordError(fmt.Errorf("context: RateStream: %w: the rate (%d records per second) must be positive", dstream.ErrInvalidStream, recordsPerSecond))
+	}
 	return ReceiverStream[receivers.RateRecord](ssc, receivers.NewRateReceiver(recordsPerSecond), receivers.WithName("RateStream"))
 }
 

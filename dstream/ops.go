@@ -56,7 +56,11 @@ func MapPartitions[T, U any](d DStream[T], f func(iter.Seq[T]) iter.Seq[U]) DStr
 }
 
 // Repartition spreads each RDD evenly over n partitions through a shuffle.
+// An n below 1 is refused: Start returns an error wrapping ErrInvalidStream.
 func (d DStream[T]) Repartition(n int) DStream[T] {
+	if n < 1 {
+		d.s.graph.fail(fmt.Errorf("dstream: Repartition of %s: %w: number of partitions (%d) must be positive", d.s.describe(), ErrInvalidStream, n))
+	}
 	return derive(d, "Repartition", func(r *rdd.RDD[T], _ time.Time) *rdd.RDD[T] { return r.Repartition(n) })
 }
 

@@ -188,6 +188,22 @@ func TestBasicOperations(t *testing.T) {
 	}
 }
 
+// Repartition to fewer than one partition is refused at Start, as
+// WithPartitions(-3) is, instead of failing the first batch.
+func TestRepartitionNonPositiveRefusedAtStart(t *testing.T) {
+	for _, n := range []int{0, -2} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			h := dstreamtest.NewHarness(t, time.Second)
+			in := dstreamtest.Input(h, [][]int{{1, 2, 3}})
+			dstreamtest.Collect(in.Repartition(n))
+			err := h.Context().Start()
+			require.ErrorIs(t, err, dstream.ErrInvalidStream)
+			require.ErrorContains(t, err, "Repartition")
+			require.ErrorContains(t, err, fmt.Sprintf("number of partitions (%d) must be positive", n))
+		})
+	}
+}
+
 func TestRepartition(t *testing.T) {
 	for _, tc := range []struct {
 		name       string

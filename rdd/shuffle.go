@@ -11,7 +11,10 @@ import (
 // Partitioner decides which partition a key belongs to in a shuffle.
 // Two RDDs partitioned by equal partitioners (==) are co-partitioned.
 type Partitioner[K comparable] interface {
+	// NumPartitions returns how many partitions the keys are spread over.
 	NumPartitions() int
+	// Partition returns the partition of key, a value in
+	// [0, NumPartitions()); the same key must always get the same one.
 	Partition(key K) int
 }
 

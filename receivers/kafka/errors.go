@@ -84,6 +84,8 @@ type DecodeError struct {
 	Err       error     // the decoder's error
 }
 
+// Error returns the topic, partition, offset and part of the record that
+// failed to decode, the batch time when known, and the decoder's error.
 func (e *DecodeError) Error() string {
 	if e.BatchTime.IsZero() {
 		return fmt.Sprintf("kafka: decoding the %s of %s[%d]@%d: %v", e.Part, e.Topic, e.Partition, e.Offset, e.Err)

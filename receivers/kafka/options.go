@@ -50,6 +50,8 @@ func (s ConsumerStrategy) validate() error {
 	return nil
 }
 
+// String returns the strategy for logs: Subscribe([topics]),
+// SubscribePattern(regexp) or Assign([partitions]).
 func (s ConsumerStrategy) String() string {
 	switch {
 	case s.pattern != nil:

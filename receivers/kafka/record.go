@@ -41,6 +41,7 @@ type TopicPartition struct {
 	Partition int32
 }
 
+// String returns the partition as "topic[partition]".
 func (tp TopicPartition) String() string { return fmt.Sprintf("%s[%d]", tp.Topic, tp.Partition) }
 
 // OffsetRange is the records of one partition a batch reads, Spark's
@@ -60,6 +61,7 @@ func (o OffsetRange) TopicPartition() TopicPartition { return TopicPartition{o.T
 // is compacted or transactional).
 func (o OffsetRange) Count() int64 { return o.UntilOffset - o.FromOffset }
 
+// String returns the range as "topic[partition] [from, until)".
 func (o OffsetRange) String() string {
 	return fmt.Sprintf("%s[%d] [%d, %d)", o.Topic, o.Partition, o.FromOffset, o.UntilOffset)
 }
