@@ -58,25 +58,62 @@ type ScanFunc func(fn func(key string, value []byte, deleted bool) error) error
 // K and, unless the entry is a deletion, its value into a V, with one
 // msgpack decoder for the keys and one for the values (msgpack.Unmarshal
 // would set one up per call).
+//
+// User code runs for every entry: the key's and the value's own msgpack
+// decoders (DecodeMsgpack methods), and in fn the stream's Partitioner and
+// the key's hash. A panic in any of them stops the scan with an error
+// wrapping rdd.ErrUserPanic that names the key once it is decoded, so a
+// restore fails instead of the panic escaping the context's Start.
 func scanDecoded[K comparable, V any](scan ScanFunc, fn func(k K, v V, deleted bool) error) error {
 	var keys strings.Reader
 	var values bytes.Reader
 	kd, vd := msgpack.NewDecoder(&keys), msgpack.NewDecoder(&values)
-	return scan(func(key string, value []byte, deleted bool) error {
+	return scan(func(key string, value []byte, deleted bool) (err error) {
 		var k K
+		step := decodingKey
+		defer func() {
+			if v := recover(); v != nil {
+				err = restorePanic(step, k, v)
+			}
+		}()
 		keys.Reset(key)
 		if err := kd.Decode(&k); err != nil {
 			return fmt.Errorf("decode a key: %w: %w", checkpoint.ErrCorrupt, err)
 		}
 		var v V
 		if !deleted {
+			step = decodingValue
 			values.Reset(value)
 			if err := vd.Decode(&v); err != nil {
 				return fmt.Errorf("decode the value of key %v: %w: %w", k, checkpoint.ErrCorrupt, err)
 			}
 		}
+		step = restoringKey
 		return fn(k, v, deleted)
 	})
+}
+
+// restoreStep is what scanDecoded was doing with an entry when user code
+// panicked.
+type restoreStep int
+
+const (
+	decodingKey   restoreStep = iota // the key's DecodeMsgpack
+	decodingValue                    // the value's DecodeMsgpack
+	restoringKey                     // the Partitioner, the key's hash
+)
+
+// restorePanic is the error for a panic v in user code at step of a
+// restore, on the entry of key k (unknown while decoding the key).
+func restorePanic[K any](step restoreStep, k K, v any) error {
+	switch step {
+	case decodingKey:
+		return fmt.Errorf("decoding a key: %w: %v", rdd.ErrUserPanic, v)
+	case decodingValue:
+		return fmt.Errorf("decoding the value of key %v: %w: %v", k, rdd.ErrUserPanic, v)
+	default:
+		return fmt.Errorf("restoring key %v (partitioning, hashing): %w: %v", k, rdd.ErrUserPanic, v)
+	}
 }
 
 // Checkpoint sets the interval at which the stream's data is checkpointed,
@@ -372,13 +409,19 @@ func (g *Graph) CheckpointedStreams() []string {
 // error wrapping checkpoint.ErrNoCheckpoint when the checkpoint has none
 // (the stream then starts empty). Call it after Start, before the first
 // batch. Consuming input streams then give batch times up to t nothing.
+//
+// A panic in user code during the restore (a key's or state's
+// DecodeMsgpack, a Partitioner) is returned as an error wrapping
+// rdd.ErrUserPanic that names the stream, the key when known and t; the
+// stream is then left empty or partly restored, and the context must not
+// run.
 func (g *Graph) RestoreData(t time.Time, scan func(streamID string, fn func(key string, value []byte, deleted bool) error) error) error {
 	g.mu.Lock()
 	g.restored = t
 	g.mu.Unlock()
 	for _, c := range g.checkpointers() {
 		var scanErr error // an error of scan's own, not of the stream's restore
-		err := c.c.restore(func(fn func(key string, value []byte, deleted bool) error) error {
+		err := restoreRecovered(c.c, func(fn func(key string, value []byte, deleted bool) error) error {
 			var fnErr error
 			err := scan(c.id, func(key string, value []byte, deleted bool) error {
 				fnErr = fn(key, value, deleted)
@@ -399,6 +442,18 @@ func (g *Graph) RestoreData(t time.Time, scan func(streamID string, fn func(key 
 		}
 	}
 	return nil
+}
+
+// restoreRecovered is c.restore(scan, t), with a panic in user code that
+// the entry scan does not see (a Partitioner's NumPartitions, a window's
+// keys once scanned) returned as an error wrapping rdd.ErrUserPanic.
+func restoreRecovered(c checkpointer, scan ScanFunc, t time.Time) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %v", rdd.ErrUserPanic, v)
+		}
+	}()
+	return c.restore(scan, t)
 }
 
 // --- state streams ---
