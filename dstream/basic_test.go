@@ -133,3 +133,33 @@ func TestUserPanicSentinel(t *testing.T) {
 		})
 	}
 }
+
+// A task's error names the stream's operation, not only the RDD operation
+// behind it (Reduce is a ReduceByKey over a unit key), and a panic on the
+// job's goroutine keeps its stack out of the message (it is logged).
+func TestPanicErrorsNameTheStream(t *testing.T) {
+	boom := func(a, b int) int { panic("boom") }
+	for name, tc := range map[string]struct {
+		out  func(d dstream.DStream[int])
+		want string
+	}{
+		"Reduce": {func(d dstream.DStream[int]) { dstreamtest.Collect(d.Reduce(boom)) }, "Reduce (stream "},
+		"ReduceByWindow": {func(d dstream.DStream[int]) {
+			dstreamtest.Collect(d.ReduceByWindow(boom, 2*time.Second, time.Second))
+		}, "Reduce (stream "},
+		"ForeachRDD": {func(d dstream.DStream[int]) {
+			d.ForeachRDD(func(stdctx.Context, *rdd.RDD[int], time.Time) error { panic("boom") })
+		}, "output operation 0 (ForeachRDD) at batch 1000 ms: user function panicked: boom"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := dstreamtest.NewHarness(t, time.Second, context.WithContinueOnBatchFailure())
+			tc.out(dstreamtest.Input(h, [][]int{{1, 2, 3, 4}}))
+			h.Start()
+			err := h.Step().Err()
+			h.Stop()
+			require.ErrorIs(t, err, dstream.ErrUserPanic)
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "goroutine ", "no stack in the message")
+		})
+	}
+}

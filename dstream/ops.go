@@ -90,10 +90,14 @@ func (d DStream[T]) Count() DStream[int64] {
 // Reduce returns a stream with one element per non-empty batch: the batch's
 // elements combined with the associative, commutative f.
 func (d DStream[T]) Reduce(f func(T, T) T) DStream[T] {
-	return derive(d, "Reduce", func(r *rdd.RDD[T], _ time.Time) *rdd.RDD[T] {
+	var out DStream[T]
+	out = derive(d, "Reduce", func(r *rdd.RDD[T], _ time.Time) *rdd.RDD[T] {
 		keyed := rdd.Map(r, func(x T) rdd.Pair[struct{}, T] { return rdd.Pair[struct{}, T]{Value: x} })
-		return rdd.Values(rdd.ReduceByKey(keyed, f, rdd.WithPartitions(1)))
+		// Named, so that f's errors name this stream, not only ReduceByKey.
+		reduced := rdd.ReduceByKey(keyed, f, rdd.WithPartitions(1)).SetName(out.s.describe())
+		return rdd.Values(reduced)
 	})
+	return out
 }
 
 // CountByValue returns, per batch, each distinct element with its count.

@@ -36,7 +36,8 @@ func (o *outputStream) generateJob(t time.Time) (Job, bool, error) {
 	return Job{Time: t, OutputID: o.outputID, Name: o.name, run: func(ctx context.Context) (err error) {
 		defer func() {
 			if v := recover(); v != nil {
-				err = fmt.Errorf("dstream: %s: %w: %v\n%s", desc, ErrUserPanic, v, debug.Stack())
+				err = fmt.Errorf("dstream: %s: %w: %v", desc, ErrUserPanic, v)
+				o.graph.logger.Error("user function panicked", "error", err, "stack", string(debug.Stack()))
 			}
 		}()
 		if err := run(ctx); err != nil {

@@ -242,7 +242,8 @@ func (s *stream[T]) getOrCompute(t time.Time) (*rdd.RDD[T], error) {
 func (s *stream[T]) computeSafely(t time.Time) (r *rdd.RDD[T], err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("dstream: %s at batch %s: %w: %v\n%s", s.describe(), FormatTime(t), ErrUserPanic, v, debug.Stack())
+			err = fmt.Errorf("dstream: %s at batch %s: %w: %v", s.describe(), FormatTime(t), ErrUserPanic, v)
+			s.graph.logger.Error("user function panicked", "error", err, "stack", string(debug.Stack()))
 		}
 	}()
 	return s.compute(t)

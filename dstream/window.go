@@ -315,7 +315,7 @@ func incrementalWindow[T any, K comparable, V any](reduced DStream[T], kind stri
 			if err != nil {
 				return nil, err
 			}
-			merged = rdd.ReduceByKey(toPairs(rdd.Union(rs...)), reduce, with)
+			merged = rdd.ReduceByKey(toPairs(rdd.Union(rs...)), reduce, with).SetName(out.s.describe() + ": the window reduced from its batches")
 		} else {
 			olds, err := reduced.Slice(t.Add(-slide-window+parentSlide), t.Add(-window))
 			if err != nil {
@@ -338,7 +338,7 @@ func incrementalWindow[T any, K comparable, V any](reduced DStream[T], kind stri
 				sides = append(sides, slots(toPairs(r), slotNew))
 			}
 			cg := rdd.CombineByKey(rdd.Union(sides...), identity, combine, combine, with)
-			merged = rdd.MapValues(cg, merge)
+			merged = rdd.MapValues(cg, merge).SetName(out.s.describe() + ": the previous window with the batches in reduced and those out inverse-reduced")
 		}
 		if keep != nil {
 			merged = merged.Filter(keep)

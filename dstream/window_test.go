@@ -529,6 +529,8 @@ func TestInverseFunctionPanicNamesRecord(t *testing.T) {
 	err := windowFailure(t, [][]kv{{p("a", 1)}, {p("a", 2)}, {}}, dstream.WithInverse(badSub))
 	require.ErrorIs(t, err, rdd.ErrUserPanic)
 	require.ErrorContains(t, err, "record (a,previous window 3, left 1): user function panicked: no inverse")
+	require.ErrorContains(t, err, "ReduceByKeyAndWindow (stream ", "the stream's operation is named, not only MapValues")
+	require.ErrorContains(t, err, "inverse-reduced")
 }
 
 // TestCountByWindowWithGapsYieldsNothingWhenEmpty: with batches between

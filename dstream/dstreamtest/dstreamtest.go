@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/sluice-io/sluice/context"
 	"github.com/sluice-io/sluice/dstream"
 	"github.com/sluice-io/sluice/rdd"
@@ -40,11 +42,15 @@ type Harness struct {
 
 // NewHarness returns a harness with a fresh context of the given batch
 // interval on a manual clock starting at the Unix epoch. The context is
-// stopped when the test ends.
+// stopped when the test ends. Its logger writes warnings and errors to
+// stderr, not the lifecycle messages of every context a test makes (which
+// `go test -bench` would interleave with the results); a WithLogger among
+// opts replaces it.
 func NewHarness(tb testing.TB, batch time.Duration, opts ...context.Option) *Harness {
 	tb.Helper()
 	clock := context.NewManualClock(time.Time{})
-	ssc, err := context.NewStreamingContext(batch, append([]context.Option{context.WithClock(clock)}, opts...)...)
+	quiet := hclog.New(&hclog.LoggerOptions{Level: hclog.Warn})
+	ssc, err := context.NewStreamingContext(batch, append([]context.Option{context.WithClock(clock), context.WithLogger(quiet)}, opts...)...)
 	if err != nil {
 		tb.Fatalf("dstreamtest: %v", err)
 	}
