@@ -3,7 +3,8 @@ package checkpoint
 import "errors"
 
 // ErrNoCheckpoint is returned by [Store.LatestMetadata] when the directory
-// holds no readable checkpoint, and by [Store.ReadState] for a stream the
+// holds no checkpoint (one whose every checkpoint is damaged is an
+// ErrCorrupt), and by [Store.ReadState] for a stream the
 // checkpoint has no state for. A fresh start, not a failure.
 var ErrNoCheckpoint = errors.New("no checkpoint")
 

@@ -1,8 +1,10 @@
 package checkpoint
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"iter"
 	"maps"
@@ -646,23 +648,69 @@ func (s *Store) readMetadataFile(name string) (*Metadata, error) {
 	return m, nil
 }
 
+// checkStateFiles checks, cheaply, the state files that m refers to: each
+// must exist and its frame header (magic, payload length) must match the
+// file's size exactly, which catches a file truncated or extended, the
+// damage a crash or a full disk leaves. It reads the header of each file,
+// not the file: restoring reads every file once anyway, and checks its
+// checksum and payload then (see [Store.ScanState]).
 func (s *Store) checkStateFiles(m *Metadata) error {
 	for id, ref := range m.State {
 		for _, f := range ref.files() {
 			path := filepath.Join(s.dir, stateDir, escapeStreamID(id), f)
-			if _, err := os.Stat(path); err != nil {
-				return fmt.Errorf("checkpoint: batch %s refers to state file %s of stream %s: %w: %w", metaName(m.Time.UnixNano()), path, id, ErrCorrupt, err)
+			if err := checkFrameSize(path); err != nil {
+				return fmt.Errorf("checkpoint: batch %s refers to state file %s of stream %s: %w", metaName(m.Time.UnixNano()), path, id, err)
 			}
 		}
 	}
 	return nil
 }
 
+// checkFrameSize reads the frame header of the file at path and checks that
+// it declares the payload length the file has room for, as [decodeFrame]
+// does of a whole file. Every error wraps [ErrCorrupt]; one from the file
+// system (a missing file, say) wraps that error too.
+func checkFrameSize(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	size := info.Size()
+	if size < int64(headerSize+trailerSize) {
+		return fmt.Errorf("%w: truncated: %d bytes, the frame alone is %d", ErrCorrupt, size, headerSize+trailerSize)
+	}
+	var head [headerSize]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		return fmt.Errorf("%w: reading the frame header: %w", ErrCorrupt, err)
+	}
+	if string(head[:len(magic)]) != magic {
+		return fmt.Errorf("%w: bad magic %q", ErrCorrupt, head[:len(magic)])
+	}
+	room := size - int64(headerSize+trailerSize)
+	if n := binary.BigEndian.Uint64(head[len(magic)+2:]); n != uint64(room) {
+		return fmt.Errorf("%w: payload length %d but file has room for %d (truncated or trailing bytes)", ErrCorrupt, n, room)
+	}
+	return nil
+}
+
 // LatestMetadata returns the newest readable metadata checkpoint. A file
 // that is truncated, fails its checksum, does not decode or refers to a
-// missing state file is skipped with a logged warning, and the one before it
-// is tried, as Spark's CheckpointReader does. It returns an error wrapping
-// [ErrNoCheckpoint] when none is readable, and one wrapping
+// state file that is missing or damaged is skipped with a logged warning
+// naming the file and the damage, and the one before it is tried, as
+// Spark's CheckpointReader does. A state file is checked cheaply, by its
+// header alone (its frame declares the length of the file it has: a file
+// cut short or extended fails), so that choosing a checkpoint costs little
+// beside restoring it; damage within a file of the right length (a flipped
+// bit) is found by its checksum when the state is read ([Store.ScanState],
+// [Store.ReadState]), whose error then names the file: too late to fall
+// back, so the restore fails. It returns an error wrapping
+// [ErrNoCheckpoint] when the directory holds no metadata file, one wrapping
+// [ErrCorrupt] when it holds some and none is usable, and one wrapping
 // [ErrNewerVersion] when the newest intact file was written by a newer
 // format version (it does not fall back past that one).
 func (s *Store) LatestMetadata() (*Metadata, error) {
@@ -691,7 +739,10 @@ func (s *Store) LatestMetadata() (*Metadata, error) {
 		skipped++
 	}
 	if skipped > 0 {
-		return nil, fmt.Errorf("checkpoint: %s: %w: all %d metadata files are unreadable", s.dir, ErrNoCheckpoint, skipped)
+		// Not ErrNoCheckpoint: starting afresh would silently drop the
+		// state these files hold (Spark's "Failed to read checkpoint from
+		// directory"); the user removes the directory to start afresh.
+		return nil, fmt.Errorf("checkpoint: %s: failed to read a checkpoint: %w: all %d metadata files are unreadable or refer to missing or damaged state files", s.dir, ErrCorrupt, skipped)
 	}
 	return nil, fmt.Errorf("checkpoint: %s: %w", s.dir, ErrNoCheckpoint)
 }

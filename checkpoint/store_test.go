@@ -329,7 +329,8 @@ func TestAllMetadataCorrupt(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(s.Dir(), metaName(batchTime(1).UnixNano())), []byte("SLCK"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.LatestMetadata(); !errors.Is(err, ErrNoCheckpoint) || !strings.Contains(err.Error(), "unreadable") {
+	// Not a fresh start: that would silently drop the state it held.
+	if _, err := s.LatestMetadata(); !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNoCheckpoint) || !strings.Contains(err.Error(), "unreadable") {
 		t.Fatalf("got %v", err)
 	}
 }

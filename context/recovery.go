@@ -28,8 +28,11 @@ import (
 //
 // A checkpoint taken with another batch interval or by a different graph
 // is refused (ErrCheckpointMismatch, with the stream that differs). A
-// corrupt or truncated newest checkpoint is skipped, with a logged
-// warning, for the previous one. A well-formed newest checkpoint whose
+// corrupt or truncated newest checkpoint (or one naming a state file that
+// is missing, cut short or extended) is skipped, with a logged warning, for
+// the previous one; when none is usable, GetOrCreate fails with an error
+// wrapping checkpoint.ErrCorrupt rather than start afresh without the state
+// they held (remove the directory to start afresh). A well-formed newest checkpoint whose
 // batch times do not fit together (its zero time, recovery point, own
 // batch time, last completed and pending batches off the batch grid or
 // out of order) is refused with an error wrapping checkpoint.ErrCorrupt
