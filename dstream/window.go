@@ -201,7 +201,13 @@ func filterOf[K comparable, V any](g *Graph, op string, c opConfig) func(rdd.Pai
 // GOMAXPROCS partitions, Spark's default parallelism), WithName.
 func ReduceByKeyAndWindow[K comparable, V any](d DStream[rdd.Pair[K, V]], reduce func(V, V) V,
 	window, slide time.Duration, opts ...Option) DStream[rdd.Pair[K, V]] {
-	const op = "ReduceByKeyAndWindow"
+	return reduceByKeyAndWindow("ReduceByKeyAndWindow", d, reduce, window, slide, opts...)
+}
+
+// reduceByKeyAndWindow is ReduceByKeyAndWindow, whose errors name op, the
+// operation the user called (CountByValueAndWindow is one).
+func reduceByKeyAndWindow[K comparable, V any](op string, d DStream[rdd.Pair[K, V]], reduce func(V, V) V,
+	window, slide time.Duration, opts ...Option) DStream[rdd.Pair[K, V]] {
 	g := d.s.graph
 	c := configure(g, op, opts, optPartitioning|optName|optInverse|optFilter)
 	inv := inverseOf[V](g, op, c)
@@ -215,16 +221,15 @@ func ReduceByKeyAndWindow[K comparable, V any](d DStream[rdd.Pair[K, V]], reduce
 			out = out.Filter(keep)
 		}
 	} else {
-		out = reducedWindow(d, reduce, inv, keep, window, slide, part)
+		out = reducedWindow(op, d, reduce, inv, keep, window, slide, part)
 	}
 	return named(c, out)
 }
 
 // reducedWindow is Spark's ReducedWindowedDStream: an incrementally
-// maintained windowed reduction of the pairs of d.
-func reducedWindow[K comparable, V any](d DStream[rdd.Pair[K, V]], reduce, inv func(V, V) V,
+// maintained windowed reduction of the pairs of d, by the operation kind.
+func reducedWindow[K comparable, V any](kind string, d DStream[rdd.Pair[K, V]], reduce, inv func(V, V) V,
 	keep func(rdd.Pair[K, V]) bool, window, slide time.Duration, part rdd.Partitioner[K]) DStream[rdd.Pair[K, V]] {
-	const kind = "ReduceByKeyAndWindow"
 	window, slide = windowDurations(kind, true, d.s, window, slide)
 	reduced := ReduceByKey(d, reduce, WithPartitioner(part))
 	same := func(r *rdd.RDD[rdd.Pair[K, V]]) *rdd.RDD[rdd.Pair[K, V]] { return r }
@@ -388,7 +393,12 @@ func (s windowSlots[V]) String() string {
 // then each window is reduced from its own batches, and an empty one
 // yields nothing. Options: WithInverse, WithName.
 func (d DStream[T]) ReduceByWindow(reduce func(T, T) T, window, slide time.Duration, opts ...Option) DStream[T] {
-	const op = "ReduceByWindow"
+	return reduceByWindow("ReduceByWindow", d, reduce, window, slide, opts...)
+}
+
+// reduceByWindow is ReduceByWindow, whose errors name op, the operation the
+// user called (CountByWindow is one).
+func reduceByWindow[T any](op string, d DStream[T], reduce func(T, T) T, window, slide time.Duration, opts ...Option) DStream[T] {
 	c := configure(d.s.graph, op, opts, optName|optInverse)
 	inv := inverseOf[T](d.s.graph, op, c)
 	if inv == nil {
@@ -414,7 +424,7 @@ func ReduceByWindow[T any](d DStream[T], reduce func(T, T) T, window, slide time
 // (unless slide > window: see ReduceByWindow). Options: WithName.
 func CountByWindow[T any](d DStream[T], window, slide time.Duration, opts ...Option) DStream[int64] {
 	ones := Map(d, func(T) int64 { return 1 })
-	counts := ones.ReduceByWindow(func(a, b int64) int64 { return a + b }, window, slide,
+	counts := reduceByWindow("CountByWindow", ones, func(a, b int64) int64 { return a + b }, window, slide,
 		WithInverse(func(a, b int64) int64 { return a - b }))
 	return named(configure(d.s.graph, "CountByWindow", opts, optName), counts)
 }
@@ -426,7 +436,7 @@ func CountByWindow[T any](d DStream[T], window, slide time.Duration, opts ...Opt
 func CountByValueAndWindow[T comparable](d DStream[T], window, slide time.Duration, opts ...Option) DStream[rdd.Pair[T, int64]] {
 	configure(d.s.graph, "CountByValueAndWindow", opts, optPartitioning|optName) // its own inverse and filter follow
 	ones := Map(d, func(x T) rdd.Pair[T, int64] { return rdd.Pair[T, int64]{Key: x, Value: 1} })
-	return ReduceByKeyAndWindow(ones, func(a, b int64) int64 { return a + b }, window, slide,
+	return reduceByKeyAndWindow("CountByValueAndWindow", ones, func(a, b int64) int64 { return a + b }, window, slide,
 		append(opts[:len(opts):len(opts)],
 			WithInverse(func(a, b int64) int64 { return a - b }),
 			WithFilter(func(p rdd.Pair[T, int64]) bool { return p.Value != 0 }))...)

@@ -336,13 +336,13 @@ func TestWindowInvalidDurations(t *testing.T) {
 		}, "The slide duration of windowed DStream (1.5s) must be a multiple of the slide duration of parent DStream (1s)"},
 		{"slide of countByWindow", func(in dstream.DStream[kv]) func(int) {
 			return dstream.CountByWindow(in, 2*time.Second, 1500*time.Millisecond).Print
-		}, "The slide duration of ReducedWindowedDStream (1.5s) must be multiple of the slide duration of parent DStream (1s)"},
+		}, "CountByWindow: invalid stream: The slide duration of ReducedWindowedDStream (1.5s) must be multiple of the slide duration of parent DStream (1s)"},
 		{"window of reduceByWindow without inverse", func(in dstream.DStream[kv]) func(int) {
 			return in.ReduceByWindow(func(a, b kv) kv { return a }, 2500*time.Millisecond, 0).Print
 		}, "The window duration of windowed DStream (2.5s) must be a multiple of the slide duration of parent DStream (1s)"},
 		{"window of countByValueAndWindow", func(in dstream.DStream[kv]) func(int) {
 			return dstream.CountByValueAndWindow(in, 2500*time.Millisecond, 0).Print
-		}, "The window duration of ReducedWindowedDStream (2.5s) must be multiple of the slide duration of parent DStream (1s)"},
+		}, "CountByValueAndWindow: invalid stream: The window duration of ReducedWindowedDStream (2.5s) must be multiple of the slide duration of parent DStream (1s)"},
 		{"non-positive window", func(in dstream.DStream[kv]) func(int) { return in.Window(0, 0).Print },
 			"The window duration of windowed DStream (0s) must be positive"},
 		{"negative slide", func(in dstream.DStream[kv]) func(int) { return in.Window(time.Second, -time.Second).Print },
