@@ -71,7 +71,14 @@ func configure(g *Graph, op string, opts []Option, takes optionKind) opConfig {
 	return c
 }
 
-// WithPartitions hash-partitions the operation's output into n partitions.
+// partitionsSet reports whether WithPartitions was given (last among the
+// partitioning options): its n, even 0, is then checked.
+func (c opConfig) partitionsSet() bool {
+	return c.set&optPartitioning != 0 && c.partitioner == nil
+}
+
+// WithPartitions hash-partitions the operation's output into n partitions,
+// which must be at least 1 (Start fails otherwise).
 // The default is Spark core's defaultPartitioner over the batch's RDDs: a
 // parent's partitioner if one fits, else hash partitioning over as many
 // partitions as the largest parent has. (Spark Streaming's pair operations
@@ -105,8 +112,8 @@ func shuffleOptions[K comparable](g *Graph, op string, c opConfig) []rdd.Shuffle
 			return nil
 		}
 		return []rdd.ShuffleOption{rdd.WithPartitioner(p)}
-	case c.partitions != 0:
-		if c.partitions < 0 {
+	case c.partitionsSet():
+		if c.partitions < 1 {
 			g.fail(fmt.Errorf("dstream: %s: %w: number of partitions (%d) must be positive", op, ErrInvalidStream, c.partitions))
 			return nil
 		}

@@ -92,18 +92,19 @@ func WithInitialState[K comparable, S any](r *rdd.RDD[rdd.Pair[K, S]]) Option {
 	return optionFunc(func(c *opConfig) { c.initial, c.set = r, c.set|optInitialState })
 }
 
-// statePartitioner resolves the partitioning of a state store; the default
-// is a HashPartitioner over GOMAXPROCS partitions.
-func statePartitioner[K comparable](g *Graph, op string, partitions int, partitioner any) rdd.Partitioner[K] {
+// statePartitioner resolves the partitioning of a state store: partitioner
+// if not nil, else partitions when set (which must be positive), else the
+// default, a HashPartitioner over GOMAXPROCS partitions.
+func statePartitioner[K comparable](g *Graph, op string, partitions int, set bool, partitioner any) rdd.Partitioner[K] {
 	switch {
 	case partitioner != nil:
 		if p, ok := partitioner.(rdd.Partitioner[K]); ok && p.NumPartitions() > 0 {
 			return p
 		}
 		g.fail(fmt.Errorf("dstream: %s: %w: partitioner %T does not partition this key type", op, ErrInvalidStream, partitioner))
-	case partitions < 0:
+	case set && partitions < 1:
 		g.fail(fmt.Errorf("dstream: %s: %w: number of partitions (%d) must be positive", op, ErrInvalidStream, partitions))
-	case partitions > 0:
+	case set:
 		return rdd.NewHashPartitioner[K](partitions)
 	}
 	return rdd.NewHashPartitioner[K](runtime.GOMAXPROCS(0))
@@ -157,7 +158,7 @@ func updateStateByKey[K comparable, V, S any](d DStream[rdd.Pair[K, V]], kind st
 	update func(time.Time, K, []V, rdd.Option[S]) rdd.Option[S], opts []Option) DStream[rdd.Pair[K, S]] {
 	g := d.s.graph
 	c := configure(g, kind, opts, optPartitioning|optName|optInitialState)
-	part := statePartitioner[K](g, kind, c.partitions, c.partitioner)
+	part := statePartitioner[K](g, kind, c.partitions, c.partitionsSet(), c.partitioner)
 	var initial *rdd.RDD[rdd.Pair[K, S]]
 	if c.initial != nil {
 		r, ok := c.initial.(*rdd.RDD[rdd.Pair[K, S]])
@@ -327,11 +328,13 @@ func (ck callKeys[K]) name(err error) error {
 // partitioning of the state and the idle timeout. Build it with
 // StateSpecFunc; the methods return modified copies.
 type StateSpec[K comparable, V, S, M any] struct {
-	fn          func(time.Time, K, rdd.Option[V], *State[S]) rdd.Option[M]
-	initial     *rdd.RDD[rdd.Pair[K, S]]
-	partitions  int
-	partitioner rdd.Partitioner[K]
-	timeout     time.Duration
+	fn         func(time.Time, K, rdd.Option[V], *State[S]) rdd.Option[M]
+	initial    *rdd.RDD[rdd.Pair[K, S]]
+	partitions int
+	// partitionsSet tells a NumPartitions(0), refused, from the default.
+	partitionsSet bool
+	partitioner   rdd.Partitioner[K]
+	timeout       time.Duration
 }
 
 // StateSpecFunc returns the spec of a MapWithState whose mapping function
@@ -352,16 +355,16 @@ func (s StateSpec[K, V, S, M]) InitialState(r *rdd.RDD[rdd.Pair[K, S]]) StateSpe
 }
 
 // NumPartitions hash-partitions the state into n partitions. The default
-// is GOMAXPROCS partitions.
+// is GOMAXPROCS partitions; an n below 1 is refused (Start fails).
 func (s StateSpec[K, V, S, M]) NumPartitions(n int) StateSpec[K, V, S, M] {
-	s.partitions, s.partitioner = n, nil
+	s.partitions, s.partitionsSet, s.partitioner = n, true, nil
 	return s
 }
 
 // Partitioner places the state's keys with p. The default is a
 // HashPartitioner (see NumPartitions).
 func (s StateSpec[K, V, S, M]) Partitioner(p rdd.Partitioner[K]) StateSpec[K, V, S, M] {
-	s.partitioner, s.partitions = p, 0
+	s.partitioner, s.partitions, s.partitionsSet = p, 0, false
 	return s
 }
 
@@ -440,7 +443,7 @@ func MapWithState[K comparable, V, S, M any](d DStream[rdd.Pair[K, V]], spec Sta
 	if spec.partitioner != nil {
 		partitioner = spec.partitioner
 	}
-	part := statePartitioner[K](g, kind, spec.partitions, partitioner)
+	part := statePartitioner[K](g, kind, spec.partitions, spec.partitionsSet, partitioner)
 	c := &mapWithState[K, V, S, M]{parent: d, spec: spec, store: newStateStore[K, S](part, max(spec.timeout, 0))}
 	out := newStream(g, kind, d.s.slide, []node{d.s}, c.computeMapped)
 	out.s.mustCheckpoint = true

@@ -452,6 +452,20 @@ func TestStateOptionErrors(t *testing.T) {
 		"spec partitions": func(d dstream.DStream[rdd.Pair[string, int]]) {
 			dstreamtest.Collect(dstream.MapWithState(d, timeoutSpec(0, nil).NumPartitions(-2)).DStream)
 		},
+		// 0 given is refused too, as in Spark; only leaving it out is the default.
+		"zero partitions": func(d dstream.DStream[rdd.Pair[string, int]]) {
+			dstreamtest.Collect(dstream.UpdateStateByKey(d, sumUpdate, dstream.WithPartitions(0)))
+		},
+		"zero spec partitions": func(d dstream.DStream[rdd.Pair[string, int]]) {
+			dstreamtest.Collect(dstream.MapWithState(d, timeoutSpec(0, nil).NumPartitions(0)).DStream)
+		},
+		"zero shuffle partitions": func(d dstream.DStream[rdd.Pair[string, int]]) {
+			dstreamtest.Collect(dstream.ReduceByKey(d, func(a, b int) int { return a + b }, dstream.WithPartitions(0)))
+		},
+		"zero window partitions": func(d dstream.DStream[rdd.Pair[string, int]]) {
+			dstreamtest.Collect(dstream.ReduceByKeyAndWindow(d, func(a, b int) int { return a + b }, 2*time.Second, time.Second,
+				dstream.WithInverse(func(a, b int) int { return a - b }), dstream.WithPartitions(0)))
+		},
 		"timeout": func(d dstream.DStream[rdd.Pair[string, int]]) {
 			dstreamtest.Collect(dstream.MapWithState(d, timeoutSpec(-time.Second, nil)).DStream)
 		},

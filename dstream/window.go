@@ -137,9 +137,9 @@ func windowPartitioner[K comparable](g *Graph, op string, c opConfig) rdd.Partit
 			return p
 		}
 		g.fail(fmt.Errorf("dstream: %s: %w: partitioner %T does not partition this key type", op, ErrInvalidStream, c.partitioner))
-	case c.partitions < 0:
+	case c.partitionsSet() && c.partitions < 1:
 		g.fail(fmt.Errorf("dstream: %s: %w: number of partitions (%d) must be positive", op, ErrInvalidStream, c.partitions))
-	case c.partitions > 0:
+	case c.partitionsSet():
 		return rdd.NewHashPartitioner[K](c.partitions)
 	}
 	return rdd.NewHashPartitioner[K](runtime.GOMAXPROCS(0))
