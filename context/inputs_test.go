@@ -287,6 +287,20 @@ func TestRateStreamNonPositiveRateRefusedAtStart(t *testing.T) {
 	}
 }
 
+// A SocketTextStream whose address is not host:port is refused at Start;
+// before, the receiver only logged its failing connection attempts.
+func TestSocketTextStreamBadAddressRefusedAtStart(t *testing.T) {
+	for _, addr := range []string{"no-port", "localhost:", ""} {
+		t.Run(addr, func(t *testing.T) {
+			h := dstreamtest.NewHarness(t, time.Second)
+			dstreamtest.Collect(context.SocketTextStream(h.Context(), addr))
+			err := h.Context().Start()
+			require.ErrorIs(t, err, dstream.ErrInvalidStream)
+			require.ErrorContains(t, err, "SocketTextStream")
+		})
+	}
+}
+
 // A QueueStream of a nil queue is refused at Start instead of panicking in
 // the first batch.
 func TestQueueStreamNilQueueRefusedAtStart(t *testing.T) {

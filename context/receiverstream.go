@@ -3,6 +3,7 @@ package context
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -79,7 +80,15 @@ func ReceiverStream[T any](ssc *StreamingContext, r receivers.Receiver[T], opts 
 // ("host:port") sends, Spark's socketTextStream: it connects as a client
 // (try `nc -lk 9999`), reconnects with backoff when the server goes away, and
 // reports invalid UTF-8 and over-long lines as receiver errors, skipping them.
+// An addr that is not host:port is refused: Start returns an error wrapping
+// dstream.ErrInvalidStream (an unreachable server is not: it is retried).
 func SocketTextStream(ssc *StreamingContext, addr string, opts ...receivers.SocketOption) dstream.DStream[string] {
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		if err == nil {
+			err = fmt.Errorf("missing port in address %q", addr)
+		}
+		ssc.graph.RecordError(fmt.Errorf("context: SocketTextStream: %w: %w", dstream.ErrInvalidStream, err))
+	}
 	return ReceiverStream[string](ssc, receivers.NewSocketTextReceiver(addr, opts...), receivers.WithName("SocketTextStream "+addr))
 }
 
