@@ -162,6 +162,36 @@ func (r *RDD[T]) Reduce(ctx context.Context, f func(T, T) T) (T, error) {
 	return acc.v, nil
 }
 
+// All returns an iterator over the elements, partition by partition in
+// order, Spark's toLocalIterator: each partition is computed by a job of
+// its own when the iteration reaches it, so memory holds one partition at a
+// time rather than the whole RDD, and stopping early computes no further
+// partition. The iterator yields the elements on the caller's goroutine; an
+// error (a failed task, a cancelled ctx) is yielded once, with the zero T,
+// and ends the iteration. Each range over it computes the partitions again
+// unless the RDD is persisted.
+func (r *RDD[T]) All(ctx context.Context) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var buf []T
+		for p := range r.lin.parts {
+			buf = buf[:0]
+			err := runJobOn(ctx, r, p, p+1, func(tc *taskContext, p int) error {
+				return r.iterate(tc, p, func(x T) bool { buf = append(buf, x); return true })
+			})
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, x := range buf {
+				if !yield(x, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // Take returns the first n elements in partition order. Like Spark it scans
 // one partition first, then ever more at a time, so a small n on a large RDD
 // computes few partitions.

@@ -224,3 +224,55 @@ func TestCountByKeyAndValue(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, empty)
 }
+
+// All yields every element in partition order, computing a partition only
+// when the iteration reaches it: stopping after the first partition's
+// elements computes no other, and a failing partition ends the iteration
+// with its error, once, after the elements before it.
+func TestAll(t *testing.T) {
+	ctx := t.Context()
+	var computed [4]atomic.Int32
+	r := MapPartitionsWithIndex(Parallelize([]int{1, 2, 3, 4, 5, 6, 7, 8}, 4), func(p int, xs iter.Seq[int]) iter.Seq[int] {
+		computed[p].Add(1)
+		return xs
+	})
+	var got []int
+	for x, err := range r.All(ctx) {
+		require.NoError(t, err)
+		got = append(got, x)
+	}
+	require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8}, got)
+
+	for p := range computed {
+		computed[p].Store(0)
+	}
+	got = got[:0]
+	for x, err := range r.All(ctx) {
+		require.NoError(t, err)
+		got = append(got, x)
+		if len(got) == 2 {
+			break
+		}
+	}
+	require.Equal(t, []int{1, 2}, got)
+	require.Equal(t, [4]int32{1, 0, 0, 0}, [4]int32{computed[0].Load(), computed[1].Load(), computed[2].Load(), computed[3].Load()})
+
+	failing := Map(Parallelize([]int{1, 2, 3, 4}, 2), func(x int) int {
+		if x == 3 {
+			panic("boom")
+		}
+		return x
+	})
+	var errs []error
+	got = got[:0]
+	for x, err := range failing.All(ctx) {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		got = append(got, x)
+	}
+	require.Equal(t, []int{1, 2}, got)
+	require.Len(t, errs, 1)
+	require.ErrorIs(t, errs[0], ErrUserPanic)
+}

@@ -79,6 +79,26 @@ func ExampleRDD_Collect() {
 	// Output: [a b c] <nil>
 }
 
+// All ranges over the elements a partition at a time, as Spark's
+// toLocalIterator: only the partitions reached are computed.
+func ExampleRDD_All() {
+	r := rdd.Parallelize([]string{"a", "b", "c", "d"}, 2)
+	for x, err := range r.All(context.Background()) {
+		if err != nil {
+			fmt.Println("error:", err)
+			break
+		}
+		fmt.Println(x)
+		if x == "c" {
+			break
+		}
+	}
+	// Output:
+	// a
+	// b
+	// c
+}
+
 func ExampleRDD_Count() {
 	n, _ := rdd.Parallelize([]int{5, 6, 7}, 2).Count(context.Background())
 	fmt.Println(n)
