@@ -580,7 +580,10 @@ func pendingStreams(inputs []registeredInput) []int {
 func (ssc *StreamingContext) generateBatch(t time.Time) {
 	jobs, records, err := ssc.graph.GenerateJobs(t)
 	info := BatchInfo{BatchTime: t, SubmissionTime: ssc.cfg.clock.Now(), InputRecords: records,
-		OutputOperations: map[int]OutputOperationInfo{}, generationErr: err}
+		OutputOperations: make(map[int]OutputOperationInfo, len(jobs)), generationErr: err}
+	for _, job := range jobs { // the operations to run, not started (Spark's submitted BatchInfo)
+		info.OutputOperations[job.OutputID] = OutputOperationInfo{BatchTime: t, ID: job.OutputID, Name: job.Name}
+	}
 	ssc.mu.Lock()
 	inputs := ssc.inputs
 	ssc.mu.Unlock()

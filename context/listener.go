@@ -27,8 +27,11 @@ type BatchInfo struct {
 	// took, for inputs that implement BatchMetadataProvider (Kafka's offset
 	// ranges).
 	InputMetadata map[int]any
-	// OutputOperations holds one entry per output operation that ran, by
-	// output operation ID.
+	// OutputOperations holds one entry per output operation, by output
+	// operation ID: in the submitted and started events those the batch is
+	// to run, not started yet (zero StartTime), as in Spark; in the
+	// completed event those that ran (a failing batch skips the rest by
+	// default, see context.WithContinueOnBatchFailure).
 	OutputOperations map[int]OutputOperationInfo
 
 	// generationErr is why the batch's RDDs and jobs could not be generated

@@ -37,7 +37,13 @@ func (r *recorder) OnBatchSubmitted(b context.BatchInfo) {
 	r.add("submitted %d records=%d outputs=%d", b.BatchTime.UnixMilli(), b.NumRecords(), len(b.OutputOperations))
 }
 func (r *recorder) OnBatchStarted(b context.BatchInfo) {
-	r.add("batch started %d", b.BatchTime.UnixMilli())
+	started := 0
+	for _, o := range b.OutputOperations {
+		if !o.StartTime.IsZero() {
+			started++
+		}
+	}
+	r.add("batch started %d outputs=%d started=%d", b.BatchTime.UnixMilli(), len(b.OutputOperations), started)
 }
 func (r *recorder) OnBatchCompleted(b context.BatchInfo) {
 	r.add("batch completed %d outputs=%d", b.BatchTime.UnixMilli(), len(b.OutputOperations))
@@ -89,15 +95,15 @@ func TestListenerEvents(t *testing.T) {
 	// Events arrive in order.
 	require.Equal(t, []string{
 		"started 0",
-		"submitted 1000 records=5 outputs=0",
-		"batch started 1000",
+		"submitted 1000 records=5 outputs=2",
+		"batch started 1000 outputs=2 started=0",
 		"op started 1000 #0 ForeachRDD",
 		"op completed 1000 #0 ForeachRDD failed=false",
 		"op started 1000 #1 ForeachRDD",
 		"op completed 1000 #1 ForeachRDD failed=true",
 		"batch completed 1000 outputs=2",
-		"submitted 2000 records=1 outputs=0",
-		"batch started 2000",
+		"submitted 2000 records=1 outputs=2",
+		"batch started 2000 outputs=2 started=0",
 		"op started 2000 #0 ForeachRDD",
 		"op completed 2000 #0 ForeachRDD failed=false",
 		"op started 2000 #1 ForeachRDD",
