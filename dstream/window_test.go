@@ -283,6 +283,19 @@ func TestCountByValueAndWindowRemovesZeroCounts(t *testing.T) {
 	}, sortBatches(out))
 }
 
+// Spark's JavaAPISuite.testReduceByWindow (with and without the inverse):
+// [1,2,3], [4,5,6], [7,8,9] over a 2 s window sliding by 1 s give 6, 21,
+// 39, 24.
+func TestReduceByWindowSparkJavaAPISuite(t *testing.T) {
+	input := [][]int{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}
+	for _, opts := range [][]dstream.Option{nil, {dstream.WithInverse(sub)}} {
+		out := dstreamtest.Run(t, time.Second, input, func(in dstream.DStream[int]) dstream.DStream[int] {
+			return in.ReduceByWindow(add, 2*time.Second, time.Second, opts...)
+		}, 4)
+		require.Equal(t, [][]int{{6}, {21}, {39}, {24}}, out)
+	}
+}
+
 func TestReduceByWindow(t *testing.T) {
 	input := [][]int{{1}, {2, 3}, {}, {4}, {}, {}, {}}
 	for _, tc := range []struct {
