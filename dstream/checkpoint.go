@@ -118,9 +118,10 @@ func restorePanic[K any](step restoreStep, k K, v any) error {
 
 // Checkpoint sets the interval at which the stream's data is checkpointed,
 // Spark's DStream.checkpoint. It must be a multiple of the stream's slide
-// and not below it (checked at Start, with Spark's messages). Stateful
-// streams (UpdateStateByKey, MapWithState) and windows with an inverse
-// function checkpoint by default every DefaultCheckpointInterval(slide); on
+// and not below it (checked at Start, with Spark's messages). As in Spark,
+// UpdateStateByKey and windows with an inverse function checkpoint by
+// default every DefaultCheckpointInterval(slide), and MapWithState every 10
+// slides; on
 // other streams, which hold no data across batches, the interval only adds
 // checkpoint times to the graph. Checkpointing needs the context's
 // checkpoint directory. Only before Start; it returns d.

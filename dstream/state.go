@@ -395,6 +395,12 @@ type MapWithStateDStream[K comparable, V, S, M any] struct {
 	core *mapWithState[K, V, S, M]
 }
 
+// mapWithStateSlidesPerCheckpoint is MapWithState's default data checkpoint
+// interval in slides, Spark's
+// InternalMapWithStateDStream.DEFAULT_CHECKPOINT_DURATION_MULTIPLIER (other
+// stateful streams default to DefaultCheckpointInterval).
+const mapWithStateSlidesPerCheckpoint = 10
+
 // mapWithState is the shared part of a MapWithState stream and its
 // snapshot stream.
 type mapWithState[K comparable, V, S, M any] struct {
@@ -446,7 +452,7 @@ func MapWithState[K comparable, V, S, M any](d DStream[rdd.Pair[K, V]], spec Sta
 	part := statePartitioner[K](g, kind, spec.partitions, spec.partitionsSet, partitioner)
 	c := &mapWithState[K, V, S, M]{parent: d, spec: spec, store: newStateStore[K, S](part, max(spec.timeout, 0))}
 	out := newStream(g, kind, d.s.slide, []node{d.s}, c.computeMapped)
-	out.s.mustCheckpoint = true
+	out.s.mustCheckpoint, out.s.slidesPerCheckpoint = true, mapWithStateSlidesPerCheckpoint
 	c.mapped = out.s
 	c.applier = newStateApplier(out.s.describe, d.s.slide)
 	out.s.checkpointer = &stateCheckpointer[K, S]{store: c.store, applier: c.applier, restored: func() { c.loaded, c.spec.initial = true, nil }}
@@ -473,7 +479,7 @@ func (d MapWithStateDStream[K, V, S, M]) StateSnapshots() DStream[rdd.Pair[K, S]
 			}
 			return snapshotRDD(c.store, snap.s.describe(), t, func(ctx context.Context) error { return c.applier.applyThrough(ctx, t) }), nil
 		})
-		snap.s.mustCheckpoint = true
+		snap.s.mustCheckpoint, snap.s.slidesPerCheckpoint = true, mapWithStateSlidesPerCheckpoint
 		c.snapshots = snap.s
 	}
 	return DStream[rdd.Pair[K, S]]{c.snapshots}

@@ -46,6 +46,10 @@ type streamInfo struct {
 	// stateful and inverse-window streams.
 	mustCheckpoint     bool
 	checkpointInterval time.Duration
+	// slidesPerCheckpoint, when set, makes the default interval that many
+	// slides (MapWithState's, Spark's InternalMapWithStateDStream: 10)
+	// instead of DefaultCheckpointInterval.
+	slidesPerCheckpoint int
 	// checkpointer is set on streams that hold data across batches
 	// (checkpoint.go).
 	checkpointer checkpointer
@@ -65,6 +69,9 @@ func (in *streamInfo) initialize(zero time.Time) {
 	in.zeroTime, in.ready = zero, true
 	if in.mustCheckpoint && in.checkpointInterval == 0 {
 		in.checkpointInterval = DefaultCheckpointInterval(in.slide)
+		if in.slidesPerCheckpoint > 0 {
+			in.checkpointInterval = time.Duration(in.slidesPerCheckpoint) * in.slide
+		}
 	}
 	minRemember := in.slide
 	if in.checkpointInterval != 0 && minRemember <= in.checkpointInterval {

@@ -212,12 +212,19 @@ func PartitionBy[K comparable, V any](r *RDD[Pair[K, V]], opt ShuffleOption) *RD
 }
 
 // Repartition returns the elements spread evenly over numPartitions
-// partitions through a shuffle, round-robin from each parent partition.
+// partitions through a shuffle, round-robin from each parent partition. As
+// in Spark, the parents start their rounds at positions spread over the
+// output (Spark draws them at random from the partition's index; here
+// parent m of P starts at m×numPartitions/P), so parents with fewer elements
+// than there are outputs still fill every output.
 func (r *RDD[T]) Repartition(numPartitions int) *RDD[T] {
 	if err := checkPartitions("Repartition", numPartitions); err != nil {
 		return failed[T]("Repartition", err)
 	}
-	return shuffleMove("Repartition", r, numPartitions, func(m, seq int, _ T) int { return (m + seq) % numPartitions })
+	parents := max(r.lin.parts, 1)
+	return shuffleMove("Repartition", r, numPartitions, func(m, seq int, _ T) int {
+		return (m*numPartitions/parents + seq) % numPartitions
+	})
 }
 
 // Distinct returns the distinct elements, in no specified order, Spark's
