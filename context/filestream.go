@@ -63,7 +63,7 @@ func WithFileRemember(d time.Duration) FileOption {
 // given back and tried again by the next batch (Compute).
 type fileSource[T any] struct {
 	ssc      *StreamingContext
-	pattern  string // a directory, or a glob of files
+	pattern  string // a directory, or a glob of files or directories
 	cfg      fileConfig
 	parse    func(path string, data []byte) ([]T, error)
 	streamID func() int
@@ -100,7 +100,8 @@ type fileSource[T any] struct {
 }
 
 // TextFileStream returns a stream of the lines of new files in dir, Spark's
-// textFileStream. dir may also be a glob ("/in/*.csv"). A file is taken by
+// textFileStream. dir may also be a glob: of files ("/in/*.csv"), or, as in
+// Spark, of directories ("/in/day-*"), whose files are listed. A file is taken by
 // the first batch whose time is at or after its modification time, once;
 // files must therefore appear whole: write them elsewhere (or under a name
 // starting with "." or "_") and rename them into dir, as with Spark. A
@@ -411,7 +412,8 @@ func (s *fileSource[T]) giveUp(path string, t time.Time) {
 	s.report(fmt.Sprintf("file %s, which could not be read, is older than the remember window (%s) at batch %s; given up", path, s.rememberWindow(), dstream.FormatTime(t)), err)
 }
 
-// list returns the files of the directory, or those matching the glob.
+// list returns the files of the directory, or those the glob matches and
+// those in the directories it matches.
 func (s *fileSource[T]) list() ([]string, error) {
 	if strings.ContainsAny(s.pattern, "*?[") {
 		// Glob ignores a missing directory; a literal one is checked, so
@@ -421,16 +423,42 @@ func (s *fileSource[T]) list() ([]string, error) {
 				return nil, err
 			}
 		}
-		return filepath.Glob(s.pattern)
+		// As in Spark, a glob may name directories ("in/*/", "in/day-*"):
+		// their files are listed; files it names are taken themselves.
+		matches, err := filepath.Glob(strings.TrimRight(s.pattern, string(filepath.Separator)))
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, m := range matches {
+			if info, err := os.Stat(m); err == nil && info.IsDir() {
+				files, err := filesIn(m)
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // removed since the glob saw it
+				}
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, files...)
+				continue
+			}
+			out = append(out, m)
+		}
+		return out, nil
 	}
-	entries, err := os.ReadDir(s.pattern)
+	return filesIn(s.pattern)
+}
+
+// filesIn lists the regular files directly in dir.
+func filesIn(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]string, 0, len(entries))
 	for _, e := range entries {
 		if e.Type()&fs.ModeType == 0 {
-			out = append(out, filepath.Join(s.pattern, e.Name()))
+			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}
 	return out, nil
