@@ -54,17 +54,10 @@ func (f *frameBuffer) finish() []byte {
 // corruption, while an intact file from a newer Sluice reads as
 // ErrNewerVersion. Errors do not name the file; callers add it.
 func decodeFrame(data []byte) (payload []byte, err error) {
-	if len(data) < headerSize+trailerSize {
-		return nil, fmt.Errorf("%w: truncated: %d bytes, the frame alone is %d", ErrCorrupt, len(data), headerSize+trailerSize)
-	}
-	if string(data[:len(magic)]) != magic {
-		return nil, fmt.Errorf("%w: bad magic %q", ErrCorrupt, data[:len(magic)])
+	if err := checkHeader(data, int64(len(data))); err != nil {
+		return nil, err
 	}
 	version := binary.BigEndian.Uint16(data[len(magic):])
-	n := binary.BigEndian.Uint64(data[len(magic)+2:])
-	if n != uint64(len(data)-headerSize-trailerSize) {
-		return nil, fmt.Errorf("%w: payload length %d but file has room for %d (truncated or trailing bytes)", ErrCorrupt, n, len(data)-headerSize-trailerSize)
-	}
 	body := data[:len(data)-trailerSize]
 	want := binary.BigEndian.Uint32(data[len(body):])
 	if got := crc32.Checksum(body, castagnoli); got != want {
@@ -77,4 +70,21 @@ func decodeFrame(data []byte) (payload []byte, err error) {
 		return nil, fmt.Errorf("%w: format version 0", ErrCorrupt)
 	}
 	return data[headerSize:len(body)], nil
+}
+
+// checkHeader checks the frame header at the start of head (at least
+// headerSize bytes when size allows) of a file of size bytes: its magic, and
+// a payload length that fills the file exactly. Errors wrap ErrCorrupt.
+func checkHeader(head []byte, size int64) error {
+	if size < int64(headerSize+trailerSize) {
+		return fmt.Errorf("%w: truncated: %d bytes, the frame alone is %d", ErrCorrupt, size, headerSize+trailerSize)
+	}
+	if string(head[:len(magic)]) != magic {
+		return fmt.Errorf("%w: bad magic %q", ErrCorrupt, head[:len(magic)])
+	}
+	room := size - int64(headerSize+trailerSize)
+	if n := binary.BigEndian.Uint64(head[len(magic)+2:]); n != uint64(room) {
+		return fmt.Errorf("%w: payload length %d but file has room for %d (truncated or trailing bytes)", ErrCorrupt, n, room)
+	}
+	return nil
 }

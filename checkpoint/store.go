@@ -1,7 +1,6 @@
 package checkpoint
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -666,10 +665,10 @@ func (s *Store) checkStateFiles(m *Metadata) error {
 	return nil
 }
 
-// checkFrameSize reads the frame header of the file at path and checks that
-// it declares the payload length the file has room for, as [decodeFrame]
-// does of a whole file. Every error wraps [ErrCorrupt]; one from the file
-// system (a missing file, say) wraps that error too.
+// checkFrameSize reads the frame header of the file at path and checks it
+// against the file's size (checkHeader), as decodeFrame does of a whole
+// file. Every error wraps [ErrCorrupt]; one from the file system (a missing
+// file, say) wraps that error too.
 func checkFrameSize(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -680,22 +679,13 @@ func checkFrameSize(path string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	size := info.Size()
-	if size < int64(headerSize+trailerSize) {
-		return fmt.Errorf("%w: truncated: %d bytes, the frame alone is %d", ErrCorrupt, size, headerSize+trailerSize)
-	}
 	var head [headerSize]byte
-	if _, err := io.ReadFull(f, head[:]); err != nil {
-		return fmt.Errorf("%w: reading the frame header: %w", ErrCorrupt, err)
+	if info.Size() >= int64(headerSize) {
+		if _, err := io.ReadFull(f, head[:]); err != nil {
+			return fmt.Errorf("%w: reading the frame header: %w", ErrCorrupt, err)
+		}
 	}
-	if string(head[:len(magic)]) != magic {
-		return fmt.Errorf("%w: bad magic %q", ErrCorrupt, head[:len(magic)])
-	}
-	room := size - int64(headerSize+trailerSize)
-	if n := binary.BigEndian.Uint64(head[len(magic)+2:]); n != uint64(room) {
-		return fmt.Errorf("%w: payload length %d but file has room for %d (truncated or trailing bytes)", ErrCorrupt, n, room)
-	}
-	return nil
+	return checkHeader(head[:], info.Size())
 }
 
 // LatestMetadata returns the newest readable metadata checkpoint. A file

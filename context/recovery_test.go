@@ -31,20 +31,29 @@ func newResults() *results { return &results{m: map[string]string{}} }
 
 func collectInto[T any](r *results, name string, d dstream.DStream[T]) {
 	d.ForeachRDD(func(ctx stdctx.Context, rd *rdd.RDD[T], t time.Time) error {
-		xs, err := rd.Collect(ctx)
+		elems, err := sortedElems(ctx, rd)
 		if err != nil {
 			return err
 		}
-		s := make([]string, len(xs))
-		for i, x := range xs {
-			s[i] = fmt.Sprint(x)
-		}
-		slices.Sort(s)
 		r.mu.Lock()
-		r.m[fmt.Sprintf("%s@%d", name, t.UnixMilli())] = strings.Join(s, " ")
+		r.m[fmt.Sprintf("%s@%d", name, t.UnixMilli())] = elems
 		r.mu.Unlock()
 		return nil
 	})
+}
+
+// sortedElems is the elements of rd, printed, sorted and joined by spaces.
+func sortedElems[T any](ctx stdctx.Context, rd *rdd.RDD[T]) (string, error) {
+	xs, err := rd.Collect(ctx)
+	if err != nil {
+		return "", err
+	}
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	slices.Sort(s)
+	return strings.Join(s, " "), nil
 }
 
 func (r *results) snapshot() map[string]string {

@@ -165,3 +165,41 @@ func TestRestoreRefusesInconsistentGraphData(t *testing.T) {
 		})
 	}
 }
+
+// panickingPositionInput is an input whose checkpointed position cannot be
+// restored: its RestorePosition panics.
+type panickingPositionInput struct{ constantInput }
+
+func (*panickingPositionInput) RestorePosition([]byte) error { panic("position decoder is down") }
+
+// A panic in an input's RestorePosition during the restore fails Start with
+// an error wrapping ErrUserPanic that names the checkpoint's batch and the
+// input, instead of escaping into the program.
+func TestRestorePositionPanicIsStartError(t *testing.T) {
+	dir := t.TempDir()
+	setup := func(restoring bool) func(*context.StreamingContext) error {
+		return func(ssc *context.StreamingContext) error {
+			var in context.Input[int] = &constantInput{}
+			if restoring {
+				in = &panickingPositionInput{}
+			}
+			context.NewInputStream[int](ssc, "PositionedInput", in).ForeachRDD(func(ctx stdctx.Context, r *rdd.RDD[int], _ time.Time) error {
+				_, err := r.Count(ctx)
+				return err
+			})
+			return nil
+		}
+	}
+	r := startRun(t, dir, 0, setup(false))
+	r.stepsDurable(2 * time.Second)
+	require.NoError(t, r.ssc.Stop(false))
+
+	ssc, err := context.GetOrCreate(dir, setup(true), time.Second, context.WithClock(context.NewManualClock(time.UnixMilli(2000))))
+	require.NoError(t, err)
+	defer func() { _ = ssc.Stop(false) }()
+	err = ssc.Start()
+	require.ErrorIs(t, err, rdd.ErrUserPanic)
+	require.ErrorContains(t, err, "checkpoint of batch 2000 ms")
+	require.ErrorContains(t, err, "position of input stream")
+	require.ErrorContains(t, err, "position decoder is down")
+}

@@ -52,17 +52,12 @@ type sparkLife struct {
 
 func collectSpark[T any](l *sparkLife, d dstream.DStream[T]) {
 	d.ForeachRDD(func(ctx stdctx.Context, rd *rdd.RDD[T], t time.Time) error {
-		xs, err := rd.Collect(ctx)
+		elems, err := sortedElems(ctx, rd)
 		if err != nil {
 			return err
 		}
-		s := make([]string, len(xs))
-		for i, x := range xs {
-			s[i] = fmt.Sprint(x)
-		}
-		slices.Sort(s)
 		l.mu.Lock()
-		l.batches = append(l.batches, sparkBatch{t.UnixMilli() / 1000, strings.Join(s, " ")})
+		l.batches = append(l.batches, sparkBatch{t.UnixMilli() / 1000, elems})
 		l.mu.Unlock()
 		return nil
 	})
@@ -597,4 +592,27 @@ func TestSparkCheckpointSuite_FileInputStream(t *testing.T) {
 	// Spark's run gives, after the restart, 6 (6000 ms, run again), 6
 	// (8000 ms), 10, 15, 21 and, after the files written since, 28, 36, 45.
 	require.Equal(t, []sparkBatch{{3, "6"}, {4, "6"}, {5, "10"}, {6, "15"}, {7, "21"}, {8, "28"}, {9, "36"}, {10, "45"}}, l2.list())
+}
+
+// MapWithStateSuite's test("mapWithState - driver failure recovery"):
+// Spark's input, a running count, the MapWithState stream checkpointed every
+// batchDuration × (7 / 2) = 3 s and the state snapshots as the output; 3
+// batches, a stop once the last one's checkpoint is written, a restart, the
+// other 4. The data checkpoint at 3 s is the recovery point, so no batch
+// runs again.
+func TestSparkCheckpointSuite_MapWithStateDriverFailureRecovery(t *testing.T) {
+	input := [][]string{{}, {"a"}, {"a", "b"}, {"a", "b", "c"}, {"a", "b"}, {"a"}, {}}
+	stateData := [][]string{{}, {"(a,1)"}, {"(a,2)", "(b,1)"}, {"(a,3)", "(b,2)", "(c,1)"},
+		{"(a,4)", "(b,3)", "(c,1)"}, {"(a,5)", "(b,3)", "(c,1)"}, {"(a,5)", "(b,3)", "(c,1)"}}
+	runningCount := dstream.StateSpecFunc(func(_ time.Time, _ string, v rdd.Option[int], s *dstream.State[int]) rdd.Option[int] {
+		s.Update(s.GetOption().Value + v.Value) // getOrElse(0) both
+		return rdd.Some(s.Get())
+	})
+	first, second := sparkCheckpointedOperation(t, input,
+		func(s dstream.DStream[string]) dstream.DStream[rdd.Pair[string, int]] {
+			mws := dstream.MapWithState(sparkPairs(s), runningCount)
+			mws.Checkpoint(3 * time.Second)
+			return mws.StateSnapshots()
+		}, 3)
+	checkSparkCheckpointedOperation(t, first, second, stateData, 3, false)
 }

@@ -179,9 +179,7 @@ func (s *sisTestServer) serve() {
 		if err != nil {
 			return // stopped
 		}
-		s.wg.Add(1)
 		func() {
-			defer s.wg.Done()
 			defer conn.Close()
 			for {
 				select {

@@ -411,18 +411,18 @@ func (g *Graph) CheckpointedStreams() []string {
 // (the stream then starts empty). Call it after Start, before the first
 // batch. Consuming input streams then give batch times up to t nothing.
 //
-// A panic in user code during the restore (a key's or state's
+// A panic in user code while an entry is restored (a key's or state's
 // DecodeMsgpack, a Partitioner) is returned as an error wrapping
 // rdd.ErrUserPanic that names the stream, the key when known and t; the
 // stream is then left empty or partly restored, and the context must not
-// run.
+// run. (The context's Start recovers any other panic of the restore.)
 func (g *Graph) RestoreData(t time.Time, scan func(streamID string, fn func(key string, value []byte, deleted bool) error) error) error {
 	g.mu.Lock()
 	g.restored = t
 	g.mu.Unlock()
 	for _, c := range g.checkpointers() {
 		var scanErr error // an error of scan's own, not of the stream's restore
-		err := restoreRecovered(c.c, func(fn func(key string, value []byte, deleted bool) error) error {
+		err := c.c.restore(func(fn func(key string, value []byte, deleted bool) error) error {
 			var fnErr error
 			err := scan(c.id, func(key string, value []byte, deleted bool) error {
 				fnErr = fn(key, value, deleted)
@@ -443,18 +443,6 @@ func (g *Graph) RestoreData(t time.Time, scan func(streamID string, fn func(key 
 		}
 	}
 	return nil
-}
-
-// restoreRecovered is c.restore(scan, t), with a panic in user code that
-// the entry scan does not see (a Partitioner's NumPartitions, a window's
-// keys once scanned) returned as an error wrapping rdd.ErrUserPanic.
-func restoreRecovered(c checkpointer, scan ScanFunc, t time.Time) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = fmt.Errorf("%w: %v", rdd.ErrUserPanic, v)
-		}
-	}()
-	return c.restore(scan, t)
 }
 
 // --- state streams ---

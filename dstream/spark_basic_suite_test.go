@@ -20,7 +20,6 @@ package dstream_test
 // rdd.Option that is not Valid prints None whatever its Value holds.
 
 import (
-	"cmp"
 	"slices"
 	"strconv"
 	"testing"
@@ -33,22 +32,13 @@ import (
 	"github.com/sluice-io/sluice/rdd"
 )
 
-// sbsRange is Scala's from to to: from, from+1, ..., to.
-func sbsRange(from, to int) []int {
-	out := make([]int, 0, to-from+1)
-	for i := from; i <= to; i++ {
-		out = append(out, i)
-	}
-	return out
-}
-
 // sbsInput is the input of Spark's map, flatMap, filter, glom and
 // transform cases: Seq(1 to 4, 5 to 8, 9 to 12).
-func sbsInput() [][]int { return [][]int{sbsRange(1, 4), sbsRange(5, 8), sbsRange(9, 12)} }
+func sbsInput() [][]int { return [][]int{seq(1, 4), seq(5, 8), seq(9, 12)} }
 
 // sbsUnionInput is the input of Spark's union cases: Seq(1 to 4, 101 to
 // 104, 201 to 204).
-func sbsUnionInput() [][]int { return [][]int{sbsRange(1, 4), sbsRange(101, 104), sbsRange(201, 204)} }
+func sbsUnionInput() [][]int { return [][]int{seq(1, 4), seq(101, 104), seq(201, 204)} }
 
 // sbsMapBatches is Scala's input.map(_.map(f)).
 func sbsMapBatches[T, U any](in [][]T, f func(T) U) [][]U {
@@ -70,34 +60,6 @@ func sbsKV[V any](kvs ...any) []rdd.Pair[string, V] {
 		out = append(out, rdd.KV(kvs[i].(string), kvs[i+1].(V)))
 	}
 	return out
-}
-
-// sbsSortedByKey sorts every batch by key then value, for Spark's useSet
-// comparisons of keyed outputs.
-func sbsSortedByKey[V cmp.Ordered](batches [][]rdd.Pair[string, V]) [][]rdd.Pair[string, V] {
-	for _, b := range batches {
-		slices.SortFunc(b, func(x, y rdd.Pair[string, V]) int {
-			return cmp.Or(cmp.Compare(x.Key, y.Key), cmp.Compare(x.Value, y.Value))
-		})
-	}
-	return batches
-}
-
-// sbsOnes is Spark's s.map(x => (x, 1)).
-func sbsOnes(s dstream.DStream[string]) dstream.DStream[rdd.Pair[string, int]] {
-	return dstream.Map(s, func(x string) rdd.Pair[string, int] { return rdd.KV(x, 1) })
-}
-
-// sbsSum is Spark's values.sum + state.getOrElse(0), in Some.
-func sbsSum(values []int, state rdd.Option[int]) rdd.Option[int] {
-	sum := 0
-	if state.Valid {
-		sum = state.Value
-	}
-	for _, v := range values {
-		sum += v
-	}
-	return rdd.Some(sum)
 }
 
 // Spark: test("map"), ordered.
@@ -152,7 +114,7 @@ func TestSparkBasicSuite_Union(t *testing.T) {
 	out := dstreamtest.Run(t, time.Second, in, func(s dstream.DStream[int]) dstream.DStream[int] {
 		return s.Union(dstream.Map(s, func(x int) int { return x + 4 }))
 	}, len(in))
-	require.Equal(t, [][]int{sbsRange(1, 8), sbsRange(101, 108), sbsRange(201, 208)}, out)
+	require.Equal(t, [][]int{seq(1, 8), seq(101, 108), seq(201, 208)}, out)
 }
 
 // Spark: test("StreamingContext.union"), ordered: union over 3 DStreams.
@@ -161,7 +123,7 @@ func TestSparkBasicSuite_StreamingContextUnion(t *testing.T) {
 	out := dstreamtest.Run(t, time.Second, in, func(s dstream.DStream[int]) dstream.DStream[int] {
 		return dstream.Union(s, dstream.Map(s, func(x int) int { return x + 4 }), dstream.Map(s, func(x int) int { return x + 8 }))
 	}, len(in))
-	require.Equal(t, [][]int{sbsRange(1, 12), sbsRange(101, 112), sbsRange(201, 212)}, out)
+	require.Equal(t, [][]int{seq(1, 12), seq(101, 112), seq(201, 212)}, out)
 }
 
 // Spark: test("transform"), ordered: RDD.map in transform.
@@ -181,7 +143,7 @@ func TestSparkBasicSuite_StreamingContextTransform(t *testing.T) {
 		three := []dstream.DStream[int]{s, dstream.Map(s, func(x int) int { return x + 4 }), dstream.Map(s, func(x int) int { return x + 8 })}
 		return dstream.TransformAll(three, func(rs []*rdd.RDD[int], _ time.Time) *rdd.RDD[int] { return rdd.Union(rs...) }, "")
 	}, len(in))
-	require.Equal(t, [][]int{sbsRange(1, 12), sbsRange(101, 112), sbsRange(201, 212)}, out)
+	require.Equal(t, [][]int{seq(1, 12), seq(101, 112), seq(201, 212)}, out)
 }
 
 // sbsStateInput is the input of Spark's updateStateByKey cases.
@@ -204,7 +166,7 @@ func TestSparkBasicSuite_UpdateStateByKeyTimeStampsAsInput(t *testing.T) {
 			}
 			return rdd.Some(state.Value)
 		}
-		return dstream.UpdateStateByKeyWithTime(sbsOnes(s), update,
+		return dstream.UpdateStateByKeyWithTime(ones(s), update,
 			dstream.WithPartitioner(rdd.NewHashPartitioner[string](dstreamtest.Partitions)), dstream.WithInitialState(initial))
 	}, len(in))
 	want := [][]rdd.Pair[string, int64]{
@@ -215,7 +177,7 @@ func TestSparkBasicSuite_UpdateStateByKeyTimeStampsAsInput(t *testing.T) {
 		sbsKV[int64]("a", int64(15000), "b", int64(9000), "c", int64(3000)), // t = 5000
 		sbsKV[int64]("a", int64(15000), "b", int64(9000), "c", int64(3000)), // t = 6000
 	}
-	require.Equal(t, want, sbsSortedByKey(out))
+	require.Equal(t, want, sortBatches(out))
 }
 
 // Spark: test("updateStateByKey - with initial value RDD"), useSet: the
@@ -228,9 +190,9 @@ func TestSparkBasicSuite_UpdateStateByKeyWithInitialValueRDD(t *testing.T) {
 	in := sbsStateInput()
 	out := dstreamtest.Run(t, time.Second, in, func(s dstream.DStream[string]) dstream.DStream[rdd.Pair[string, int]] {
 		update := func(_ time.Time, _ string, values []int, state rdd.Option[int]) rdd.Option[int] {
-			return sbsSum(values, state)
+			return sumUpdate(values, state)
 		}
-		return dstream.UpdateStateByKeyWithTime(sbsOnes(s), update,
+		return dstream.UpdateStateByKeyWithTime(ones(s), update,
 			dstream.WithPartitioner(rdd.NewHashPartitioner[string](dstreamtest.Partitions)), dstream.WithInitialState(initial))
 	}, len(in))
 	want := [][]rdd.Pair[string, int]{
@@ -241,7 +203,7 @@ func TestSparkBasicSuite_UpdateStateByKeyWithInitialValueRDD(t *testing.T) {
 		sbsKV[int]("a", 6, "b", 3, "c", 3),
 		sbsKV[int]("a", 6, "b", 3, "c", 3),
 	}
-	require.Equal(t, want, sbsSortedByKey(out))
+	require.Equal(t, want, sortBatches(out))
 }
 
 // sbsCleanupInput is Spark's cleanupTestInput: (0 until 10).map(x =>
@@ -305,7 +267,7 @@ func TestSparkBasicSuite_RDDCleanupUpdateStateByKey(t *testing.T) {
 	input := sbsCleanupInput()
 	h := dstreamtest.NewHarness(t, time.Second)
 	keyed := dstream.Map(dstreamtest.Input(h, input), func(x int) rdd.Pair[int, int] { return rdd.KV(x, 1) })
-	state := dstream.UpdateStateByKey(keyed, sbsSum).Checkpoint(3 * time.Second)
+	state := dstream.UpdateStateByKey(keyed, sumUpdate).Checkpoint(3 * time.Second)
 	out := dstreamtest.Collect(state)
 	h.Start()
 	for range input {
@@ -352,7 +314,7 @@ func TestSparkBasicSuite_Cogroup(t *testing.T) {
 	in1 := [][]string{{"a", "a", "b"}, {"a", ""}, {""}, {}}
 	in2 := [][]string{{"a", "a", "b"}, {"b", ""}, {}, {}}
 	out := dstreamtest.Run2(t, time.Second, in1, in2, func(s1, s2 dstream.DStream[string]) dstream.DStream[sbsCogrouped] {
-		return dstream.Cogroup(sbsOnes(s1), sbsX(s2))
+		return dstream.Cogroup(ones(s1), sbsX(s2))
 	}, len(in1))
 	for _, b := range out {
 		for i := range b {
@@ -381,7 +343,7 @@ func TestSparkBasicSuite_LeftOuterJoin(t *testing.T) {
 	}
 	in1, in2 := sbsJoinInput1(), sbsJoinInput2()
 	out := dstreamtest.Run2(t, time.Second, in1, in2, func(s1, s2 dstream.DStream[string]) dstream.DStream[rec] {
-		return dstream.LeftOuterJoin(sbsOnes(s1), sbsX(s2))
+		return dstream.LeftOuterJoin(ones(s1), sbsX(s2))
 	}, len(in1))
 	want := [][]rec{
 		{j("a", rdd.Some("x")), j("b", rdd.Some("x"))},
@@ -400,7 +362,7 @@ func TestSparkBasicSuite_RightOuterJoin(t *testing.T) {
 	}
 	in1, in2 := sbsJoinInput1(), sbsJoinInput2()
 	out := dstreamtest.Run2(t, time.Second, in1, in2, func(s1, s2 dstream.DStream[string]) dstream.DStream[rec] {
-		return dstream.RightOuterJoin(sbsOnes(s1), sbsX(s2))
+		return dstream.RightOuterJoin(ones(s1), sbsX(s2))
 	}, len(in1))
 	want := [][]rec{
 		{j("a", rdd.Some(1)), j("b", rdd.Some(1))},
@@ -419,7 +381,7 @@ func TestSparkBasicSuite_FullOuterJoin(t *testing.T) {
 	}
 	in1, in2 := sbsJoinInput1(), sbsJoinInput2()
 	out := dstreamtest.Run2(t, time.Second, in1, in2, func(s1, s2 dstream.DStream[string]) dstream.DStream[rec] {
-		return dstream.FullOuterJoin(sbsOnes(s1), sbsX(s2))
+		return dstream.FullOuterJoin(ones(s1), sbsX(s2))
 	}, len(in1))
 	want := [][]rec{
 		{j("a", rdd.Some(1), rdd.Some("x")), j("b", rdd.Some(1), rdd.Some("x"))},

@@ -2,7 +2,6 @@ package dstream_test
 
 import (
 	"cmp"
-	"context"
 	"slices"
 	"testing"
 	"time"
@@ -30,106 +29,18 @@ import (
 // by what Spark's pipelines add: the checkpoint interval of 100 s (and
 // persist) of the windows with an inverse, the groups mapped to sets.
 
-type swsPair = rdd.Pair[string, int]
+// The helpers and Spark's data tables (largerSlideInput, bigInput, ...)
+// are window_test.go's.
 
-func swsKV(k string, v int) swsPair { return rdd.KV(k, v) }
-
-func swsAdd(a, b int) int { return a + b }
-func swsSub(a, b int) int { return a - b }
-
-func swsNumBatches(expected int, slide time.Duration) int {
-	return expected * int(slide/time.Second)
-}
-
-// swsConsumeEveryBatch makes in take its input at every batch, as Spark's
-// TestInputStream, indexed by batch time, does; dstreamtest's queue input
-// is consumed only by the batches that compute it.
-func swsConsumeEveryBatch[T any](in dstream.DStream[T]) {
-	in.ForeachRDD(func(context.Context, *rdd.RDD[T], time.Time) error { return nil })
-}
-
-func swsSorted[K cmp.Ordered, V cmp.Ordered](batches [][]rdd.Pair[K, V]) [][]rdd.Pair[K, V] {
-	for _, b := range batches {
-		slices.SortFunc(b, func(x, y rdd.Pair[K, V]) int {
-			return cmp.Or(cmp.Compare(x.Key, y.Key), cmp.Compare(x.Value, y.Value))
-		})
-	}
-	return batches
-}
-
-var (
-	swsLargerSlideInput = [][]swsPair{
-		{swsKV("a", 1)},
-		{swsKV("a", 2)}, // 1st window from here
-		{swsKV("a", 3)},
-		{swsKV("a", 4)}, // 2nd window from here
-		{swsKV("a", 5)},
-		{swsKV("a", 6)}, // 3rd window from here
-		{},
-		{}, // 4th window from here
-	}
-	swsLargerSlideReduceOutput = [][]swsPair{{swsKV("a", 3)}, {swsKV("a", 10)}, {swsKV("a", 18)}, {swsKV("a", 11)}}
-
-	swsBigInput = [][]swsPair{
-		{swsKV("a", 1)},
-		{swsKV("a", 1), swsKV("b", 1)},
-		{swsKV("a", 1), swsKV("b", 1), swsKV("c", 1)},
-		{swsKV("a", 1), swsKV("b", 1)},
-		{swsKV("a", 1)},
-		{},
-		{swsKV("a", 1)},
-		{swsKV("a", 1), swsKV("b", 1)},
-		{swsKV("a", 1), swsKV("b", 1), swsKV("c", 1)},
-		{swsKV("a", 1), swsKV("b", 1)},
-		{swsKV("a", 1)},
-		{},
-	}
-	swsBigReduceOutput = [][]swsPair{
-		{swsKV("a", 1)},
-		{swsKV("a", 2), swsKV("b", 1)},
-		{swsKV("a", 2), swsKV("b", 2), swsKV("c", 1)},
-		{swsKV("a", 2), swsKV("b", 2), swsKV("c", 1)},
-		{swsKV("a", 2), swsKV("b", 1)},
-		{swsKV("a", 1)},
-		{swsKV("a", 1)},
-		{swsKV("a", 2), swsKV("b", 1)},
-		{swsKV("a", 2), swsKV("b", 2), swsKV("c", 1)},
-		{swsKV("a", 2), swsKV("b", 2), swsKV("c", 1)},
-		{swsKV("a", 2), swsKV("b", 1)},
-		{swsKV("a", 1)},
-	}
-	// With an inverse and no filter no key leaves the window: a key whose
-	// value drops to 0 stays, at 0.
-	swsBigReduceInvOutput = [][]swsPair{
-		{swsKV("a", 1)},
-		{swsKV("a", 2), swsKV("b", 1)},
-		{swsKV("a", 2), swsKV("b", 2), swsKV("c", 1)},
-		{swsKV("a", 2), swsKV("b", 2), swsKV("c", 1)},
-		{swsKV("a", 2), swsKV("b", 1), swsKV("c", 0)},
-		{swsKV("a", 1), swsKV("b", 0), swsKV("c", 0)},
-		{swsKV("a", 1), swsKV("b", 0), swsKV("c", 0)},
-		{swsKV("a", 2), swsKV("b", 1), swsKV("c", 0)},
-		{swsKV("a", 2), swsKV("b", 2), swsKV("c", 1)},
-		{swsKV("a", 2), swsKV("b", 2), swsKV("c", 1)},
-		{swsKV("a", 2), swsKV("b", 1), swsKV("c", 0)},
-		{swsKV("a", 1), swsKV("b", 0), swsKV("c", 0)},
-	}
-)
-
-type swsReduceCase struct {
-	name          string
-	input, want   [][]swsPair
-	window, slide time.Duration
-}
-
-func swsRunReduce(t *testing.T, cases []swsReduceCase, build func(t *testing.T, in dstream.DStream[swsPair], window, slide time.Duration) dstream.DStream[swsPair]) {
+// swsRunReduce is runReduceCases with the window built by build.
+func swsRunReduce(t *testing.T, cases []reduceCase, build func(t *testing.T, in dstream.DStream[kv], window, slide time.Duration) dstream.DStream[kv]) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out := dstreamtest.Run(t, time.Second, tc.input, func(in dstream.DStream[swsPair]) dstream.DStream[swsPair] {
-				swsConsumeEveryBatch(in)
+			out := dstreamtest.Run(t, time.Second, tc.input, func(in dstream.DStream[kv]) dstream.DStream[kv] {
+				consumeEveryBatch(in)
 				return build(t, in, tc.window, tc.slide)
-			}, swsNumBatches(len(tc.want), tc.slide))
-			require.Equal(t, tc.want, swsSorted(out))
+			}, numBatches(len(tc.want), tc.slide))
+			require.Equal(t, tc.want, sortBatches(out))
 		})
 	}
 }
@@ -140,19 +51,9 @@ func swsRunReduce(t *testing.T, cases []swsReduceCase, build func(t *testing.T, 
 // checkpointing"): no data checkpoint falls within these runs, where the
 // default interval (10 s) would checkpoint the big test at 10 s.
 func TestSparkWindowSuite_ReduceByKeyAndWindowWithInverse(t *testing.T) {
-	swsRunReduce(t, []swsReduceCase{
-		{"basic reduction", [][]swsPair{{swsKV("a", 1), swsKV("a", 3)}}, [][]swsPair{{swsKV("a", 4)}}, 2 * time.Second, time.Second},
-		{"key already in window and new value added into window", [][]swsPair{{swsKV("a", 1)}, {swsKV("a", 1)}},
-			[][]swsPair{{swsKV("a", 1)}, {swsKV("a", 2)}}, 2 * time.Second, time.Second},
-		{"new key added into window", [][]swsPair{{swsKV("a", 1)}, {swsKV("a", 1), swsKV("b", 1)}},
-			[][]swsPair{{swsKV("a", 1)}, {swsKV("a", 2), swsKV("b", 1)}}, 2 * time.Second, time.Second},
-		// The key stays, at 0, once its values have left the window.
-		{"key removed from window", [][]swsPair{{swsKV("a", 1)}, {swsKV("a", 1)}, {}, {}},
-			[][]swsPair{{swsKV("a", 1)}, {swsKV("a", 2)}, {swsKV("a", 1)}, {swsKV("a", 0)}}, 2 * time.Second, time.Second},
-		{"larger slide time", swsLargerSlideInput, swsLargerSlideReduceOutput, 4 * time.Second, 2 * time.Second},
-		{"big test", swsBigInput, swsBigReduceInvOutput, 2 * time.Second, time.Second},
-	}, func(t *testing.T, in dstream.DStream[swsPair], window, slide time.Duration) dstream.DStream[swsPair] {
-		w := dstream.ReduceByKeyAndWindow(in, swsAdd, window, slide, dstream.WithInverse(swsSub))
+	// The key removed from the window stays, at 0.
+	swsRunReduce(t, reduceCases([]kv{p("a", 0)}, bigReduceInvOutput), func(t *testing.T, in dstream.DStream[kv], window, slide time.Duration) dstream.DStream[kv] {
+		w := dstream.ReduceByKeyAndWindow(in, add, window, slide, dstream.WithInverse(sub))
 		w.Checkpoint(100 * time.Second)
 		require.Equal(t, 100*time.Second, w.CheckpointInterval())
 		return w
@@ -163,11 +64,11 @@ func TestSparkWindowSuite_ReduceByKeyAndWindowWithInverse(t *testing.T) {
 // testReduceByKeyAndWindowWithFilteredInverse: the filter p._2 != 0, and
 // Spark's .persist().checkpoint(Seconds(100)).
 func TestSparkWindowSuite_ReduceByKeyAndWindowWithFilteredInverse(t *testing.T) {
-	nonZero := func(p swsPair) bool { return p.Value != 0 }
-	swsRunReduce(t, []swsReduceCase{
-		{"big test", swsBigInput, swsBigReduceOutput, 2 * time.Second, time.Second},
-	}, func(t *testing.T, in dstream.DStream[swsPair], window, slide time.Duration) dstream.DStream[swsPair] {
-		w := dstream.ReduceByKeyAndWindow(in, swsAdd, window, slide, dstream.WithInverse(swsSub), dstream.WithFilter(nonZero))
+	nonZero := func(p kv) bool { return p.Value != 0 }
+	swsRunReduce(t, []reduceCase{
+		{"big test", bigInput, bigReduceOutput, 2 * time.Second, time.Second},
+	}, func(t *testing.T, in dstream.DStream[kv], window, slide time.Duration) dstream.DStream[kv] {
+		w := dstream.ReduceByKeyAndWindow(in, add, window, slide, dstream.WithInverse(sub), dstream.WithFilter(nonZero))
 		w.Persist().Checkpoint(100 * time.Second)
 		require.Equal(t, 100*time.Second, w.CheckpointInterval())
 		return w
@@ -203,15 +104,15 @@ func TestSparkWindowSuite_GroupByKeyAndWindow(t *testing.T) {
 		{"big test", 2 * time.Second, time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out := dstreamtest.Run(t, time.Second, swsBigInput, func(in dstream.DStream[swsPair]) dstream.DStream[group] {
-				swsConsumeEveryBatch(in)
+			out := dstreamtest.Run(t, time.Second, bigInput, func(in dstream.DStream[kv]) dstream.DStream[group] {
+				consumeEveryBatch(in)
 				w := dstream.GroupByKeyAndWindow(in, tc.window, tc.slide)
 				return dstream.MapValues(w, func(vs []int) []int {
 					set := slices.Clone(vs)
 					slices.Sort(set)
 					return slices.Compact(set)
 				}).Persist()
-			}, swsNumBatches(len(want), tc.slide))
+			}, numBatches(len(want), tc.slide))
 			for _, b := range out {
 				slices.SortFunc(b, func(x, y group) int { return cmp.Compare(x.Key, y.Key) })
 			}

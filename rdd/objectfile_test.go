@@ -117,6 +117,7 @@ func TestObjectFileImplausibleLengths(t *testing.T) {
 		{"str32", []byte{0xdb, 0x7f, 0xff, 0xff, 0xff, 'a'}, true},
 		{"bin32", []byte{0xc6, 0x10, 0x00, 0x00, 0x00}, true},
 		{"truncated int64", []byte{0xd3, 0x01}, false},
+		{"never-used code 0xc1", []byte{0x91, 0xc1}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "part-00000")

@@ -51,10 +51,16 @@ func sdsSend(tb testing.TB, c *kfake.Cluster, topic string, counts map[string]in
 	require.NoError(tb, cl.ProduceSync(context.Background(), recs...).FirstErr())
 }
 
-// sdsCheckPartitionSizes is the suite's transform/mapPartitionsWithIndex
-// check: partition i of the batch's RDD holds as many records as range i
-// spans. It adds every record of the batch to sink.
-func sdsCheckPartitionSizes(t *testing.T, ds *kafka.DirectStream[string, string], sink *sdsSink) {
+// sdsStream makes the direct stream of string records of the suite on the
+// harness's context and registers the suite's transform /
+// mapPartitionsWithIndex check: partition i of each batch's RDD holds as
+// many records as range i spans. Every record of every batch is added to
+// the returned sink.
+func sdsStream(t *testing.T, h *dstreamtest.Harness, c *kfake.Cluster, strategy kafka.ConsumerStrategy, opts ...kafka.Option) (*kafka.DirectStream[string, string], *sdsSink) {
+	t.Helper()
+	ds, err := kafka.NewDirectStream(h.Context(), c.ListenAddrs(), strategy, kafka.StringDecoder, kafka.StringDecoder, opts...)
+	require.NoError(t, err)
+	sink := &sdsSink{}
 	ds.Stream().ForeachRDD(func(ctx context.Context, r *rddT, bt time.Time) error {
 		ranges, ok := kafka.OffsetRangesOf(r)
 		if !ok {
@@ -83,6 +89,7 @@ func sdsCheckPartitionSizes(t *testing.T, ds *kafka.DirectStream[string, string]
 		sink.add(recs)
 		return nil
 	})
+	return ds, sink
 }
 
 type sdsSink struct {
@@ -118,11 +125,7 @@ func TestSparkDirectSuite_BasicMultipleTopicsSmallestOffset(t *testing.T) {
 	expectedTotal := 16*len(topics) - 2
 
 	h := dstreamtest.NewHarness(t, 200*time.Millisecond)
-	ds, err := kafka.NewDirectStream(h.Context(), c.ListenAddrs(), kafka.Subscribe(topics, offsets),
-		kafka.StringDecoder, kafka.StringDecoder, kafka.WithStartFromEarliest())
-	require.NoError(t, err)
-	sink := &sdsSink{}
-	sdsCheckPartitionSizes(t, ds, sink)
+	ds, sink := sdsStream(t, h, c, kafka.Subscribe(topics, offsets), kafka.WithStartFromEarliest())
 	h.Start()
 	b := h.Step()
 	require.NoError(t, b.Err())
@@ -145,11 +148,7 @@ func TestSparkDirectSuite_PatternBasedSubscription(t *testing.T) {
 	expectedTotal := 16*3 - 7 // 3 matching topics, two starting 7 messages later in all
 
 	h := dstreamtest.NewHarness(t, 200*time.Millisecond)
-	ds, err := kafka.NewDirectStream(h.Context(), c.ListenAddrs(), kafka.SubscribePattern(regexp.MustCompile(`pat\d`), offsets),
-		kafka.StringDecoder, kafka.StringDecoder, kafka.WithStartFromEarliest())
-	require.NoError(t, err)
-	sink := &sdsSink{}
-	sdsCheckPartitionSizes(t, ds, sink)
+	ds, sink := sdsStream(t, h, c, kafka.SubscribePattern(regexp.MustCompile(`pat\d`), offsets), kafka.WithStartFromEarliest())
 	h.Start()
 	b := h.Step()
 	require.NoError(t, b.Err())
@@ -167,11 +166,7 @@ func TestSparkDirectSuite_ReceivingFromLargestStartingOffset(t *testing.T) {
 	offsetBeforeStart := int64(10)
 
 	h := dstreamtest.NewHarness(t, 200*time.Millisecond)
-	ds, err := kafka.NewDirectStream(h.Context(), c.ListenAddrs(), kafka.Subscribe([]string{"latest"}, nil),
-		kafka.StringDecoder, kafka.StringDecoder) // auto.offset.reset=latest: the default
-	require.NoError(t, err)
-	sink := &sdsSink{}
-	sdsCheckPartitionSizes(t, ds, sink)
+	ds, sink := sdsStream(t, h, c, kafka.Subscribe([]string{"latest"}, nil)) // auto.offset.reset=latest: the default
 	h.Start()
 	require.Equal(t, map[kafka.TopicPartition]int64{{Topic: "latest", Partition: 0}: offsetBeforeStart}, ds.Position(),
 		"start offset not from latest")
@@ -193,11 +188,7 @@ func TestSparkDirectSuite_CreatingStreamByOffset(t *testing.T) {
 	tp := kafka.TopicPartition{Topic: "offset", Partition: 0}
 
 	h := dstreamtest.NewHarness(t, 200*time.Millisecond)
-	ds, err := kafka.NewDirectStream(h.Context(), c.ListenAddrs(), kafka.Assign([]kafka.TopicPartition{tp}, map[kafka.TopicPartition]int64{tp: 11}),
-		kafka.StringDecoder, kafka.StringDecoder)
-	require.NoError(t, err)
-	sink := &sdsSink{}
-	sdsCheckPartitionSizes(t, ds, sink)
+	ds, sink := sdsStream(t, h, c, kafka.Assign([]kafka.TopicPartition{tp}, map[kafka.TopicPartition]int64{tp: 11}))
 	h.Start()
 	require.GreaterOrEqual(t, ds.Position()[tp], int64(10), "start offset not from latest")
 	sdsSend(t, c, "offset", map[string]int{"b": 10})
@@ -393,11 +384,7 @@ func TestSparkDirectSuite_ReportInputInformation(t *testing.T) {
 	h := dstreamtest.NewHarness(t, 200*time.Millisecond)
 	collector := &sdsInputInfoCollector{}
 	h.Context().AddStreamingListener(collector)
-	ds, err := kafka.NewDirectStream(h.Context(), c.ListenAddrs(), kafka.Subscribe([]string{"report-test"}, nil),
-		kafka.StringDecoder, kafka.StringDecoder, kafka.WithStartFromEarliest())
-	require.NoError(t, err)
-	sink := &sdsSink{}
-	sdsCheckPartitionSizes(t, ds, sink)
+	_, sink := sdsStream(t, h, c, kafka.Subscribe([]string{"report-test"}, nil), kafka.WithStartFromEarliest())
 	h.Start()
 	h.Step()
 	h.Step()
@@ -455,18 +442,6 @@ func TestSparkDirectSuite_MaxMessagesPerPartitionZeroRateMinimum(t *testing.T) {
 	require.Equal(t, map[kafka.TopicPartition]int64{tps[0]: 300, tps[1]: 300, tps[2]: 300, tps[3]: 300}, got)
 }
 
-func sdsMapsEqual(a, b map[kafka.TopicPartition]int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
 // "backpressure.initialRate should honor maxRatePerPartition" and "use
 // backpressure.initialRate with backpressure", end to end: 500 ms batches,
 // one partition of 5000 records, the first batch bounded by the initial
@@ -484,12 +459,8 @@ func TestSparkDirectSuite_BackpressureInitialRate(t *testing.T) {
 			c := newCluster(t, 1, "bp")
 			sdsSend(t, c, "bp", map[string]int{"foo": 5000})
 			h := dstreamtest.NewHarness(t, 500*time.Millisecond)
-			ds, err := kafka.NewDirectStream(h.Context(), c.ListenAddrs(), kafka.Subscribe([]string{"bp"}, nil),
-				kafka.StringDecoder, kafka.StringDecoder, kafka.WithStartFromEarliest(), kafka.WithBackpressure(),
+			ds, sink := sdsStream(t, h, c, kafka.Subscribe([]string{"bp"}, nil), kafka.WithStartFromEarliest(), kafka.WithBackpressure(),
 				kafka.WithInitialRate(tc.initialRate), kafka.WithMaxRatePerPartition(tc.maxRate))
-			require.NoError(t, err)
-			sink := &sdsSink{}
-			sdsCheckPartitionSizes(t, ds, sink)
 			h.Start()
 			b := h.Step()
 			require.NoError(t, b.Err())
@@ -509,12 +480,8 @@ func TestSparkDirectSuite_ZeroRateMinimumEndToEnd(t *testing.T) {
 		produce(t, c, "backpressure", []int32{p}, 0, int(100*p))
 	}
 	h := dstreamtest.NewHarness(t, 60*time.Second)
-	ds, err := kafka.NewDirectStream(h.Context(), c.ListenAddrs(), kafka.Subscribe([]string{"backpressure"}, nil),
-		kafka.StringDecoder, kafka.StringDecoder, kafka.WithStartFromEarliest(), kafka.WithBackpressure(),
+	ds, sink := sdsStream(t, h, c, kafka.Subscribe([]string{"backpressure"}, nil), kafka.WithStartFromEarliest(), kafka.WithBackpressure(),
 		kafka.WithInitialRate(1), kafka.WithMaxRatePerPartition(100), kafka.WithMinRatePerPartition(5))
-	require.NoError(t, err)
-	sink := &sdsSink{}
-	sdsCheckPartitionSizes(t, ds, sink)
 	h.Start()
 	b := h.Step()
 	require.NoError(t, b.Err())
@@ -524,4 +491,5 @@ func TestSparkDirectSuite_ZeroRateMinimumEndToEnd(t *testing.T) {
 	want := []kafka.OffsetRange{{"backpressure", 0, 0, 0}, {"backpressure", 1, 0, 100}, {"backpressure", 2, 0, 200}, {"backpressure", 3, 0, 300}}
 	got, _ := b.InputMetadata[ds.ID()].([]kafka.OffsetRange)
 	require.Equal(t, want, got)
+	require.Len(t, sink.values(), 600)
 }
